@@ -1,0 +1,3 @@
+from agi_callbot.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,284 @@
+"""Settings: embedded defaults → settings file → ``CALLBOT_*`` environment → command line.
+
+One frozen object, built once at start-up and handed to every part. Every key can
+come from the environment as ``CALLBOT_`` + its path joined by ``__``
+(``CALLBOT_LISTEN__PORT=4574``, ``CALLBOT_GATEWAYS__SMS__BASE_URL=…``); values are
+read as YAML scalars, so lists and maps can be given as JSON. Secrets never live
+here: settings only *name* the environment variable that holds them
+(``token_env: WA_TOKEN``), and :func:`secret` reads it.
+
+Relative paths are relative to the settings file's folder (the working directory
+when there is none).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from agi_callbot.errors import ConfigError
+from agi_callbot.units import parse_duration
+
+ENV_PREFIX = "CALLBOT_"
+
+
+class Duration(float):
+    """A number of seconds that settings files may write as ``5s``, ``2m``, ``250ms``."""
+
+
+@dataclass(frozen=True)
+class Listen:
+    host: str = "127.0.0.1"
+    port: int = 4573
+    max_calls: int = 5000
+    env_timeout: Duration = Duration(5.0)
+    #: deadline for commands that return at once (NOOP, SET VARIABLE…); playback,
+    #: GET DATA, EXEC get their own deadline from their arguments, plus this margin.
+    reply_timeout: Duration = Duration(10.0)
+    #: EXEC Queue / Dial can last as long as a caller waits: no deadline unless set.
+    exec_timeout: Duration = Duration(0.0)
+    drain_timeout: Duration = Duration(30.0)
+    close_timeout: Duration = Duration(2.0)
+
+
+@dataclass(frozen=True)
+class Http:
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 8090
+
+
+@dataclass(frozen=True)
+class Defaults:
+    language: str = "es"
+    region: str = "ES"
+    timezone: str = "Europe/Madrid"
+
+
+@dataclass(frozen=True)
+class Tts:
+    engines: tuple[str, ...] = ("espeak-ng",)
+    gtts_timeout: Duration = Duration(5.0)
+    render_timeout: Duration = Duration(20.0)
+    #: folder of an admin's own recordings: ``<recordings_dir>/<language>/<prompt_id>.<ext>``
+    recordings_dir: Path = Path("sounds/prompts")
+
+
+@dataclass(frozen=True)
+class Prompts:
+    delivery: str = "local"  # local | http | deployed
+    base_url: str = "http://127.0.0.1:8090/prompts"
+    http_format: str = "sln16"
+    #: where ``prompts build --output`` files live under Asterisk's sounds directory
+    deployed_prefix: str = "callbot"
+
+
+@dataclass(frozen=True)
+class Outbox:
+    store: str = "sqlite"  # sqlite | postgresql://…
+    workers: int = 4
+    max_attempts: int = 8
+    backoff_base: Duration = Duration(2.0)
+    backoff_max: Duration = Duration(600.0)
+    enqueue_timeout: Duration = Duration(0.5)
+    send_timeout: Duration = Duration(15.0)
+
+
+@dataclass(frozen=True)
+class Ami:
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 5038
+    username: str = "callbot"
+    secret_env: str = "AMI_SECRET"
+    timeout: Duration = Duration(2.0)
+
+
+@dataclass(frozen=True)
+class Log:
+    format: str = "auto"  # auto | json | text
+    level: str = "INFO"
+    full_numbers: bool = False
+
+
+@dataclass(frozen=True)
+class Flows:
+    max_steps: int = 500
+    reload: bool = True
+    reload_interval: Duration = Duration(1.0)
+
+
+@dataclass(frozen=True)
+class Settings:
+    listen: Listen = field(default_factory=Listen)
+    http: Http = field(default_factory=Http)
+    flows_dir: Path = Path("flows")
+    data_dir: Path = Path("var")
+    defaults: Defaults = field(default_factory=Defaults)
+    flows: Flows = field(default_factory=Flows)
+    tts: Tts = field(default_factory=Tts)
+    prompts: Prompts = field(default_factory=Prompts)
+    moh_dir: Path = Path("sounds/moh")
+    outbox: Outbox = field(default_factory=Outbox)
+    #: per channel (sms, whatsapp, email, webhook): provider settings, read by each gateway.
+    #: A channel left out runs in dry-run (logged, not sent).
+    gateways: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: approved WhatsApp templates the flows may name: {name: {language, params, category, …}}
+    templates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ami: Ami = field(default_factory=Ami)
+    log: Log = field(default_factory=Log)
+    #: where the settings came from (None: embedded defaults + environment only)
+    source: Path | None = None
+
+    @property
+    def calls_db(self) -> Path:
+        return self.data_dir / "calls.sqlite"
+
+    @property
+    def outbox_db(self) -> Path:
+        return self.data_dir / "outbox.sqlite"
+
+    @property
+    def prompts_dir(self) -> Path:
+        return self.data_dir / "prompts"
+
+
+def secret(env_name: str | None) -> str | None:
+    """Read a secret from the environment variable a setting names (never from a file we log)."""
+    if not env_name:
+        return None
+    return os.environ.get(env_name) or None
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build the Settings: defaults, then the file, then ``CALLBOT_*`` variables, then ``overrides``.
+
+    ``overrides`` uses dotted paths (``{"listen.port": 4574}``), as the CLI flags do.
+    """
+    environ = os.environ if environ is None else environ
+    if path is None and environ.get(ENV_PREFIX + "CONFIG"):
+        path = environ[ENV_PREFIX + "CONFIG"]
+    data: dict[str, Any] = {}
+    base = Path.cwd()
+    source: Path | None = None
+    if path is not None:
+        source = Path(path).resolve()
+        try:
+            loaded = yaml.safe_load(source.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot read settings file {path}: {exc.strerror}") from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: the settings file must be a mapping")
+        data = loaded or {}
+        base = source.parent
+    for key, raw in environ.items():
+        if not key.startswith(ENV_PREFIX) or key == ENV_PREFIX + "CONFIG":
+            continue
+        if key.startswith(ENV_PREFIX + "TEST_"):
+            continue
+        parts = [p.lower() for p in key[len(ENV_PREFIX):].split("__")]
+        _set_path(data, parts, _env_value(raw))
+    for dotted, value in (overrides or {}).items():
+        if value is not None:
+            _set_path(data, dotted.split("."), value)
+    settings = _build(Settings, data, "")
+    return _resolve_paths(dataclasses.replace(settings, source=source), base)
+
+
+def _env_value(raw: str) -> Any:
+    try:
+        return yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return raw
+
+
+def _set_path(data: dict[str, Any], parts: list[str], value: Any) -> None:
+    node = data
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[parts[-1]] = value
+
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where or 'settings'}: expected a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls) if f.name != "source"}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        key = str(key)
+        path = f"{where}.{key}" if where else key
+        if key not in names:
+            close = difflib.get_close_matches(key, sorted(names), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"unknown setting {path!r}{hint}")
+        kwargs[key] = _coerce(hints[key], value, path)
+    return cls(**kwargs)
+
+
+def _coerce(tp: Any, value: Any, path: str) -> Any:
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value, path)
+    try:
+        if tp is Duration:
+            return Duration(parse_duration(value))
+        if tp is bool:
+            if isinstance(value, bool):
+                return value
+            raise ValueError(f"expected true or false, got {value!r}")
+        if tp is int:
+            if isinstance(value, bool) or not isinstance(value, int | str):
+                raise ValueError(f"expected an integer, got {value!r}")
+            return int(value)
+        if tp is str:
+            if isinstance(value, dict | list):
+                raise ValueError(f"expected text, got {value!r}")
+            return str(value)
+        if tp is Path:
+            return Path(str(value))
+        if origin is tuple:
+            items = [value] if isinstance(value, str) else list(value)
+            return tuple(str(v) for v in items)
+        if origin is dict:
+            if not isinstance(value, Mapping):
+                raise ValueError(f"expected a mapping, got {value!r}")
+            return {str(k): v for k, v in value.items()}
+        if origin in (typing.Union, types.UnionType):
+            return None if value is None else Path(str(value))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"setting {path!r}: {exc}") from exc
+    raise ConfigError(f"setting {path!r}: unsupported type {tp!r}")
+
+
+def _resolve_paths(settings: Settings, base: Path) -> Settings:
+    def absolute(p: Path) -> Path:
+        return p if p.is_absolute() else (base / p)
+
+    return dataclasses.replace(
+        settings,
+        flows_dir=absolute(settings.flows_dir),
+        data_dir=absolute(settings.data_dir),
+        moh_dir=absolute(settings.moh_dir),
+        tts=dataclasses.replace(settings.tts, recordings_dir=absolute(settings.tts.recordings_dir)),
+    )

@@ -1,0 +1,96 @@
+"""One exception tree for the whole engine.
+
+Callers catch by meaning, not by origin: a flow step catches ``Hangup`` (the
+caller left: normal control flow), the server catches ``ProtocolError`` (this
+connection is unusable: end it, serve the others), the loader raises
+``FlowError`` with a position an admin can jump to.
+"""
+
+from __future__ import annotations
+
+
+class CallbotError(Exception):
+    """Base of every error agi-callbot raises on purpose."""
+
+
+class ProtocolError(CallbotError):
+    """The AGI conversation cannot go on."""
+
+
+class LocalProtocolError(ProtocolError):
+    """We tried something the protocol forbids (a bad command, a second command in flight)."""
+
+
+class RemoteProtocolError(ProtocolError):
+    """Asterisk (or whoever is on the socket) sent something that is not AGI."""
+
+
+class Hangup(CallbotError):
+    """The caller is gone. Not an error for the flow: it unwinds and post-call work runs."""
+
+
+class DeadChannel(Hangup):
+    """Asterisk answered 511: the command needs a live channel and this one is dead."""
+
+
+class CommandError(CallbotError):
+    """Asterisk refused a command: 510 (unknown), 520 (usage) or an unexpected result."""
+
+    def __init__(self, message: str, *, code: int = 0, usage: str = "", command: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.usage = usage
+        self.command = command
+
+
+class FlowError(CallbotError):
+    """A flow file is invalid. Carries the position so the message reads ``file:line:col: …``."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str = "",
+        line: int = 0,
+        column: int = 0,
+        block: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.file = file
+        self.line = line
+        self.column = column
+        self.block = block
+
+    def __str__(self) -> str:
+        where = ":".join(str(p) for p in (self.file, self.line, self.column) if p)
+        return f"{where}: {self.message}" if where else self.message
+
+
+class ConfigError(CallbotError):
+    """The settings file or an environment override is invalid."""
+
+
+class PromptError(CallbotError):
+    """A prompt could not be produced after every engine of the fallback chain."""
+
+
+class GatewayError(CallbotError):
+    """A message gateway refused or failed a delivery.
+
+    ``retryable`` tells the outbox whether to try again later (5xx, 429, timeouts)
+    or to mark the message failed for good (invalid number, template not approved).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        status: int | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.status = status
+        self.code = code

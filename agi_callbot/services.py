@@ -1,0 +1,96 @@
+"""What a running flow may use besides its channel: one object, all async, each with a deadline.
+
+The flow runner is handed a :class:`Services`. The server builds it from the
+Settings with the real parts (prompt cache, outbox, opt-in ledger, AMI teams,
+call records); tests build it on temporary folders with the same real parts.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+class PromptService(Protocol):
+    async def resolve(
+        self, text: str | None, *, prompt_id: str | None, language: str, voice: dict[str, Any]
+    ) -> str:
+        """Return what STREAM FILE receives for this prompt.
+
+        An absolute path without extension (delivery ``local``), a URL (``http``),
+        or a name under Asterisk's sounds directory such as ``callbot/<hash>``
+        (``deployed``). A recording an admin dropped in for ``prompt_id`` wins over
+        synthesis. Raises ``PromptError`` when every engine failed.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message a flow asks to send; the outbox stores it and workers deliver it."""
+
+    channel: str  # sms | whatsapp | email | webhook
+    to: str
+    payload: dict[str, Any]  # channel-specific: text/from, template/language/params, subject/body…
+    call_uniqueid: str = ""
+    flow: str = ""
+    block: str = ""
+    fallback: tuple[dict[str, Any], ...] = ()  # next channels to try on a permanent failure
+
+
+class OutboxService(Protocol):
+    async def enqueue(self, message: Message, key: str) -> str:
+        """Store durably and return the message id; ``key`` makes a re-run a no-op.
+
+        Never raises for rule violations (anonymous caller, no opt-in): those are
+        stored as ``skipped`` with their reason.
+        """
+        ...
+
+
+class OptInService(Protocol):
+    async def has(self, number: str, channel: str) -> bool: ...
+
+    async def record(self, number: str, channel: str, source: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Availability:
+    """A team's queue as AMI sees it."""
+
+    exists: bool
+    members: int
+    available: int
+    paused: int
+    callers: int
+    longest_wait_s: float
+
+
+class TeamService(Protocol):
+    async def availability(self, team: str) -> Availability | None:
+        """``None`` when AMI is not configured or did not answer in time: transfer unchecked."""
+        ...
+
+
+class CallRecordService(Protocol):
+    async def write(self, record: dict[str, Any]) -> None: ...
+
+
+class Clock(Protocol):
+    def now(self) -> float: ...
+
+
+class SystemClock:
+    def now(self) -> float:
+        return time.time()
+
+
+@dataclass
+class Services:
+    prompts: PromptService
+    outbox: OutboxService
+    optins: OptInService
+    teams: TeamService
+    records: CallRecordService
+    clock: Clock

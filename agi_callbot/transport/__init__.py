@@ -1,0 +1,1 @@
+"""Transports move AGI bytes; the protocol lives in :mod:`agi_callbot.agi`."""
