@@ -78,6 +78,10 @@ class Prompts:
     delivery: str = "local"  # local | http | deployed
     base_url: str = "http://127.0.0.1:8090/prompts"
     http_format: str = "sln16"
+    #: formats kept in the cache (local delivery, ``prompts build``): Asterisk picks the
+    #: one needing no transcoding for the channel's codec; the first is rendered while the
+    #: caller waits, the others right after, in the background.
+    formats: tuple[str, ...] = ("sln16", "sln", "ulaw", "alaw")
     #: where ``prompts build --output`` files live under Asterisk's sounds directory
     deployed_prefix: str = "callbot"
 

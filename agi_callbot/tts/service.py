@@ -1,0 +1,363 @@
+"""The prompt service a flow uses: text (or a prompt id) → what STREAM FILE receives.
+
+For each prompt the service lists its candidates in order of preference — the admin's
+recording for the prompt id, then each engine of the chain that speaks the language —
+each with its own content key. A warm lookup takes the first candidate already on
+disk (a better engine that failed earlier is retried in the background, never while
+a caller waits). A cold one renders the first candidate that works: the engine speaks,
+ONE sox run writes the delivered format, the cache renames it into place; the other
+formats follow in the background (local delivery) or on first HTTP request.
+
+Delivery (``settings.prompts.delivery``, DESIGN §8): ``local`` gives Asterisk the
+absolute path without extension; ``http`` a long content-addressed URL naming one
+format; ``deployed`` a name under Asterisk's sounds folder (``callbot/<key>``), the
+files having been copied there from ``prompts build --output``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agi_callbot.config import Settings
+from agi_callbot.errors import ConfigError, PromptError
+from agi_callbot.tts.audio import (
+    CONVERT_ONLY,
+    FORMATS,
+    FULL,
+    PIPELINE_VERSION,
+    QUALITY_ORDER,
+    SourceAudio,
+    Treatment,
+    concatenate,
+    convert,
+    load_upload,
+    silence_wav,
+)
+from agi_callbot.tts.cache import PromptCache, prompt_key
+from agi_callbot.tts.engines import Engine, Recordings, build_engines
+from agi_callbot.tts.text import clean_text, is_speakable, split_sentences
+
+log = logging.getLogger(__name__)
+
+DELIVERIES = ("local", "http", "deployed")
+#: a prompt that failed is not retried for this long (an engine may ask for longer)
+RETRY_AFTER_S = 10.0
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One way to produce a prompt: a recording, an engine with its options, or silence."""
+
+    engine: str
+    key: str
+    meta: dict[str, Any]
+    source: Callable[[], Awaitable[SourceAudio]]
+    treatment: Treatment = FULL
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """Outcome of producing a prompt, for ``prompts build`` and the benchmarks."""
+
+    key: str
+    engine: str
+    hit: bool
+    #: ``(engine, reason)`` of candidates that failed before this one worked
+    problems: tuple[tuple[str, str], ...] = ()
+
+
+class PromptService:
+    """Implements :class:`agi_callbot.services.PromptService` over the prompt cache."""
+
+    def __init__(self, settings: Settings, *, engines: Mapping[str, Engine] | None = None) -> None:
+        self.settings = settings
+        prompts = settings.prompts
+        self.cache = PromptCache(settings.prompts_dir)
+        self.engines = dict(engines) if engines is not None else build_engines(settings.tts)
+        self.recordings = Recordings(settings.tts.recordings_dir)
+        self.delivery = prompts.delivery
+        self.formats = tuple(dict.fromkeys(prompts.formats))
+        self.primary = prompts.http_format if self.delivery == "http" else self.formats[0]
+        self.stats: Counter[str] = Counter()
+        self._retry_at: dict[str, float] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._renders = asyncio.Semaphore(2 * (os.cpu_count() or 1))
+        self._warned: set[str] = set()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PromptService:
+        """Build and check at start-up: a bad setting or a read-only cache fails here."""
+        service = cls(settings)
+        service.check()
+        return service
+
+    def check(self) -> None:
+        if self.delivery not in DELIVERIES:
+            raise ConfigError(f"prompts.delivery: {self.delivery!r} is not one of {DELIVERIES}")
+        for ext in (*self.formats, self.primary):
+            if ext not in FORMATS:
+                raise ConfigError(f"prompts: unknown format {ext!r} (known: {', '.join(FORMATS)})")
+        if not self.formats:
+            raise ConfigError("prompts.formats: at least one format is needed")
+        if shutil.which("sox") is None:
+            raise ConfigError("sox is not installed: prompts cannot be converted")
+        self.cache.check_writable()
+
+    # -- the flow's side ---------------------------------------------------------------
+
+    async def resolve(
+        self,
+        text: str | None,
+        *,
+        prompt_id: str | None = None,
+        language: str | None = None,
+        voice: Mapping[str, Any] | None = None,
+    ) -> str:
+        """What STREAM FILE receives for this prompt (see the module docstring)."""
+        language = language or self.settings.defaults.language
+        voice = voice or {}
+        if self.delivery == "deployed":
+            return self.deliver(self._deployed_key(text, prompt_id, language, voice))
+        rendered = await self.render(text, prompt_id=prompt_id, language=language, voice=voice)
+        return self.deliver(rendered.key)
+
+    def deliver(self, key: str) -> str:
+        if self.delivery == "http":
+            return f"{self.settings.prompts.base_url.rstrip('/')}/{key}.{self.primary}"
+        if self.delivery == "deployed":
+            return f"{self.settings.prompts.deployed_prefix.strip('/')}/{key}"
+        return str(self.cache.stem(key))
+
+    async def render(
+        self,
+        text: str | None,
+        *,
+        prompt_id: str | None = None,
+        language: str,
+        voice: Mapping[str, Any],
+        ext: str | None = None,
+    ) -> Rendered:
+        """Produce the prompt in ``ext`` (the delivered format): cached, or first that works."""
+        ext = ext or self.primary
+        candidates = list(self.candidates(text, prompt_id, language, voice))
+        for index, candidate in enumerate(candidates):
+            if self.cache.lookup(candidate.key, ext):
+                self.stats["hits"] += 1
+                self._upgrade(candidates[:index], ext)
+                return Rendered(candidate.key, candidate.engine, hit=True)
+        self.stats["misses"] += 1
+        problems: list[tuple[str, str]] = []
+        for candidate in candidates:
+            if self._paused(candidate):
+                problems.append((candidate.engine, "failed recently; not retried yet"))
+                continue
+            try:
+                await self._produce(candidate, ext)
+            except (PromptError, OSError) as exc:
+                self._failed(candidate, exc)
+                problems.append((candidate.engine, str(exc)))
+                continue
+            return Rendered(candidate.key, candidate.engine, hit=False, problems=tuple(problems))
+        self.stats["failures"] += 1
+        if not candidates:
+            raise PromptError(f"no engine speaks {language!r} for prompt {text or prompt_id!r}")
+        detail = "; ".join(f"{engine}: {reason}" for engine, reason in problems)
+        raise PromptError(f"prompt {text or prompt_id!r} could not be produced ({detail})")
+
+    async def derive(self, key: str, ext: str) -> Path | None:
+        """The prompt in another format, converted from the best one on disk (or ``None``)."""
+        if ext not in FORMATS:
+            return None
+        if self.cache.lookup(key, ext):
+            return self.cache.path(key, ext)
+        master = next(
+            (f for f in QUALITY_ORDER if f != ext and self.cache.lookup(key, f)), None
+        )
+        if master is None:
+            return None
+        source = self.cache.path(key, master)
+
+        async def render(temp: Path) -> None:
+            async with self._renders:
+                await convert(
+                    source,
+                    temp,
+                    FORMATS[ext],
+                    treatment=CONVERT_ONLY,
+                    timeout=self.settings.tts.render_timeout,
+                    source_format=FORMATS[master],
+                )
+
+        return await self.cache.produce(key, ext, render)
+
+    def candidate_keys(
+        self, text: str | None, prompt_id: str | None, language: str, voice: Mapping[str, Any]
+    ) -> list[str]:
+        """Every key this prompt may be stored under (``prompts list`` / ``prune``)."""
+        return [c.key for c in self.candidates(text, prompt_id, language, voice)]
+
+    async def aclose(self, timeout: float = 5.0) -> None:
+        """Let background renders finish (bounded), so no temp file is left mid-write."""
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending)
+
+    # -- candidates --------------------------------------------------------------------
+
+    def candidates(
+        self, text: str | None, prompt_id: str | None, language: str, voice: Mapping[str, Any]
+    ) -> Iterator[Candidate]:
+        """Ways to produce this prompt, best first: recording, then the engine chain."""
+        recording = self.recordings.find(language, prompt_id)
+        if recording is not None:
+            yield self._recording(recording, language, prompt_id)
+        spoken = clean_text(text)
+        if not is_speakable(spoken):
+            if recording is None:
+                yield self._silence()
+            return
+        for name in self.chain(voice):
+            engine = self.engines.get(name)
+            options = engine.options(language, voice) if engine is not None else None
+            if engine is None or options is None:
+                continue
+            meta = {"engine": name, "options": options, "text": spoken}
+            key = prompt_key({**meta, "pipeline": PIPELINE_VERSION})
+            meta.update(language=language, prompt_id=prompt_id)
+            yield Candidate(name, key, meta, _speaker(engine, spoken, options))
+
+    def chain(self, voice: Mapping[str, Any]) -> list[str]:
+        """The flow's engine first, then the settings' chain; ``files`` means recordings only."""
+        preferred = voice.get("engine")
+        if preferred == "files":
+            return []
+        names = [str(preferred)] if preferred else []
+        return list(dict.fromkeys([*names, *self.settings.tts.engines]))
+
+    def _recording(self, path: Path, language: str, prompt_id: str | None) -> Candidate:
+        stat = path.stat()
+        relative = f"{path.parent.name}/{path.name}"
+        parts = {"engine": "recording", "file": relative, "size": stat.st_size}
+        key = prompt_key({**parts, "mtime_ns": stat.st_mtime_ns, "pipeline": PIPELINE_VERSION})
+        meta = {**parts, "language": language, "prompt_id": prompt_id, "text": ""}
+
+        async def source() -> SourceAudio:
+            return await asyncio.to_thread(load_upload, path)
+
+        return Candidate("recording", key, meta, source)
+
+    def _silence(self) -> Candidate:
+        key = prompt_key({"engine": "silence", "pipeline": PIPELINE_VERSION})
+
+        async def source() -> SourceAudio:
+            return silence_wav()
+
+        meta = {"engine": "silence", "text": ""}
+        return Candidate("silence", key, meta, source, treatment=CONVERT_ONLY)
+
+    # -- rendering ---------------------------------------------------------------------
+
+    async def _produce(self, candidate: Candidate, ext: str) -> Path:
+        async def render(temp: Path) -> None:
+            async with self._renders:
+                source = await candidate.source()
+                await convert(
+                    source,
+                    temp,
+                    FORMATS[ext],
+                    treatment=candidate.treatment,
+                    timeout=self.settings.tts.render_timeout,
+                )
+            self.stats["renders"] += 1
+            self.cache.write_meta(candidate.key, {**candidate.meta, "created": time.time()})
+
+        def committed(_: Path) -> None:
+            if self.delivery == "local":
+                for other in self.formats:
+                    if other != ext:
+                        self._spawn(self.derive(candidate.key, other))
+
+        return await self.cache.produce(candidate.key, ext, render, committed)
+
+    def _paused(self, candidate: Candidate) -> bool:
+        """Failed recently (this prompt), or its engine is down (every prompt)."""
+        engine = self.engines.get(candidate.engine)
+        if engine is not None and engine.cooling():
+            return True
+        return self._retry_at.get(candidate.key, 0.0) > time.monotonic()
+
+    def _failed(self, candidate: Candidate, exc: BaseException) -> None:
+        engine = self.engines.get(candidate.engine)
+        pause = max(RETRY_AFTER_S, engine.failure_cooldown if engine else 0.0)
+        self._retry_at[candidate.key] = time.monotonic() + pause
+        if engine is not None and engine.failure_cooldown:
+            engine.cool_down()
+        log.warning("prompt engine %s failed: %s", candidate.engine, exc)
+
+    def _upgrade(self, better: list[Candidate], ext: str) -> None:
+        """A worse candidate was on disk: try the better ones in the background."""
+        for candidate in better:
+            if self._paused(candidate):
+                continue
+            self._retry_at[candidate.key] = time.monotonic() + RETRY_AFTER_S
+            self._spawn(self._try_upgrade(candidate, ext))
+            return
+
+    async def _try_upgrade(self, candidate: Candidate, ext: str) -> None:
+        try:
+            await self._produce(candidate, ext)
+        except (PromptError, OSError) as exc:
+            self._failed(candidate, exc)
+
+    def _spawn(self, work: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._reap)
+
+    def _reap(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("background prompt render failed: %s", task.exception())
+
+    def _deployed_key(
+        self, text: str | None, prompt_id: str | None, language: str, voice: Mapping[str, Any]
+    ) -> str:
+        candidates = list(self.candidates(text, prompt_id, language, voice))
+        if not candidates:
+            raise PromptError(f"no engine speaks {language!r} for prompt {text or prompt_id!r}")
+        for candidate in candidates:
+            if any(self.cache.lookup(candidate.key, ext) for ext in self.formats):
+                return candidate.key
+        key = candidates[0].key
+        if key not in self._warned:
+            self._warned.add(key)
+            log.warning("prompt %s (%r) was not built: run `prompts build`", key, text)
+        return key
+
+
+def _speaker(
+    engine: Engine, text: str, options: Mapping[str, Any]
+) -> Callable[[], Awaitable[SourceAudio]]:
+    """The source of a synthesised prompt: long text is spoken sentence by sentence."""
+
+    async def speak() -> SourceAudio:
+        chunks = split_sentences(text, engine.max_chars)
+        parts = [await engine.synthesize(chunk, options) for chunk in chunks]
+        if len(parts) == 1:
+            return parts[0]
+        return await asyncio.to_thread(concatenate, parts)
+
+    return speak
+
