@@ -14,6 +14,7 @@ from agi_callbot.errors import CallbotError
 #: stored as ``func`` and returns the exit code.
 COMMAND_MODULES = (
     "agi_callbot.cli.serve",
+    "agi_callbot.cli.prompts",
 )
 
 

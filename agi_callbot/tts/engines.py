@@ -158,10 +158,10 @@ class GttsEngine(Engine):
     def options(self, language: str, voice: Mapping[str, Any]) -> dict[str, Any] | None:
         from gtts.lang import tts_langs
 
-        known = tts_langs()
+        known = {code.lower(): code for code in tts_langs()}
         lang = voice.get("voice") if voice.get("engine") == self.name else None
-        candidates = [str(lang)] if lang else language_tags(language)
-        chosen = next((c for c in candidates if c in known), None)
+        candidates = language_tags(str(lang)) if lang else language_tags(language)
+        chosen = next((known[c] for c in candidates if c in known), None)
         if chosen is None:
             return None
         options: dict[str, Any] = {"lang": chosen}
