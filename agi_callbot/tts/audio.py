@@ -17,7 +17,9 @@ import contextlib
 import io
 import os
 import signal
+import subprocess
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,40 +105,48 @@ class ProcessFailed(PromptError):
     """An external program (engine, sox) failed, timed out or is not installed."""
 
 
+#: Programs run in threads of their own pool, not through asyncio's subprocess API: a
+#: task cancelled while asyncio creates a process can hang forever on Python 3.11
+#: (CPython gh-103847), and a caller hanging up must never wedge the render for others.
+_PROCESSES = ThreadPoolExecutor(
+    max_workers=2 * (os.cpu_count() or 1), thread_name_prefix="callbot-audio"
+)
+
+
 async def run_process(args: Sequence[str], stdin: bytes | None, timeout: float) -> bytes:
     """Run a program, feed it ``stdin``, return its stdout; kill it at the deadline.
 
     Every external program goes through here so none can hang a call: a timeout kills
-    the whole process group, and a missing binary is one clear error.
+    the whole process group, and a missing binary is one clear error. The pool also
+    bounds how many renders run at once on a small machine.
     """
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_PROCESSES, _run, list(args), stdin, timeout)
+
+
+def _run(args: list[str], stdin: bytes | None, timeout: float) -> bytes:
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *args,
-            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
+        proc = subprocess.Popen(
+            args,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             start_new_session=True,
         )
     except FileNotFoundError as exc:
         raise ProcessFailed(f"{args[0]} is not installed (not found on PATH)") from exc
     try:
-        out, err = await asyncio.wait_for(proc.communicate(stdin), timeout)
-    except (TimeoutError, asyncio.CancelledError) as exc:
-        _kill(proc)
-        await proc.wait()
-        if isinstance(exc, asyncio.CancelledError):
-            raise
+        out, err = proc.communicate(stdin, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
         raise ProcessFailed(f"{args[0]} did not finish within {timeout:g} s") from exc
     if proc.returncode != 0:
         detail = err.decode("utf-8", "replace").strip().splitlines()
         reason = detail[-1] if detail else f"exit status {proc.returncode}"
         raise ProcessFailed(f"{args[0]} failed: {reason}")
     return out
-
-
-def _kill(proc: asyncio.subprocess.Process) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def sox_command(

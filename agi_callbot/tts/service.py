@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import shutil
 import time
 from collections import Counter
@@ -90,7 +89,6 @@ class PromptService:
         self.stats: Counter[str] = Counter()
         self._retry_at: dict[str, float] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._renders = asyncio.Semaphore(2 * (os.cpu_count() or 1))
         self._warned: set[str] = set()
 
     @classmethod
@@ -103,7 +101,7 @@ class PromptService:
     def check(self) -> None:
         if self.delivery not in DELIVERIES:
             raise ConfigError(f"prompts.delivery: {self.delivery!r} is not one of {DELIVERIES}")
-        for ext in (*self.formats, self.primary):
+        for ext in (*self.formats, self.settings.prompts.http_format):
             if ext not in FORMATS:
                 raise ConfigError(f"prompts: unknown format {ext!r} (known: {', '.join(FORMATS)})")
         if not self.formats:
@@ -187,15 +185,14 @@ class PromptService:
         source = self.cache.path(key, master)
 
         async def render(temp: Path) -> None:
-            async with self._renders:
-                await convert(
-                    source,
-                    temp,
-                    FORMATS[ext],
-                    treatment=CONVERT_ONLY,
-                    timeout=self.settings.tts.render_timeout,
-                    source_format=FORMATS[master],
-                )
+            await convert(
+                source,
+                temp,
+                FORMATS[ext],
+                treatment=CONVERT_ONLY,
+                timeout=self.settings.tts.render_timeout,
+                source_format=FORMATS[master],
+            )
 
         return await self.cache.produce(key, ext, render)
 
@@ -271,15 +268,14 @@ class PromptService:
 
     async def _produce(self, candidate: Candidate, ext: str) -> Path:
         async def render(temp: Path) -> None:
-            async with self._renders:
-                source = await candidate.source()
-                await convert(
-                    source,
-                    temp,
-                    FORMATS[ext],
-                    treatment=candidate.treatment,
-                    timeout=self.settings.tts.render_timeout,
-                )
+            source = await candidate.source()
+            await convert(
+                source,
+                temp,
+                FORMATS[ext],
+                treatment=candidate.treatment,
+                timeout=self.settings.tts.render_timeout,
+            )
             self.stats["renders"] += 1
             self.cache.write_meta(candidate.key, {**candidate.meta, "created": time.time()})
 
