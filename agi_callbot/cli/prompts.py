@@ -31,7 +31,12 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=cmd_list)
 
     p = actions.add_parser("prune", help="delete cached prompts no flow uses any more")
-    p.add_argument("--older-than", default="7d", help="keep anything newer (default 7d)")
+    p.add_argument(
+        "--older-than",
+        type=_duration,
+        default="168h",
+        help="keep anything rendered more recently (default 168h: a week)",
+    )
     p.add_argument("--dry-run", action="store_true", help="only show what would go")
     p.set_defaults(func=cmd_prune)
 
@@ -112,7 +117,7 @@ def cmd_prune(args: argparse.Namespace) -> int:
         print(f"no prompt cache at {service.cache.root}")
         return 0
     used = flows_by_key(service, _prompts(settings, []))
-    stale = stale_entries(service.cache.entries(), used, parse_duration(args.older_than))
+    stale = stale_entries(service.cache.entries(), used, args.older_than)
     freed = 0
     for entry in stale:
         print(f"{'would remove' if args.dry_run else 'removed'} {entry.key[:16]}  "
@@ -144,6 +149,13 @@ def cmd_moh_add(args: argparse.Namespace) -> int:
         print("add to musiconhold.conf:\n")
         print(result.section, end="")
     return 0
+
+
+def _duration(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def _preview(text: str, width: int = 60) -> str:

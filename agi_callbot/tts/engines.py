@@ -84,6 +84,11 @@ def language_tags(language: str) -> list[str]:
     return [tag, primary] if primary != tag else [tag]
 
 
+def same_language(a: str, b: str) -> bool:
+    """``es-419`` and ``es_ES`` are both Spanish: a flow's voice fits either."""
+    return language_tags(a)[-1] == language_tags(b)[-1]
+
+
 @register
 class EspeakEngine(Engine):
     """espeak-ng: offline, tiny, fast (≈10 ms a sentence); the embedded default."""
@@ -96,6 +101,8 @@ class EspeakEngine(Engine):
         chosen = voice.get("voice") if voice.get("engine") in (None, self.name) else None
         if chosen is not None and not re.fullmatch(r"[A-Za-z0-9_+/-]+", str(chosen)):
             return None
+        if chosen is not None and not same_language(str(chosen).split("+")[0], language):
+            chosen = None  # an English text of a Spanish flow gets an English voice
         languages = self.languages()
         if chosen is None:
             chosen = next((tag for tag in language_tags(language) if tag in languages), None)
@@ -160,6 +167,8 @@ class GttsEngine(Engine):
 
         known = {code.lower(): code for code in tts_langs()}
         lang = voice.get("voice") if voice.get("engine") == self.name else None
+        if lang and not same_language(str(lang), language):
+            lang = None
         candidates = language_tags(str(lang)) if lang else language_tags(language)
         chosen = next((known[c] for c in candidates if c in known), None)
         if chosen is None:

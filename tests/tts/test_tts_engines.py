@@ -43,6 +43,8 @@ def test_espeak_voice_and_rate_from_the_flow() -> None:
     # a voice meant for another engine does not leak into espeak-ng's options
     assert engine.options("es", {"engine": "gtts", "voice": "es", "tld": "es"}) == {"voice": "es"}
     assert engine.options("es", {"voice": "es; rm -rf /"}) is None
+    # the flow's Spanish voice does not read the English translation
+    assert engine.options("en", {"engine": "espeak-ng", "voice": "es-419"}) == {"voice": "en"}
 
 
 async def test_espeak_synthesizes_wav() -> None:
@@ -71,7 +73,8 @@ def test_gtts_options_without_network() -> None:
     assert engine.options("fr_CA", {}) == {"lang": "fr-CA"}
     assert engine.options("eo", {}) is None  # Esperanto: espeak-ng only
     voice = {"engine": "gtts", "voice": "es", "tld": "es", "slow": True}
-    assert engine.options("en", voice) == {"lang": "es", "tld": "es", "slow": True}
+    assert engine.options("es_ES", voice) == {"lang": "es", "tld": "es", "slow": True}
+    assert engine.options("en", voice) == {"lang": "en", "tld": "es", "slow": True}
 
 
 async def test_gtts_offline_fails_as_engine_error() -> None:
