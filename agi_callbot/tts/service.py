@@ -300,7 +300,7 @@ class PromptService:
         self._retry_at[candidate.key] = time.monotonic() + pause
         if engine is not None and engine.failure_cooldown:
             engine.cool_down()
-        log.warning("prompt engine %s failed: %s", candidate.engine, exc)
+        log.warning("prompt not produced by %s: %s", candidate.engine, exc)
 
     def _upgrade(self, better: list[Candidate], ext: str) -> None:
         """A worse candidate was on disk: try the better ones in the background."""

@@ -1,0 +1,165 @@
+"""Prompt benchmarks: cold render per engine, warm lookup, conversion per format, single flight.
+
+    python benchmarks/prompts.py [--runs 30]
+
+Everything runs on a temporary cache with the real espeak-ng and sox. Targets (issue 5):
+warm lookup ≤ 0.1 ms; cold espeak-ng + conversion to the delivered format < 60 ms for a
+15-word sentence; 200 concurrent requests for one new prompt → 1 render. gTTS needs the
+internet: offline, its figure is the cost of failing over to the next engine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from agi_callbot.config import load_settings
+from agi_callbot.tts.audio import FORMATS, QUALITY_ORDER
+from agi_callbot.tts.service import PromptService
+
+SENTENCES = {  # 15 words each
+    "es": "Gracias por llamar a Acme, escuche con atención porque nuestras "
+    "opciones del menú han cambiado.",
+    "en": "Thank you for calling Acme support, please listen carefully because "
+    "our menu options have changed.",
+}
+
+
+def figures(samples_s: list[float]) -> str:
+    ms = sorted(s * 1000 for s in samples_s)
+    p90 = ms[min(len(ms) - 1, int(0.9 * len(ms)))]
+    return f"median {statistics.median(ms):7.2f} ms   p90 {p90:7.2f} ms   (n={len(ms)})"
+
+
+def service_for(root: Path, **overrides: object) -> PromptService:
+    settings = load_settings(
+        None, overrides={"data_dir": str(root), **overrides}, environ={}
+    )
+    return PromptService.from_settings(settings)
+
+
+async def cold_espeak(root: Path, runs: int) -> None:
+    """Text → the delivered format (.sln16), each run a prompt never rendered before."""
+    service = service_for(root / "cold", **{"prompts.delivery": "http"})
+    await service.resolve("warm the interpreter up", language="en")
+    for language, text in SENTENCES.items():
+        timings = []
+        for run in range(runs):
+            voice = {"rate": 160 + run}  # a new key each run, the same 15 words
+            started = time.perf_counter()
+            await service.resolve(text, language=language, voice=voice)
+            timings.append(time.perf_counter() - started)
+        print(f"  cold espeak-ng [{language}] → .sln16   {figures(timings)}")
+    await service.aclose()
+
+
+async def cold_gtts(root: Path, runs: int) -> None:
+    timings = []
+    engine = "?"
+    for run in range(runs):  # a fresh service each run: every failover is measured
+        service = service_for(
+            root / "gtts", **{"prompts.delivery": "http", "tts.engines": ["gtts", "espeak-ng"]}
+        )
+        started = time.perf_counter()
+        rendered = await service.render(SENTENCES["es"], language="es", voice={"rate": 160 + run})
+        timings.append(time.perf_counter() - started)
+        engine = rendered.engine
+        await service.aclose()
+    note = "offline: gtts fails, then espeak-ng" if engine == "espeak-ng" else "online"
+    print(f"  cold gtts → {engine} ({note})   {figures(timings)}")
+
+
+async def cold_recording(root: Path, runs: int) -> None:
+    recordings = root / "recordings" / "es"
+    recordings.mkdir(parents=True)
+    service = service_for(
+        root / "rec", **{"prompts.delivery": "http", "tts.recordings_dir": str(root / "recordings")}
+    )
+    timings = []
+    for run in range(runs):
+        upload = recordings / f"welcome{run}.wav"
+        subprocess.run(
+            ["sox", "-n", "-r", "44100", "-c", "2", str(upload), "synth", "2", "sine", "440"],
+            check=True,
+        )
+        started = time.perf_counter()
+        await service.resolve(None, prompt_id=f"welcome{run}", language="es")
+        timings.append(time.perf_counter() - started)
+    print(f"  cold recording (2 s 44.1 kHz stereo wav) → .sln16   {figures(timings)}")
+    await service.aclose()
+
+
+async def warm(root: Path, runs: int) -> None:
+    service = service_for(root / "warm")
+    for prompt_id in (None, "welcome"):
+        await service.resolve(SENTENCES["es"], prompt_id=prompt_id, language="es")
+        timings = []
+        for _ in range(runs * 200):
+            started = time.perf_counter()
+            await service.resolve(SENTENCES["es"], prompt_id=prompt_id, language="es")
+            timings.append(time.perf_counter() - started)
+        us = sorted(t * 1e6 for t in timings)
+        label = "with a prompt id (recordings checked)" if prompt_id else "text only"
+        print(
+            f"  warm lookup, {label}: median {statistics.median(us):6.1f} µs   "
+            f"p99 {us[int(0.99 * len(us))]:6.1f} µs   (n={len(us)})"
+        )
+    await service.aclose()
+
+
+async def conversions(root: Path, runs: int) -> None:
+    """From the cached .sln16 to each other format (what the first HTTP request costs)."""
+    service = service_for(root / "conv", **{"prompts.delivery": "http"})
+    keys = []
+    for run in range(runs):
+        url = await service.resolve(SENTENCES["es"], language="es", voice={"rate": 160 + run})
+        keys.append(url.rsplit("/", 1)[1].split(".")[0])
+    for ext in (f for f in QUALITY_ORDER if f != "sln16"):
+        timings = []
+        for key in keys:
+            started = time.perf_counter()
+            await service.derive(key, ext)
+            timings.append(time.perf_counter() - started)
+        print(f"  convert .sln16 → .{ext:6} ({FORMATS[ext].rate} Hz)   {figures(timings)}")
+    await service.aclose()
+
+
+async def single_flight(root: Path) -> None:
+    service = service_for(root / "flight")
+    started = time.perf_counter()
+    results = await asyncio.gather(
+        *(service.resolve(SENTENCES["en"], language="en") for _ in range(200))
+    )
+    elapsed = time.perf_counter() - started
+    await service.aclose()
+    print(
+        f"  200 concurrent requests, one new prompt: renders == {service.stats['renders']}, "
+        f"{len(set(results))} distinct answer(s), all answered in {elapsed * 1000:.1f} ms"
+    )
+
+
+async def main(runs: int) -> None:
+    logging.getLogger("agi_callbot").setLevel(logging.ERROR)  # the gtts failovers are expected
+    print(f"prompts benchmark — {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        await cold_espeak(root, runs)
+        await cold_gtts(root, min(runs, 5))
+        await cold_recording(root, min(runs, 10))
+        await conversions(root, min(runs, 10))
+        await warm(root, runs)
+        await single_flight(root)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=30)
+    asyncio.run(main(parser.parse_args().runs))
