@@ -89,6 +89,8 @@ class PromptService:
         self.stats: Counter[str] = Counter()
         self._retry_at: dict[str, float] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        #: background conversions take one worker at a time: callers' renders go first
+        self._background = asyncio.Semaphore(1)
         self._warned: set[str] = set()
 
     @classmethod
@@ -106,8 +108,9 @@ class PromptService:
                 raise ConfigError(f"prompts: unknown format {ext!r} (known: {', '.join(FORMATS)})")
         if not self.formats:
             raise ConfigError("prompts.formats: at least one format is needed")
-        if shutil.which("sox") is None:
-            raise ConfigError("sox is not installed: prompts cannot be converted")
+        for program in ("sox", *(n for n in self.settings.tts.engines if n == "espeak-ng")):
+            if shutil.which(program) is None:
+                raise ConfigError(f"{program} is not installed (tts needs it): not on PATH")
         self.cache.check_writable()
 
     # -- the flow's side ---------------------------------------------------------------
@@ -283,7 +286,7 @@ class PromptService:
             if self.delivery == "local":
                 for other in self.formats:
                     if other != ext:
-                        self._spawn(self.derive(candidate.key, other))
+                        self._spawn(self._derive_later(candidate.key, other))
 
         return await self.cache.produce(candidate.key, ext, render, committed)
 
@@ -310,6 +313,10 @@ class PromptService:
             self._retry_at[candidate.key] = time.monotonic() + RETRY_AFTER_S
             self._spawn(self._try_upgrade(candidate, ext))
             return
+
+    async def _derive_later(self, key: str, ext: str) -> None:
+        async with self._background:
+            await self.derive(key, ext)
 
     async def _try_upgrade(self, candidate: Candidate, ext: str) -> None:
         try:

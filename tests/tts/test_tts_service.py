@@ -264,3 +264,11 @@ def test_bad_settings_fail_at_startup(
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         PromptService.from_settings(make_settings(**overrides))
+
+
+def test_missing_programs_fail_at_startup(
+    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ConfigError, match="sox is not installed"):
+        PromptService.from_settings(make_settings())
