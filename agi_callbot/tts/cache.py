@@ -127,7 +127,7 @@ class PromptCache:
         temp = final.with_name(f"{TEMP_PREFIX}{final.name}.{os.getpid()}.{secrets.token_hex(4)}")
         try:
             await render(temp)
-            _commit(temp, final)
+            await asyncio.to_thread(_commit, temp, final)  # fsync off the event loop
         except BaseException:
             with contextlib.suppress(OSError):
                 temp.unlink()

@@ -80,7 +80,8 @@ class PromptService:
     def __init__(self, settings: Settings, *, engines: Mapping[str, Engine] | None = None) -> None:
         self.settings = settings
         prompts = settings.prompts
-        self.cache = PromptCache(settings.prompts_dir)
+        #: absolute: in local delivery the path goes to Asterisk, whose cwd is not ours
+        self.cache = PromptCache(settings.prompts_dir.absolute())
         self.engines = dict(engines) if engines is not None else build_engines(settings.tts)
         self.recordings = Recordings(settings.tts.recordings_dir)
         self.delivery = prompts.delivery
@@ -280,7 +281,8 @@ class PromptService:
                 timeout=self.settings.tts.render_timeout,
             )
             self.stats["renders"] += 1
-            self.cache.write_meta(candidate.key, {**candidate.meta, "created": time.time()})
+            meta = {**candidate.meta, "created": time.time()}
+            await asyncio.to_thread(self.cache.write_meta, candidate.key, meta)
 
         def committed(_: Path) -> None:
             if self.delivery == "local":
