@@ -68,14 +68,6 @@ FORMATS: dict[str, AudioFormat] = {
 QUALITY_ORDER = ("sln16", "wav16", "sln", "wav", "ulaw", "alaw")
 
 
-def audio_format(ext: str) -> AudioFormat:
-    try:
-        return FORMATS[ext]
-    except KeyError:
-        known = ", ".join(FORMATS)
-        raise PromptError(f"unknown prompt format {ext!r} (known: {known})") from None
-
-
 @dataclass(frozen=True)
 class SourceAudio:
     """Audio as an engine or an upload delivers it, before the pipeline."""
