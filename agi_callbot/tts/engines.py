@@ -43,6 +43,9 @@ class Engine(ABC):
         self.settings = settings
         self._cooling_until = 0.0
 
+    def warm_up(self) -> None:  # noqa: B027 - most engines have nothing to load
+        """Load, at start-up, what the first caller would otherwise wait for."""
+
     def cool_down(self) -> None:
         self._cooling_until = time.monotonic() + self.failure_cooldown
 
@@ -113,6 +116,9 @@ class EspeakEngine(Engine):
             if voice.get(key) is not None:
                 options[flag] = int(voice[key])
         return options
+
+    def warm_up(self) -> None:
+        self.languages()
 
     @classmethod
     def languages(cls) -> frozenset[str]:

@@ -113,6 +113,8 @@ class PromptService:
             if shutil.which(program) is None:
                 raise ConfigError(f"{program} is not installed (tts needs it): not on PATH")
         self.cache.check_writable()
+        for name in self.settings.tts.engines:
+            self.engines[name].warm_up()
 
     # -- the flow's side ---------------------------------------------------------------
 
