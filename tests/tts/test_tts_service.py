@@ -78,6 +78,22 @@ async def test_deployed_delivery_names_the_sounds_file_without_rendering(
     assert service.stats["renders"] == 0
 
 
+async def test_deployed_delivery_names_what_prompts_build_made(
+    make_settings: Callable[..., Settings], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Built offline, the prompt came from espeak-ng, not the preferred gTTS: name that one."""
+    chain = {"tts.engines": ["gtts", "espeak-ng"]}
+    builder = PromptService.from_settings(make_settings(**chain))
+    built = await builder.render(SENTENCE, language="es", voice={})
+    await builder.aclose()
+    settings = make_settings(**chain, **{"prompts.delivery": "deployed"})
+    deployed = PromptService.from_settings(settings)
+    assert await deployed.resolve(SENTENCE, language="es") == f"callbot/{built.key}"
+    assert "was not built" not in caplog.text
+    await deployed.resolve("Un texto que nadie construyó.", language="es")
+    assert "was not built: run `prompts build`" in caplog.text
+
+
 async def test_same_text_same_file_markup_ignored_voice_matters(service: PromptService) -> None:
     plain = await service.resolve("Gracias por llamar.", language="es")
     again = await service.resolve("Gracias por llamar.", language="es")
