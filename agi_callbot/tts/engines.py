@@ -103,7 +103,7 @@ class EspeakEngine(Engine):
     def options(self, language: str, voice: Mapping[str, Any]) -> dict[str, Any] | None:
         chosen = voice.get("voice") if voice.get("engine") in (None, self.name) else None
         if chosen is not None and not re.fullmatch(r"[A-Za-z0-9_+/-]+", str(chosen)):
-            return None
+            chosen = None  # not a voice name: never let it near the command line
         if chosen is not None and not same_language(str(chosen).split("+")[0], language):
             chosen = None  # an English text of a Spanish flow gets an English voice
         languages = self.languages()
@@ -112,9 +112,10 @@ class EspeakEngine(Engine):
             if chosen is None:
                 return None
         options: dict[str, Any] = {"voice": str(chosen)}
-        for key, flag in (("rate", "speed"), ("pitch", "pitch")):
-            if voice.get(key) is not None:
-                options[flag] = int(voice[key])
+        for key, flag, low, high in (("rate", "speed", 80, 450), ("pitch", "pitch", 0, 99)):
+            value = voice.get(key)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                options[flag] = min(max(int(value), low), high)
         return options
 
     def warm_up(self) -> None:

@@ -42,7 +42,8 @@ def test_espeak_voice_and_rate_from_the_flow() -> None:
     assert engine.options("es", voice) == {"voice": "es-419", "speed": 150, "pitch": 40}
     # a voice meant for another engine does not leak into espeak-ng's options
     assert engine.options("es", {"engine": "gtts", "voice": "es", "tld": "es"}) == {"voice": "es"}
-    assert engine.options("es", {"voice": "es; rm -rf /"}) is None
+    assert engine.options("es", {"voice": "es; rm -rf /"}) == {"voice": "es"}
+    assert engine.options("es", {"rate": "fast", "pitch": 500}) == {"voice": "es", "pitch": 99}
     # the flow's Spanish voice does not read the English translation
     assert engine.options("en", {"engine": "espeak-ng", "voice": "es-419"}) == {"voice": "en"}
 
