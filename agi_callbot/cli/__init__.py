@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import pkgutil
 import sys
 from collections.abc import Sequence
 
 from agi_callbot import __version__
 from agi_callbot.errors import CallbotError
 
-#: each module defines ``register(subparsers)`` adding its sub-commands; a handler is
-#: stored as ``func`` and returns the exit code.
-COMMAND_MODULES = (
-    "agi_callbot.cli.serve",
-    "agi_callbot.cli.prompts",
-)
+
+
+def command_modules() -> list[str]:
+    """Every module of this package: each defines ``register(subparsers)`` adding its
+    sub-commands; a handler is stored as ``func`` and returns the exit code."""
+    return sorted(
+        f"{__name__}.{info.name}"
+        for info in pkgutil.iter_modules(__path__)
+        if not info.name.startswith("_")
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"agi-callbot {__version__}")
     parser.add_argument("--config", help="settings file (or CALLBOT_CONFIG)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in command_modules():
         importlib.import_module(name).register(subparsers)
     return parser
 
