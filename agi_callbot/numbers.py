@@ -1,0 +1,109 @@
+"""Phone numbers as messaging providers want them: E.164, or a reason why not.
+
+A caller id from Asterisk is whatever the network delivered: ``+34600111222``,
+``600111222`` (national, needs the flow's default region), ``0034600111222``,
+``"Ana" <600111222>``, ``sip:+34600111222@carrier``, or a placeholder for a withheld
+number (``anonymous``, ``unknown``, ``restricted``…). Providers reject anything but
+E.164, and sending to a placeholder is a wasted (billed) attempt, so the outbox asks
+:func:`why_not` first and records the reason on a message it skips.
+"""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+
+#: what switches put in the caller id when the number is withheld or missing
+_PLACEHOLDERS = frozenset(
+    {
+        "anonymous",
+        "anon",
+        "unknown",
+        "unavailable",
+        "withheld",
+        "restricted",
+        "private",
+        "blocked",
+        "asterisk",
+        "invalid",
+        "none",
+        "null",
+        "s",
+    }
+)
+_ANGLE = re.compile(r"<([^<>]*)>")
+_URI_SCHEME = re.compile(r"^(?:sips?|tel|whatsapp):", re.IGNORECASE)
+_SEPARATORS = re.compile(r"[\s\-.()/\u00a0]")
+#: longer than any phone number with spacing; parsing beyond this is wasted work
+_MAX_INPUT = 64
+
+
+def why_not(raw: str | None, region: str | None) -> str | None:
+    """Return why ``raw`` cannot be sent to (``None``: it can).
+
+    Reasons are short and stable, because ``outbox list`` shows them and admins grep
+    them: ``anonymous caller``, ``no number``, ``invalid number``, ``national number
+    without a default region``, ``unknown region 'XX'``.
+    """
+    return _parse(raw, region)[1]
+
+
+def to_e164(raw: str | None, region: str | None) -> str | None:
+    """Return ``raw`` as E.164 (``+34600111222``), or ``None`` when :func:`why_not` has a reason.
+
+    ``region`` (ISO 3166 alpha-2, e.g. ``ES``) says how a national number is read;
+    ``None`` accepts only international forms (``+…`` or ``00…``).
+    """
+    return _parse(raw, region)[0]
+
+
+def mask(number: str | None) -> str:
+    """Shorten a number for INFO logs: ``+34600111222`` → ``+346…222`` (enough to tell calls apart)."""
+    if not number:
+        return ""
+    if len(number) <= 7:
+        return "…" + number[-2:]
+    return f"{number[:4]}…{number[-3:]}"
+
+
+def _clean(raw: str) -> str:
+    text = raw.strip()
+    match = _ANGLE.search(text)
+    if match:
+        text = match.group(1).strip()
+    text = _URI_SCHEME.sub("", text)
+    text = text.split("@", 1)[0].split(";", 1)[0]
+    return _SEPARATORS.sub("", text)
+
+
+def _parse(raw: str | None, region: str | None) -> tuple[str | None, str | None]:
+    if raw is None or not str(raw).strip():
+        return None, "no number"
+    raw = str(raw)
+    if len(raw) > _MAX_INPUT:
+        return None, "invalid number"
+    text = _clean(raw)
+    if not text:
+        return None, "no number"
+    if text.lower() in _PLACEHOLDERS or text.lower().startswith("anonymous"):
+        return None, "anonymous caller"
+    if text.startswith("00"):
+        # the international prefix most of the world dials; regions whose IDD differs
+        # (011 in NANP) are still read by phonenumbers with that region
+        text = "+" + text[2:]
+    if not re.fullmatch(r"\+?\d+", text):
+        return None, "invalid number"
+    if region:
+        region = region.upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            return None, f"unknown region {region!r}"
+    elif not text.startswith("+"):
+        return None, "national number without a default region"
+    try:
+        number = phonenumbers.parse(text, region or None)
+    except phonenumbers.NumberParseException:
+        return None, "invalid number"
+    if not phonenumbers.is_valid_number(number):
+        return None, "invalid number"
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
