@@ -1,0 +1,94 @@
+"""``agi-callbot calls [--last N] [--json]``: the most recent call records, newest first."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from datetime import datetime
+from typing import Any, TextIO
+
+from agi_callbot.config import load_settings
+from agi_callbot.records import CallRecords
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("calls", help="recent call records (flow, caller, outcome, path)")
+    p.add_argument("--last", type=_positive, default=20, metavar="N", help="how many (default 20)")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("--full-numbers", action="store_true", help="show callers' numbers unmasked")
+    p.set_defaults(func=cmd_calls)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def cmd_calls(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    settings = load_settings(args.config)
+    full = args.full_numbers or settings.log.full_numbers
+    if not settings.calls_db.exists():
+        print(f"no calls recorded yet ({settings.calls_db})", file=sys.stderr)
+        return 0
+    records = asyncio.run(_last(settings.calls_db, args.last))
+    for record in records:
+        if not full:
+            record["caller"] = mask_number(record.get("caller", ""))
+        if args.json:
+            print(json.dumps(record, ensure_ascii=False, default=str), file=out)
+        else:
+            print(format_record(record), file=out)
+    return 0
+
+
+async def _last(path: Any, n: int) -> list[dict[str, Any]]:
+    records = CallRecords(path)
+    await records.open()
+    try:
+        return await records.last(n)
+    finally:
+        await records.aclose()
+
+
+def mask_number(number: str) -> str:
+    """``+34600111222`` → ``+34600***222``: enough to recognise a caller, not to dial them."""
+    if len(number) < 7:
+        return "***" if number else ""
+    return f"{number[:-6]}***{number[-3:]}"
+
+
+def format_record(record: dict[str, Any]) -> str:
+    """One line per call: when, flow@version, caller, status, duration, path, side effects."""
+    started = datetime.fromtimestamp(float(record.get("started") or 0)).strftime(
+        "%Y-%m-%d %H:%M:%S"
+    )
+    flow = record.get("flow") or "?"
+    if record.get("version"):
+        flow = f"{flow}@{record['version']}"
+    parts = [
+        started,
+        flow,
+        record.get("caller") or "anonymous",
+        record.get("status") or "?",
+        f"{float(record.get('duration') or 0):.1f}s",
+        " > ".join(record.get("path") or []) or "-",
+    ]
+    transfers = record.get("transfers") or []
+    if transfers:
+        parts.append(
+            "transfers: " + ", ".join(f"{t.get('target')}={t.get('outcome')}" for t in transfers)
+        )
+    messages = record.get("messages") or []
+    if messages:
+        parts.append("messages: " + ", ".join(str(m.get("channel")) for m in messages))
+    if record.get("error"):
+        parts.append(f"error: {record['error']}")
+    return "  ".join(parts)
