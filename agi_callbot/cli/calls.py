@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from agi_callbot.config import load_settings
+from agi_callbot.numbers import mask
 from agi_callbot.records import CallRecords
 
 
@@ -41,7 +42,7 @@ def cmd_calls(args: argparse.Namespace, out: TextIO | None = None) -> int:
     records = asyncio.run(_last(settings.calls_db, args.last))
     for record in records:
         if not full:
-            record["caller"] = mask_number(record.get("caller", ""))
+            record["caller"] = mask(record.get("caller", ""))
         if args.json:
             print(json.dumps(record, ensure_ascii=False, default=str), file=out)
         else:
@@ -56,13 +57,6 @@ async def _last(path: Any, n: int) -> list[dict[str, Any]]:
         return await records.last(n)
     finally:
         await records.aclose()
-
-
-def mask_number(number: str) -> str:
-    """``+34600111222`` → ``+34600***222``: enough to recognise a caller, not to dial them."""
-    if len(number) < 7:
-        return "***" if number else ""
-    return f"{number[:-6]}***{number[-3:]}"
 
 
 def format_record(record: dict[str, Any]) -> str:
