@@ -59,7 +59,10 @@ def to_e164(raw: str | None, region: str | None) -> str | None:
 
 
 def mask(number: str | None) -> str:
-    """Shorten a number for INFO logs: ``+34600111222`` → ``+346…222`` (enough to tell calls apart)."""
+    """Shorten a number for INFO logs: ``+34600111222`` → ``+346…222``.
+
+    Enough to tell calls apart in a log, not enough to call anyone back.
+    """
     if not number:
         return ""
     if len(number) <= 7:

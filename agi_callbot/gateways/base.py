@@ -93,7 +93,8 @@ def build_gateways(settings: Settings) -> dict[str, Gateway]:
     unknown = sorted(set(settings.gateways) - set(CHANNELS))
     if unknown:
         raise ConfigError(
-            f"unknown gateway channel 'gateways.{unknown[0]}' (expected one of {', '.join(CHANNELS)})"
+            f"unknown gateway channel 'gateways.{unknown[0]}' "
+            f"(expected one of {', '.join(CHANNELS)})"
         )
     built: dict[str, Gateway] = {}
     for channel in CHANNELS:
