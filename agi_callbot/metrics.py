@@ -1,0 +1,187 @@
+"""Prometheus metrics of one callbot node, exposed on the HTTP listener's ``/metrics``.
+
+Every metric lives in this module's own :data:`REGISTRY` rather than
+prometheus-client's global one: tests and benchmarks that build several servers in one
+process read exactly this node's figures, and libraries that register on the global
+registry cannot leak into our exposition.
+
+Counters and histograms are updated where things happen (the transport times each
+AGI command, the router counts calls, the outbox workers count sends). Values that
+are cheaper to read than to track — the outbox depth by status, the age of its oldest
+message, AMI state, queue availability — are refreshed at scrape time by collector
+callbacks registered with :func:`add_collector`: the ``/metrics`` handler awaits
+:func:`refresh`, which runs each callback under a deadline, so a slow database makes
+the figures stale (and counts ``callbot_metrics_collector_errors_total``) instead of
+hanging the scrape.
+
+Label values must stay few: ``flow`` is a flow name, ``command`` the AGI verb
+(``STREAM FILE``, never the full line), ``channel`` sms|whatsapp|email|webhook,
+``reason`` a short code, ``team`` a queue name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client.exposition import choose_encoder
+
+from agi_callbot import __version__
+
+log = logging.getLogger(__name__)
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+#: command turnaround: sub-millisecond for NOOP/SET VARIABLE up to minutes for a queue
+COMMAND_BUCKETS = (
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+    1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
+)  # fmt: skip
+RENDER_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0)
+#: how long one scrape waits for each collector callback
+COLLECTOR_TIMEOUT_S = 2.0
+
+build_info = Info("callbot_build", "agi-callbot version running", registry=REGISTRY)
+build_info.info({"version": __version__})
+
+calls_active = Gauge("callbot_calls_active", "Calls being handled now", ["flow"], registry=REGISTRY)
+calls_total = Counter(
+    "callbot_calls",
+    "Calls ended, by flow and outcome (CALLBOT_STATUS)",
+    ["flow", "outcome"],
+    registry=REGISTRY,
+)
+agi_command_seconds = Histogram(
+    "callbot_agi_command_seconds",
+    "Time from sending an AGI command to its reply",
+    ["command"],
+    buckets=COMMAND_BUCKETS,
+    registry=REGISTRY,
+)
+prompt_cache_hits = Counter(
+    "callbot_prompt_cache_hits", "Prompts found in the cache", registry=REGISTRY
+)
+prompt_cache_misses = Counter(
+    "callbot_prompt_cache_misses", "Prompts rendered while a caller waited", registry=REGISTRY
+)
+prompt_render_seconds = Histogram(
+    "callbot_prompt_render_seconds",
+    "Time to render a prompt (text to delivered format)",
+    buckets=RENDER_BUCKETS,
+    registry=REGISTRY,
+)
+outbox_depth = Gauge(
+    "callbot_outbox_depth", "Messages in the outbox by status", ["status"], registry=REGISTRY
+)
+outbox_oldest_age_seconds = Gauge(
+    "callbot_outbox_oldest_age_seconds",
+    "Age of the oldest message still waiting to be sent",
+    registry=REGISTRY,
+)
+outbox_sent_total = Counter(
+    "callbot_outbox_sent", "Messages delivered, by channel", ["channel"], registry=REGISTRY
+)
+outbox_failed_total = Counter(
+    "callbot_outbox_failed",
+    "Delivery attempts that failed, by channel and reason",
+    ["channel", "reason"],
+    registry=REGISTRY,
+)
+ami_connected = Gauge(
+    "callbot_ami_connected", "1 when the AMI session is logged in", registry=REGISTRY
+)
+queue_available = Gauge(
+    "callbot_queue_available", "Agents available in a team's queue", ["team"], registry=REGISTRY
+)
+connections_refused_total = Counter(
+    "callbot_connections_refused",
+    "FastAGI connections refused or cut, by reason",
+    ["reason"],
+    registry=REGISTRY,
+)
+collector_errors_total = Counter(
+    "callbot_metrics_collector_errors",
+    "Scrape-time collector callbacks that failed or ran out of time",
+    registry=REGISTRY,
+)
+
+Collector = Callable[[], Awaitable[None] | None]
+_collectors: list[Collector] = []
+
+
+def add_collector(fn: Collector) -> Callable[[], None]:
+    """Run ``fn`` (sync or async) before every scrape to set gauges; returns the remover.
+
+    The outbox registers one that reads its depth and oldest age, the AMI client one that
+    sets ``ami_connected`` and ``queue_available``. Remove it on shutdown.
+    """
+    _collectors.append(fn)
+
+    def remove() -> None:
+        if fn in _collectors:
+            _collectors.remove(fn)
+
+    return remove
+
+
+async def refresh(timeout: float = COLLECTOR_TIMEOUT_S) -> None:
+    """Run every collector callback, each under ``timeout``; failures are logged, not raised."""
+    for fn in list(_collectors):
+        name = getattr(fn, "__qualname__", repr(fn))
+        try:
+            result = fn()
+            if inspect.isawaitable(result):
+                await asyncio.wait_for(result, timeout)
+        except TimeoutError:
+            collector_errors_total.inc()
+            log.warning("metrics collector %s took longer than %.1fs; figures stale", name, timeout)
+        except Exception:
+            collector_errors_total.inc()
+            log.exception("metrics collector %s failed", name)
+
+
+def exposition(accept: str = "") -> tuple[bytes, str]:
+    """The registry in the text format the scraper asked for: (body, content type)."""
+    encoder, content_type = choose_encoder(accept)
+    return encoder(REGISTRY), content_type
+
+
+@contextmanager
+def timed_command(command: str) -> Iterator[None]:
+    """Observe one AGI command's turnaround under its verb (``with timed_command("NOOP"):``)."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        agi_command_seconds.labels(command=command).observe(time.perf_counter() - start)
+
+
+@dataclass
+class CallTracker:
+    """A call in ``calls_active``; its ``outcome`` is counted in ``calls_total`` at the end."""
+
+    flow: str
+    outcome: str = "FAILED"
+
+
+@contextmanager
+def track_call(flow: str) -> Iterator[CallTracker]:
+    """Count a call as active for the block; set ``tracker.outcome`` to its CALLBOT_STATUS.
+
+    A call that leaves the block without an outcome counts as ``FAILED``, as the
+    dialplan would see it.
+    """
+    tracker = CallTracker(flow)
+    gauge = calls_active.labels(flow=flow)
+    gauge.inc()
+    try:
+        yield tracker
+    finally:
+        gauge.dec()
+        calls_total.labels(flow=flow, outcome=tracker.outcome).inc()
