@@ -46,6 +46,9 @@ class Listen:
     reply_timeout: Duration = Duration(10.0)
     #: EXEC Queue / Dial can last as long as a caller waits: no deadline unless set.
     exec_timeout: Duration = Duration(0.0)
+    #: upper bound for a prompt, GET DATA or WAIT FOR DIGIT to answer (a prompt's
+    #: length is not known here); a dead TCP peer is found sooner by keepalive.
+    media_timeout: Duration = Duration(1800.0)
     drain_timeout: Duration = Duration(30.0)
     close_timeout: Duration = Duration(2.0)
 

@@ -1,0 +1,320 @@
+"""AGI commands as frozen values with one way to become bytes.
+
+Every argument that is not a fixed keyword or a number goes through :func:`quote`,
+which is the last line of defence against caller-controlled text: it refuses the
+bytes that would end the command line (``\\n``; ``\\r`` and ``\\0``, which Asterisk
+keeps inside the argument, 16) instead of cleaning them silently. Flows clean caller
+text when they make variables; a refusal here is a bug upstream, raised loudly.
+
+Asterisk splits arguments like a shell without expansion (res_agi ``parse_args``):
+blanks separate words, ``"`` toggles quoting, ``\\`` escapes the next character.
+Lines are read in pieces of 8191 bytes (17): a longer line would run as a
+truncated command plus garbage, so it is refused before sending.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+from typing import ClassVar
+
+from agi_callbot.errors import LocalProtocolError
+
+#: Asterisk reads a command line in pieces of this many bytes, newline included
+MAX_LINE = 8191
+_FORBIDDEN = re.compile(r"[\n\r\0]")
+_DIGITS = re.compile(r"^[0-9*#A-Da-d]*$")
+_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+def quote(value: str) -> str:
+    """Quote one argument so Asterisk reads it back as exactly ``value``."""
+    if _FORBIDDEN.search(value):
+        raise LocalProtocolError(
+            f"refusing an AGI argument with a line break or NUL: {value[:40]!r}"
+        )
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _escape_digits(value: str) -> str:
+    if not _DIGITS.match(value):
+        raise LocalProtocolError(f"escape digits must be 0-9 * # A-D, not {value!r}")
+    return quote(value)
+
+
+def _name(value: str, what: str) -> str:
+    if not _NAME.match(value):
+        raise LocalProtocolError(f"not a valid {what}: {value!r}")
+    return value
+
+
+class Wait(Enum):
+    """How long a command may take, so the transport can pick its reply deadline."""
+
+    QUICK = "quick"  # answers at once: NOOP, variables, ANSWER…
+    MEDIA = "media"  # plays or listens: as long as the prompt and its timeout
+    EXEC = "exec"  # a dialplan application: Queue and Dial last as long as the caller waits
+
+
+@dataclass(frozen=True)
+class Command:
+    """Base of every command: ``words()`` gives the line, ``to_bytes()`` checks and encodes it."""
+
+    verb: ClassVar[str] = ""
+    wait: ClassVar[Wait] = Wait.QUICK
+
+    def words(self) -> list[str]:
+        return [self.verb]
+
+    def line(self) -> str:
+        return " ".join(self.words())
+
+    def to_bytes(self) -> bytes:
+        data = self.line().encode("utf-8") + b"\n"
+        if len(data) > MAX_LINE:
+            raise LocalProtocolError(
+                f"{self.verb} line is {len(data)} bytes; Asterisk reads at most {MAX_LINE}"
+            )
+        return data
+
+    def __str__(self) -> str:
+        return self.line()
+
+
+@dataclass(frozen=True)
+class Answer(Command):
+    verb: ClassVar[str] = "ANSWER"
+
+
+@dataclass(frozen=True)
+class Hangup(Command):
+    verb: ClassVar[str] = "HANGUP"
+    channel: str = ""
+
+    def words(self) -> list[str]:
+        return [self.verb, quote(self.channel)] if self.channel else [self.verb]
+
+
+@dataclass(frozen=True)
+class Noop(Command):
+    verb: ClassVar[str] = "NOOP"
+    text: str = ""
+
+    def words(self) -> list[str]:
+        return [self.verb, quote(self.text)] if self.text else [self.verb]
+
+
+@dataclass(frozen=True)
+class ChannelStatus(Command):
+    verb: ClassVar[str] = "CHANNEL STATUS"
+    channel: str = ""
+
+    def words(self) -> list[str]:
+        return [self.verb, quote(self.channel)] if self.channel else [self.verb]
+
+
+@dataclass(frozen=True)
+class StreamFile(Command):
+    """Play a file; ``offset`` and the reply's ``endpos`` count samples of the file (36)."""
+
+    verb: ClassVar[str] = "STREAM FILE"
+    wait: ClassVar[Wait] = Wait.MEDIA
+    file: str
+    escape_digits: str = ""
+    offset: int = 0
+
+    def words(self) -> list[str]:
+        words = [self.verb, quote(self.file), _escape_digits(self.escape_digits)]
+        return words + [str(int(self.offset))] if self.offset else words
+
+
+@dataclass(frozen=True)
+class ControlStreamFile(Command):
+    """Play with skip/pause keys; ``endpos`` in the reply is in ms (37)."""
+
+    verb: ClassVar[str] = "CONTROL STREAM FILE"
+    wait: ClassVar[Wait] = Wait.MEDIA
+    file: str
+    escape_digits: str = ""
+    skip_ms: int = 3000
+    forward: str = "#"
+    rewind: str = "*"
+    pause: str = ""
+    offset_ms: int = 0
+
+    def words(self) -> list[str]:
+        words = [self.verb, quote(self.file), _escape_digits(self.escape_digits)]
+        words += [str(int(self.skip_ms)), _escape_digits(self.forward)]
+        words += [_escape_digits(self.rewind), _escape_digits(self.pause)]
+        return words + [str(int(self.offset_ms))] if self.offset_ms else words
+
+
+@dataclass(frozen=True)
+class GetData(Command):
+    """Play a prompt and collect up to ``max_digits``; ``#`` ends input (04)."""
+
+    verb: ClassVar[str] = "GET DATA"
+    wait: ClassVar[Wait] = Wait.MEDIA
+    file: str
+    timeout_ms: int = 5000
+    max_digits: int = 1024
+
+    def words(self) -> list[str]:
+        return [self.verb, quote(self.file), str(int(self.timeout_ms)), str(int(self.max_digits))]
+
+
+@dataclass(frozen=True)
+class GetOption(Command):
+    """STREAM FILE plus a wait for one digit; the timeout is in ms (37)."""
+
+    verb: ClassVar[str] = "GET OPTION"
+    wait: ClassVar[Wait] = Wait.MEDIA
+    file: str
+    escape_digits: str = ""
+    timeout_ms: int = 5000
+
+    def words(self) -> list[str]:
+        words = [self.verb, quote(self.file), _escape_digits(self.escape_digits)]
+        return words + [str(int(self.timeout_ms))]
+
+
+@dataclass(frozen=True)
+class WaitForDigit(Command):
+    """Wait for one DTMF digit; ``-1`` waits for ever (05)."""
+
+    verb: ClassVar[str] = "WAIT FOR DIGIT"
+    wait: ClassVar[Wait] = Wait.MEDIA
+    timeout_ms: int = -1
+
+    def words(self) -> list[str]:
+        return [self.verb, str(int(self.timeout_ms))]
+
+
+@dataclass(frozen=True)
+class _Say(Command):
+    wait: ClassVar[Wait] = Wait.MEDIA
+    value: str
+    escape_digits: str = ""
+
+    def words(self) -> list[str]:
+        return [self.verb, quote(self.value), _escape_digits(self.escape_digits)]
+
+
+@dataclass(frozen=True)
+class SayDigits(_Say):
+    verb: ClassVar[str] = "SAY DIGITS"
+
+
+@dataclass(frozen=True)
+class SayAlpha(_Say):
+    verb: ClassVar[str] = "SAY ALPHA"
+
+
+@dataclass(frozen=True)
+class SayNumber(_Say):
+    """``gender`` ``f``/``m``/``n`` picks the form in languages that have one (39)."""
+
+    verb: ClassVar[str] = "SAY NUMBER"
+    gender: str = ""
+
+    def words(self) -> list[str]:
+        words = super().words()
+        return words + [_name(self.gender, "gender")] if self.gender else words
+
+
+@dataclass(frozen=True)
+class Exec(Command):
+    """Run a dialplan application; Asterisk passes only one argument to it, so
+    the application's comma-separated options are one quoted word (08)."""
+
+    verb: ClassVar[str] = "EXEC"
+    wait: ClassVar[Wait] = Wait.EXEC
+    app: str
+    data: str = ""
+
+    def words(self) -> list[str]:
+        return [self.verb, _name(self.app, "application name"), quote(self.data)]
+
+
+@dataclass(frozen=True)
+class SetVariable(Command):
+    verb: ClassVar[str] = "SET VARIABLE"
+    name: str
+    value: str
+
+    def words(self) -> list[str]:
+        return [self.verb, quote(self.name), quote(self.value)]
+
+
+@dataclass(frozen=True)
+class GetVariable(Command):
+    verb: ClassVar[str] = "GET VARIABLE"
+    name: str
+
+    def words(self) -> list[str]:
+        return [self.verb, quote(self.name)]
+
+
+@dataclass(frozen=True)
+class GetFullVariable(Command):
+    """Evaluate an expression such as ``${CALLERID(name)}`` on the channel (07)."""
+
+    verb: ClassVar[str] = "GET FULL VARIABLE"
+    expression: str
+    channel: str = ""
+
+    def words(self) -> list[str]:
+        words = [self.verb, quote(self.expression)]
+        return words + [quote(self.channel)] if self.channel else words
+
+
+@dataclass(frozen=True)
+class SetMusic(Command):
+    """Music on hold on/off; an unknown class silently plays ``default`` (14)."""
+
+    verb: ClassVar[str] = "SET MUSIC"
+    on: bool = True
+    music_class: str = ""
+
+    def words(self) -> list[str]:
+        words = [self.verb, "ON" if self.on else "OFF"]
+        return words + [quote(self.music_class)] if self.music_class else words
+
+
+@dataclass(frozen=True)
+class Verbose(Command):
+    verb: ClassVar[str] = "VERBOSE"
+    message: str
+    level: int = 1
+
+    def words(self) -> list[str]:
+        return [self.verb, quote(self.message), str(int(self.level))]
+
+
+@dataclass(frozen=True)
+class Raw(Command):
+    """A line sent as it is (tests, transcript replays, a command this module lacks).
+
+    Still checked: no line break, CR or NUL, not empty, within Asterisk's read size.
+    """
+
+    text: str
+    wait_kind: Wait = Wait.MEDIA
+
+    def words(self) -> list[str]:
+        if not self.text.strip():
+            raise LocalProtocolError("refusing an empty AGI command line")
+        if _FORBIDDEN.search(self.text):
+            raise LocalProtocolError(
+                f"refusing a command with a line break or NUL: {self.text[:40]!r}"
+            )
+        return [self.text]
+
+    @property
+    def verb_text(self) -> str:
+        return self.text.split(" ", 1)[0].upper()
+
+
+def command_wait(command: Command) -> Wait:
+    return command.wait_kind if isinstance(command, Raw) else command.wait
