@@ -436,8 +436,19 @@ class Subflow(BlockSpec):
 
 BLOCK_KINDS: dict[str, type[BlockSpec]] = {
     cls.kind: cls
-    for cls in (Say, Menu, Collect, Transfer, Hangup, Return, SetBlock, Branch, Hours, Goto,
-                Subflow)
+    for cls in (
+        Say,
+        Menu,
+        Collect,
+        Transfer,
+        Hangup,
+        Return,
+        SetBlock,
+        Branch,
+        Hours,
+        Goto,
+        Subflow,
+    )
 }
 #: YAML keys that select a kind without being its class's kind name
 KIND_ALIASES: dict[str, str] = {"play": "say"}
