@@ -1,0 +1,69 @@
+"""What every HTTP gateway shares: one pooled client, error mapping, the recipient check."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+
+from agi_callbot.gateways.conf import ProviderConf
+from agi_callbot.gateways.errors import ProviderError, from_response, from_transport
+from agi_callbot.numbers import to_e164, why_not
+from agi_callbot.services import Message
+
+log = logging.getLogger("agi_callbot.gateways")
+
+# httpx logs every request line at INFO: a Kannel-style GET carries the recipient's
+# number (and maybe a password) in its query string, so keep httpx at WARNING.
+logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+class HttpGateway:
+    """Base of the HTTP providers: ``request`` returns a success response or raises
+    :class:`ProviderError` with the retry decision already made."""
+
+    channel = ""
+    provider = ""
+
+    def __init__(self, conf: ProviderConf, *, default_timeout: float = 10.0) -> None:
+        self.conf = conf
+        self.client = conf.http_client(default_timeout=default_timeout)
+
+    async def request(
+        self, method: str, url: str, *, ok: frozenset[int] | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        try:
+            response = await self.client.request(method, url, **kwargs)
+        except httpx.HTTPError as exc:
+            log.debug("%s %s: %s", self.channel, self.provider, type(exc).__name__)
+            # `from None`: the httpx exception holds the request (headers with secrets)
+            raise from_transport(exc, self.provider) from None
+        success = response.status_code in ok if ok else response.is_success
+        if not success:
+            raise from_response(response, self.provider)
+        return response
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+def recipient(message: Message) -> str:
+    """The message's ``to`` as E.164; a number the outbox should have skipped is permanent."""
+    number = to_e164(message.to, None)
+    if number is None:
+        reason = why_not(message.to, None) or "invalid number"
+        raise ProviderError(f"{message.channel}: {reason}", retryable=False, code="number")
+    return number
+
+
+def payload_text(message: Message, key: str, *, required: bool = True) -> str | None:
+    """A text field of the payload; a missing one is the flow's fault, never worth a retry."""
+    value = message.payload.get(key)
+    if value is None or value == "":
+        if required:
+            raise ProviderError(
+                f"{message.channel}: the message has no {key!r}", retryable=False, code="payload"
+            )
+        return None
+    return str(value)
