@@ -1,0 +1,328 @@
+"""The outbox: a flow's messages are stored durably and delivered later by workers.
+
+``await outbox.enqueue(message, key)`` returns as soon as the message is on disk (well
+under a millisecond on SQLite), so a caller never waits on a gateway. Rules are applied
+there, once, and a message that may not be sent is *stored* as ``skipped`` with its
+reason rather than refused, so ``outbox list`` shows why nothing went out:
+
+- SMS and WhatsApp numbers are normalised to E.164 (``agi_callbot.numbers``) with the
+  message's ``region`` or the default region; a withheld caller id (a placeholder, or the
+  empty ``${caller}`` a flow gets for one) is ``anonymous caller``, other bad numbers get
+  the reason ``numbers.why_not`` gives.
+- WhatsApp needs the number's opt-in in the ledger (``no opt-in``). Workers check it again
+  right before sending, so a consent revoked meanwhile is honoured, and so is a ledger
+  that did not answer in time at enqueue (the message is queued, the worker decides).
+- Email addresses and webhook URLs are not phone numbers and are stored as given.
+
+A message whose end is ``failed``, ``dead`` or ``skipped`` starts its fallback chain: the
+next entry becomes a new message with the key ``<key>/fallback/1`` (then ``/2``…), going
+through the same rules; the entries after it travel along as its own fallback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from agi_callbot.config import Settings
+from agi_callbot.errors import ConfigError
+from agi_callbot.numbers import mask, to_e164, why_not
+from agi_callbot.outbox.model import (
+    FAILED,
+    FALLBACK_AFTER,
+    QUEUED,
+    SKIPPED,
+    NewMessage,
+    StoredMessage,
+    fallback_key,
+    idempotency_key,
+)
+from agi_callbot.outbox.store import PURGEABLE_STATUSES, Store
+from agi_callbot.outbox.store.sqlite import SqliteStore
+from agi_callbot.outbox.worker import Workers
+from agi_callbot.services import Clock, Message, SystemClock
+
+__all__ = ["OptIns", "Outbox", "StoredMessage", "idempotency_key", "open_store"]
+
+log = logging.getLogger("agi_callbot.outbox")
+
+CHANNELS = ("sms", "whatsapp", "email", "webhook")
+PHONE_CHANNELS = ("sms", "whatsapp")
+
+
+def open_store(settings: Settings) -> Store:
+    """The store ``outbox.store`` names: ``sqlite`` (under data_dir) or a PostgreSQL URL."""
+    spec = settings.outbox.store.strip()
+    if spec == "sqlite":
+        return SqliteStore(settings.outbox_db)
+    if spec.startswith(("postgresql://", "postgres://")):
+        from agi_callbot.outbox.store.postgres import PostgresStore, SpooledStore
+
+        return SpooledStore(
+            PostgresStore(spec),
+            SqliteStore(settings.data_dir / "outbox-spool.sqlite"),
+            timeout=settings.outbox.enqueue_timeout,
+        )
+    raise ConfigError(
+        f"setting 'outbox.store': expected sqlite or a postgresql:// URL, got {spec!r}"
+    )
+
+
+class OptIns:
+    """The opt-in ledger (who consented to which channel, when and how), in the outbox store.
+
+    Numbers are normalised like the messages' so ``600111222`` and ``+34600111222`` are
+    the same person. The ledger is append-only: a revocation is an entry too.
+    """
+
+    def __init__(self, store: Store, clock: Clock, region: str) -> None:
+        self.store = store
+        self.clock = clock
+        self.region = region
+
+    async def has(self, number: str, channel: str) -> bool:
+        e164 = to_e164(number, self.region)
+        return e164 is not None and await self.store.optin_has(e164, channel)
+
+    async def record(self, number: str, channel: str, source: str) -> bool:
+        """Record consent; ``False`` (and nothing stored) when the number is not usable."""
+        return await self._add(number, channel, source, "in")
+
+    async def revoke(self, number: str, channel: str, source: str = "revoked") -> bool:
+        return await self._add(number, channel, source, "out")
+
+    async def _add(self, number: str, channel: str, source: str, action: str) -> bool:
+        e164 = to_e164(number, self.region)
+        if e164 is None:
+            log.info(
+                "opt-in %s for %s not recorded: %s", action, channel, why_not(number, self.region)
+            )
+            return False
+        await self.store.optin_add(e164, channel, source, action, self.clock.now())
+        log.info("opt-in %s: %s on %s (%s)", action, mask(e164), channel, source)
+        return True
+
+
+class Outbox:
+    """The facade flows, the server and the CLI use; see the module docstring for the rules."""
+
+    def __init__(
+        self,
+        store: Store,
+        gateways: Mapping[str, Any],
+        *,
+        region: str = "ES",
+        clock: Clock | None = None,
+        workers: int = 4,
+        max_attempts: int = 8,
+        backoff_base: float = 2.0,
+        backoff_max: float = 600.0,
+        send_timeout: float = 15.0,
+        lease: float | None = None,
+        optin_timeout: float = 0.5,
+        poll_interval: float = 1.0,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        if max_attempts < 1:
+            raise ConfigError(
+                f"setting 'outbox.max_attempts': must be at least 1, got {max_attempts}"
+            )
+        self.store = store
+        self.gateways = gateways
+        self.region = region
+        self.clock = clock or SystemClock()
+        self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.send_timeout = send_timeout
+        #: longer than a send may take, plus room for recording its outcome; a lease that
+        #: expires while the send still runs would let a second worker send in parallel
+        self.lease = lease if lease is not None else send_timeout + 30.0
+        self.optin_timeout = optin_timeout
+        self.optins = OptIns(store, self.clock, region)
+        self.workers = Workers(
+            self, gateways, count=workers, poll_interval=poll_interval, rand=rand
+        )
+        self._opened = False
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, gateways: Mapping[str, Any], *, clock: Clock | None = None
+    ) -> Outbox:
+        conf = settings.outbox
+        return cls(
+            open_store(settings),
+            gateways,
+            region=settings.defaults.region,
+            clock=clock,
+            workers=conf.workers,
+            max_attempts=conf.max_attempts,
+            backoff_base=conf.backoff_base,
+            backoff_max=conf.backoff_max,
+            send_timeout=conf.send_timeout,
+            optin_timeout=conf.enqueue_timeout,
+        )
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def open(self) -> None:
+        if not self._opened:
+            await self.store.open()
+            self._opened = True
+
+    async def start_workers(self) -> None:
+        await self.open()
+        self.workers.start()
+
+    async def start(self) -> None:
+        await self.start_workers()
+
+    async def aclose(self, grace: float | None = None) -> None:
+        """Stop the workers (sends in flight get ``grace`` seconds, then give their lease back)."""
+        await self.workers.stop(self.send_timeout if grace is None else grace)
+        if self._opened:
+            self._opened = False
+            await self.store.aclose()
+
+    async def __aenter__(self) -> Outbox:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # ------------------------------------------------------------------ messages
+
+    async def enqueue(self, message: Message, key: str) -> str:
+        """Store ``message`` durably and return its id; the same ``key`` again: the same id."""
+        if not key:
+            raise ValueError("an outbox message needs an idempotency key")
+        to, status, reason = await self._check(message)
+        new = NewMessage(key=key, message=message, to=to, status=status, reason=reason)
+        row = new.row(self.clock.now())
+        id, inserted = await self.store.insert(row)
+        if not inserted:
+            return id
+        if status == QUEUED:
+            self.workers.wake()
+            log.info("outbox: %s %s to %s queued (key %s)", message.channel, id, _who(row), key)
+        else:
+            log.info("outbox: %s %s to %s %s: %s", message.channel, id, _who(row), status, reason)
+            await self.follow_fallback(row, status, reason)
+        return id
+
+    async def _check(self, message: Message) -> tuple[str, str, str]:
+        """(destination as stored, status, reason) under the rules of the module docstring."""
+        channel = message.channel
+        if channel not in CHANNELS:
+            return message.to, FAILED, f"unknown channel {channel!r}"
+        if channel not in PHONE_CHANNELS:
+            if not str(message.to or "").strip() and channel == "email":
+                return "", SKIPPED, "no address"
+            return str(message.to or ""), QUEUED, ""
+        raw = str(message.to or "")
+        if not raw.strip():
+            return "", SKIPPED, "anonymous caller"
+        region = str(message.payload.get("region") or self.region)
+        e164 = to_e164(raw, region)
+        if e164 is None:
+            return raw, SKIPPED, why_not(raw, region) or "invalid number"
+        if channel == "whatsapp":
+            try:
+                async with asyncio.timeout(self.optin_timeout):
+                    consented = await self.store.optin_has(e164, "whatsapp")
+            except (TimeoutError, OSError) as exc:
+                log.warning("opt-in ledger did not answer (%s): the worker checks it", exc)
+                consented = True
+            if not consented:
+                return e164, SKIPPED, "no opt-in"
+        return e164, QUEUED, ""
+
+    async def follow_fallback(self, row: StoredMessage, status: str, reason: str) -> str | None:
+        """Enqueue the next channel of ``row``'s fallback chain; return its id (None: no chain)."""
+        if status not in FALLBACK_AFTER or not row.fallback:
+            return None
+        entry, rest = row.fallback[0], tuple(row.fallback[1:])
+        try:
+            channel, spec = _fallback_entry(entry)
+        except ValueError as exc:
+            log.warning("outbox: %s: fallback not followed: %s", row.id, exc)
+            return None
+        payload = {k: v for k, v in spec.items() if k not in ("to", "fallback")}
+        nxt = Message(
+            channel=channel,
+            to=str(spec.get("to") or row.to),
+            payload=payload,
+            call_uniqueid=row.call_uniqueid,
+            flow=row.flow,
+            block=row.block,
+            fallback=rest,
+        )
+        key = fallback_key(row.key)
+        log.info(
+            "outbox: %s %s %s (%s): falling back to %s",
+            row.channel,
+            row.id,
+            status,
+            reason,
+            channel,
+        )
+        return await self.enqueue(nxt, key)
+
+    def wake(self) -> None:
+        self.workers.wake()
+
+    async def run_once(self, limit: int = 100) -> int:
+        """Deliver what is due now without the worker tasks (tests, ``outbox work --once``)."""
+        return await self.workers.run_once(limit)
+
+    # ------------------------------------------------------------------ admin
+
+    async def get(self, id: str) -> StoredMessage | None:
+        return await self.store.get(id)
+
+    async def list(self, status: str | None = None, limit: int = 50) -> list[StoredMessage]:
+        return await self.store.list(status, limit)
+
+    async def retry(self, ids: list[str] | None) -> list[str]:
+        """Queue failed/dead messages again with a fresh attempt count (``None``: all of them)."""
+        done = await self.store.requeue(ids, self.clock.now())
+        if done:
+            self.workers.wake()
+        return done
+
+    async def purge(self, older_than: float, statuses: tuple[str, ...] = PURGEABLE_STATUSES) -> int:
+        return await self.store.purge(self.clock.now() - older_than, statuses)
+
+    async def counts(self) -> dict[str, int]:
+        return await self.store.counts()
+
+    async def delivery_status(self, provider_id: str, state: str) -> bool:
+        """A provider's status callback (delivered, read, failed): ``False`` if no row matches."""
+        return await self.store.set_delivery(provider_id, state, self.clock.now())
+
+
+def _fallback_entry(entry: Any) -> tuple[str, dict[str, Any]]:
+    """A fallback entry as a flow writes it: ``{sms: {text: …}}`` or ``{channel: sms, text: …}``."""
+    if not isinstance(entry, Mapping):
+        raise ValueError(f"expected a mapping, got {entry!r}")
+    if "channel" in entry:
+        spec = dict(entry)
+        channel = str(spec.pop("channel"))
+    elif len(entry) == 1:
+        channel, value = next(iter(entry.items()))
+        if not isinstance(value, Mapping):
+            raise ValueError(f"{channel}: expected a mapping, got {value!r}")
+        spec = dict(value)
+    else:
+        raise ValueError(f"expected one channel, got {sorted(entry)}")
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}")
+    return str(channel), spec
+
+
+def _who(row: StoredMessage) -> str:
+    return mask(row.to) if row.channel in PHONE_CHANNELS else row.to

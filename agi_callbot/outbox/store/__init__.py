@@ -1,0 +1,116 @@
+"""Durable outbox stores: SQLite (one node, the default) and PostgreSQL (several nodes).
+
+Both keep the same table and answer the same :class:`Store` calls; the SQL that does
+not depend on the engine lives here once, written with ``%s`` placeholders (SQLite's
+``?`` is substituted by its store). Times are Unix seconds from the outbox's clock,
+not the database's, so a test clock drives backoff and lease expiry alike.
+
+A claimed row gets ``status='sending'`` and ``next_attempt_at = claimed_until`` (the
+lease's end): "due" is then one condition, ``status IN (queued, sending) AND
+next_attempt_at <= now``, on one index, and an expired lease is due like a retry.
+``claimed_until`` doubles as a fencing token: a worker whose lease expired and was
+taken over cannot overwrite the newer claim's outcome.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from agi_callbot.outbox.model import COLUMNS, StoredMessage
+
+SELECT_COLUMNS = ", ".join(f'"{c}"' if c in ("to", "key") else c for c in COLUMNS)
+INSERT_ROW = (
+    f"INSERT INTO outbox ({SELECT_COLUMNS}) VALUES ({', '.join(['%s'] * len(COLUMNS))}) "
+    "ON CONFLICT (key) DO NOTHING"
+)
+SELECT_BY_KEY = "SELECT id FROM outbox WHERE key = %s"
+SELECT_BY_ID = f"SELECT {SELECT_COLUMNS} FROM outbox WHERE id = %s"
+DUE = "status IN ('queued', 'sending') AND next_attempt_at <= %s"
+CLAIM_SET = (
+    "SET status = 'sending', claimed_until = %s, next_attempt_at = %s, "
+    "attempts = attempts + 1, updated_at = %s"
+)
+FENCE = "WHERE id = %s AND status = 'sending' AND claimed_until = %s"
+MARK_SENT = (
+    "UPDATE outbox SET status = 'sent', provider_id = %s, reason = '', claimed_until = NULL, "
+    f"updated_at = %s {FENCE}"
+)
+MARK_RETRY = (
+    "UPDATE outbox SET status = 'queued', reason = %s, next_attempt_at = %s, "
+    f"claimed_until = NULL, updated_at = %s {FENCE}"
+)
+MARK_FINAL = (
+    f"UPDATE outbox SET status = %s, reason = %s, claimed_until = NULL, updated_at = %s {FENCE}"
+)
+RELEASE = (
+    "UPDATE outbox SET status = 'queued', attempts = attempts - 1, next_attempt_at = %s, "
+    f"claimed_until = NULL, updated_at = %s {FENCE}"
+)
+NEXT_DUE = "SELECT MIN(next_attempt_at) FROM outbox WHERE status IN ('queued', 'sending')"
+COUNTS = "SELECT status, COUNT(*) FROM outbox GROUP BY status"
+SET_DELIVERY = "UPDATE outbox SET delivery = %s, updated_at = %s WHERE provider_id = %s"
+OPTIN_HAS = (
+    "SELECT action FROM optins WHERE number = %s AND channel = %s "
+    "ORDER BY at DESC, seq DESC LIMIT 1"
+)
+OPTIN_ADD = "INSERT INTO optins (number, channel, source, action, at) VALUES (%s, %s, %s, %s, %s)"
+
+#: statuses ``outbox retry`` puts back in the queue, and ``outbox purge`` deletes by default
+RETRYABLE_STATUSES = ("failed", "dead")
+PURGEABLE_STATUSES = ("sent", "failed", "dead", "skipped")
+
+
+class Store(Protocol):
+    """What the outbox needs from a durable store. Every call is safe from many workers."""
+
+    description: str
+
+    async def open(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+    async def insert(self, row: StoredMessage) -> tuple[str, bool]:
+        """Store ``row`` unless its key exists; return (id of the stored row, inserted?)."""
+        ...
+
+    async def claim(self, now: float, lease: float, limit: int) -> list[StoredMessage]:
+        """Take up to ``limit`` due rows (queued and due, or with an expired lease)."""
+        ...
+
+    async def mark_sent(self, row: StoredMessage, provider_id: str | None, now: float) -> bool: ...
+
+    async def mark_retry(self, row: StoredMessage, reason: str, at: float, now: float) -> bool: ...
+
+    async def mark_final(
+        self, row: StoredMessage, status: str, reason: str, now: float
+    ) -> bool: ...
+
+    async def release(self, row: StoredMessage, now: float) -> bool:
+        """Give a lease back unsent (graceful stop): queued again, the attempt not counted."""
+        ...
+
+    async def get(self, id: str) -> StoredMessage | None: ...
+
+    async def list(self, status: str | None = None, limit: int = 50) -> list[StoredMessage]: ...
+
+    async def requeue(self, ids: list[str] | None, now: float) -> list[str]:
+        """Put failed/dead rows back in the queue (``None``: all of them); return their ids."""
+        ...
+
+    async def purge(self, before: float, statuses: tuple[str, ...]) -> int: ...
+
+    async def next_due(self) -> float | None: ...
+
+    async def counts(self) -> dict[str, int]: ...
+
+    async def set_delivery(self, provider_id: str, state: str, now: float) -> bool:
+        """Record a provider's status callback (delivered, read, failed) on the sent row."""
+        ...
+
+    async def optin_has(self, number: str, channel: str) -> bool: ...
+
+    async def optin_add(
+        self, number: str, channel: str, source: str, action: str, at: float
+    ) -> None:
+        """Append to the ledger: ``action`` is ``in`` (consent) or ``out`` (revoked)."""
+        ...

@@ -1,0 +1,273 @@
+"""The embedded outbox store: one SQLite file in WAL mode, one connection, one thread.
+
+Why this shape:
+
+- **WAL + synchronous=NORMAL.** A commit is an append to the WAL without an fsync, so
+  ``enqueue`` stays well under a millisecond while a call waits on it. The database
+  stays consistent in every case, and a committed row survives the process being killed
+  (``kill -9``, an OOM kill, a crash): the WAL is in the OS page cache the moment
+  ``COMMIT`` returns. Only a power cut or kernel panic can lose the last commits before
+  the next checkpoint; ``synchronous=FULL`` closes that window at the price of one
+  fsync per enqueue (``benchmarks/outbox.py`` prints both figures). Set
+  ``CALLBOT_OUTBOX_SQLITE_SYNC=FULL`` where power loss matters more than latency.
+- **One connection on one dedicated thread.** SQLite allows one writer at a time
+  anyway; a single thread serialises our writes without lock contention, keeps the
+  event loop free while SQLite waits on the disk or on another process's lock
+  (``busy_timeout``: classic-AGI processes and ``outbox work`` share the file), and
+  avoids a new thread per call (``asyncio.to_thread`` would use the shared pool, where
+  prompt rendering also runs).
+- **Autocommit, one statement per change.** Claiming is a single
+  ``UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING …``: SQLite takes the write lock
+  before reading, so two processes can never claim the same row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from agi_callbot.errors import ConfigError
+from agi_callbot.outbox.model import COLUMNS, StoredMessage, from_row
+from agi_callbot.outbox.store import (
+    CLAIM_SET,
+    COUNTS,
+    DUE,
+    INSERT_ROW,
+    MARK_FINAL,
+    MARK_RETRY,
+    MARK_SENT,
+    NEXT_DUE,
+    OPTIN_ADD,
+    OPTIN_HAS,
+    RELEASE,
+    RETRYABLE_STATUSES,
+    SELECT_BY_ID,
+    SELECT_BY_KEY,
+    SELECT_COLUMNS,
+    SET_DELIVERY,
+)
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    id TEXT PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    channel TEXT NOT NULL,
+    "to" TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    status TEXT NOT NULL,
+    flow TEXT NOT NULL DEFAULT '',
+    block TEXT NOT NULL DEFAULT '',
+    call_uniqueid TEXT NOT NULL DEFAULT '',
+    fallback TEXT NOT NULL DEFAULT '[]',
+    reason TEXT NOT NULL DEFAULT '',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL,
+    claimed_until REAL,
+    provider_id TEXT,
+    delivery TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_attempt_at);
+CREATE INDEX IF NOT EXISTS outbox_provider ON outbox (provider_id);
+CREATE TABLE IF NOT EXISTS optins (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    number TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    source TEXT NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('in', 'out')),
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS optins_number ON optins (number, channel, at);
+"""
+
+_SYNC_MODES = ("NORMAL", "FULL")
+
+
+def _q(sql: str) -> str:
+    return sql.replace("%s", "?")
+
+
+def _values(row: StoredMessage) -> tuple[Any, ...]:
+    data = row.as_dict()
+    data["payload"] = json.dumps(data["payload"], ensure_ascii=False, separators=(",", ":"))
+    data["fallback"] = json.dumps(data["fallback"], ensure_ascii=False, separators=(",", ":"))
+    return tuple(data[c] for c in COLUMNS)
+
+
+class SqliteStore:
+    """The outbox table and the opt-in ledger in one SQLite file."""
+
+    def __init__(self, path: str | os.PathLike[str], *, synchronous: str | None = None) -> None:
+        self.path = Path(path)
+        sync = (synchronous or os.environ.get("CALLBOT_OUTBOX_SQLITE_SYNC") or "NORMAL").upper()
+        if sync not in _SYNC_MODES:
+            raise ConfigError(f"CALLBOT_OUTBOX_SQLITE_SYNC: expected NORMAL or FULL, got {sync!r}")
+        self.synchronous = sync
+        self.description = f"sqlite:{self.path}"
+        self._executor: ThreadPoolExecutor | None = None
+        self._conn: sqlite3.Connection | None = None
+
+    async def open(self) -> None:
+        if self._executor is not None:
+            return
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="outbox-sqlite")
+        try:
+            await self._run(self._connect)
+        except BaseException:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+            raise
+
+    def _connect(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise ConfigError(f"cannot open the outbox database {self.path}: {exc}") from exc
+        conn.execute("PRAGMA busy_timeout = 5000")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+        conn.executescript(SCHEMA)
+        self._conn = conn
+
+    async def aclose(self) -> None:
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await asyncio.get_running_loop().run_in_executor(executor, conn.close)
+        executor.shutdown(wait=True)
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._executor is None:
+            raise RuntimeError(f"outbox store {self.path} is not open")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    def _db(self) -> sqlite3.Connection:
+        assert self._conn is not None
+        return self._conn
+
+    # ------------------------------------------------------------------ messages
+
+    async def insert(self, row: StoredMessage) -> tuple[str, bool]:
+        return await self._run(self._insert, _values(row), row.key)
+
+    def _insert(self, values: tuple[Any, ...], key: str) -> tuple[str, bool]:
+        db = self._db()
+        if db.execute(_q(INSERT_ROW), values).rowcount == 1:
+            return values[0], True
+        found = db.execute(_q(SELECT_BY_KEY), (key,)).fetchone()
+        return found[0], False
+
+    async def claim(self, now: float, lease: float, limit: int) -> list[StoredMessage]:
+        until = now + lease
+        sql = (
+            f"UPDATE outbox {CLAIM_SET} WHERE id IN (SELECT id FROM outbox WHERE {DUE} "
+            f"ORDER BY next_attempt_at LIMIT %s) RETURNING {SELECT_COLUMNS}"
+        )
+        rows = await self._run(self._all, _q(sql), (until, until, now, now, limit))
+        return sorted((from_row(r) for r in rows), key=lambda r: r.created_at)
+
+    async def mark_sent(self, row: StoredMessage, provider_id: str | None, now: float) -> bool:
+        return await self._change(MARK_SENT, (provider_id, now, row.id, row.claimed_until))
+
+    async def mark_retry(self, row: StoredMessage, reason: str, at: float, now: float) -> bool:
+        return await self._change(MARK_RETRY, (reason, at, now, row.id, row.claimed_until))
+
+    async def mark_final(self, row: StoredMessage, status: str, reason: str, now: float) -> bool:
+        return await self._change(MARK_FINAL, (status, reason, now, row.id, row.claimed_until))
+
+    async def release(self, row: StoredMessage, now: float) -> bool:
+        return await self._change(RELEASE, (now, now, row.id, row.claimed_until))
+
+    async def get(self, id: str) -> StoredMessage | None:
+        rows = await self._run(self._all, _q(SELECT_BY_ID), (id,))
+        return from_row(rows[0]) if rows else None
+
+    async def list(self, status: str | None = None, limit: int = 50) -> list[StoredMessage]:
+        where, args = ("WHERE status = ?", (status, limit)) if status else ("", (limit,))
+        sql = f"SELECT {SELECT_COLUMNS} FROM outbox {where} ORDER BY id DESC LIMIT ?"
+        return [from_row(r) for r in await self._run(self._all, sql, args)]
+
+    async def requeue(self, ids: list[str] | None, now: float) -> list[str]:
+        statuses = ", ".join(f"'{s}'" for s in RETRYABLE_STATUSES)
+        sql = (
+            "UPDATE outbox SET status = 'queued', attempts = 0, reason = '', "
+            "next_attempt_at = ?, claimed_until = NULL, updated_at = ? "
+            f"WHERE status IN ({statuses})"
+        )
+        args: tuple[Any, ...] = (now, now)
+        if ids is not None:
+            if not ids:
+                return []
+            sql += f" AND id IN ({', '.join('?' * len(ids))})"
+            args += tuple(ids)
+        return [r[0] for r in await self._run(self._all, sql + " RETURNING id", args)]
+
+    async def purge(self, before: float, statuses: tuple[str, ...]) -> int:
+        marks = ", ".join("?" * len(statuses))
+        sql = f"DELETE FROM outbox WHERE updated_at < ? AND status IN ({marks})"
+        return await self._run(self._count, sql, (before, *statuses))
+
+    async def next_due(self) -> float | None:
+        rows = await self._run(self._all, NEXT_DUE, ())
+        return rows[0][0]
+
+    async def counts(self) -> dict[str, int]:
+        return dict(await self._run(self._all, COUNTS, ()))
+
+    async def set_delivery(self, provider_id: str, state: str, now: float) -> bool:
+        return await self._change(SET_DELIVERY, (state, now, provider_id))
+
+    async def take(self, limit: int) -> list[StoredMessage]:
+        """The oldest rows, whatever their status (the spool hands them on in order)."""
+        sql = f"SELECT {SELECT_COLUMNS} FROM outbox ORDER BY id LIMIT ?"
+        return [from_row(r) for r in await self._run(self._all, sql, (limit,))]
+
+    async def delete(self, ids: list[str]) -> int:
+        if not ids:
+            return 0
+        sql = f"DELETE FROM outbox WHERE id IN ({', '.join('?' * len(ids))})"
+        return await self._run(self._count, sql, tuple(ids))
+
+    # ------------------------------------------------------------------ opt-in ledger
+
+    async def optin_has(self, number: str, channel: str) -> bool:
+        rows = await self._run(self._all, _q(OPTIN_HAS), (number, channel))
+        return bool(rows) and rows[0][0] == "in"
+
+    async def optin_add(
+        self, number: str, channel: str, source: str, action: str, at: float
+    ) -> None:
+        await self._run(self._count, _q(OPTIN_ADD), (number, channel, source, action, at))
+
+    async def optin_take(self, limit: int) -> list[tuple[int, str, str, str, str, float]]:
+        """Ledger entries in order (seq first), for the spool to hand on."""
+        sql = "SELECT seq, number, channel, source, action, at FROM optins ORDER BY seq LIMIT ?"
+        return [tuple(r) for r in await self._run(self._all, sql, (limit,))]
+
+    async def optin_delete(self, seqs: list[int]) -> None:
+        if seqs:
+            sql = f"DELETE FROM optins WHERE seq IN ({', '.join('?' * len(seqs))})"
+            await self._run(self._count, sql, tuple(seqs))
+
+    # ------------------------------------------------------------------ plumbing
+
+    async def _change(self, sql: str, args: tuple[Any, ...]) -> bool:
+        return await self._run(self._count, _q(sql), args) == 1
+
+    def _all(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        return self._db().execute(sql, args).fetchall()
+
+    def _count(self, sql: str, args: tuple[Any, ...]) -> int:
+        return self._db().execute(sql, args).rowcount

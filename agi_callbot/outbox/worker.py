@@ -1,0 +1,244 @@
+"""Outbox workers: claim due messages, hand them to the channel's gateway, record the outcome.
+
+Retries use exponential backoff with full jitter (``uniform(0, min(max, base·2^(n-1)))``):
+after a provider outage, the messages that piled up spread out over the retry window
+instead of hitting the provider again all at once. A worker wakes as soon as a message
+is enqueued (an :class:`asyncio.Event`) and otherwise polls, at most every
+``poll_interval`` and sooner when the next retry is due earlier.
+
+Every send has a deadline (``send_timeout``) and runs under a lease longer than that
+deadline: if this process dies mid-send, the lease expires and another worker (or this
+one, restarted) sends the message again with the same idempotency key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from agi_callbot.errors import GatewayError
+from agi_callbot.numbers import mask
+from agi_callbot.outbox.model import DEAD, FAILED, SKIPPED, StoredMessage
+
+if TYPE_CHECKING:
+    from agi_callbot.outbox import Outbox
+
+log = logging.getLogger("agi_callbot.outbox")
+
+
+def backoff_delay(
+    attempts: int, base: float, cap: float, rand: Callable[[], float] = random.random
+) -> float:
+    """Seconds to wait before attempt ``attempts + 1`` (full jitter; ``rand`` in [0, 1))."""
+    exponent = min(max(attempts - 1, 0), 62)
+    return rand() * min(cap, base * (2**exponent))
+
+
+class Workers:
+    """``count`` delivery tasks and, for a spooled store, the task that drains the spool."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        gateways: Mapping[str, Any],
+        *,
+        count: int,
+        poll_interval: float = 1.0,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        if count < 1:
+            raise ValueError(f"outbox.workers must be at least 1, got {count}")
+        self.outbox = outbox
+        self.gateways = gateways
+        self.count = count
+        self.poll_interval = poll_interval
+        self.rand = rand
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @property
+    def running(self) -> bool:
+        return bool(self._tasks)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._tasks:
+            return
+        self._stopping = False
+        self._tasks = [
+            asyncio.create_task(self._work(n), name=f"outbox-worker-{n}") for n in range(self.count)
+        ]
+        if hasattr(self.outbox.store, "drain"):
+            self._tasks.append(asyncio.create_task(self._drain(), name="outbox-spool-drain"))
+
+    async def stop(self, grace: float) -> None:
+        """Let sends in flight finish for up to ``grace`` seconds, then cancel them.
+
+        A cancelled send gives its lease back, so the message is queued again at once
+        instead of waiting for the lease to expire.
+        """
+        if not self._tasks:
+            return
+        self._stopping = True
+        self._wake.set()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace):
+                await self._idle.wait()
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def run_once(self, limit: int = 100) -> int:
+        """Claim and deliver what is due now, one message after the other; return how many."""
+        rows = await self.outbox.store.claim(self.outbox.clock.now(), self.outbox.lease, limit)
+        for row in rows:
+            await self.deliver(row)
+        return len(rows)
+
+    async def _work(self, n: int) -> None:
+        while not self._stopping:
+            try:
+                rows = await self.outbox.store.claim(self.outbox.clock.now(), self.outbox.lease, 1)
+            except Exception as exc:  # the store is down: log, wait, try again
+                log.warning("outbox worker %d: cannot claim messages: %s", n, exc)
+                await self._sleep(self.poll_interval)
+                continue
+            if not rows:
+                await self._sleep(await self._until_due())
+                continue
+            self._in_flight += 1
+            self._idle.clear()
+            try:
+                await self.deliver(rows[0])
+            except Exception:
+                log.exception("outbox worker %d: recording the outcome of %s failed", n, rows[0].id)
+            finally:
+                self._in_flight -= 1
+                if self._in_flight == 0:
+                    self._idle.set()
+
+    async def _until_due(self) -> float:
+        try:
+            due = await self.outbox.store.next_due()
+        except Exception:
+            return self.poll_interval
+        if due is None:
+            return self.poll_interval
+        return min(self.poll_interval, max(0.0, due - self.outbox.clock.now()))
+
+    async def _sleep(self, seconds: float) -> None:
+        if seconds > 0 and not self._stopping:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(seconds):
+                    await self._wake.wait()
+        self._wake.clear()
+
+    async def _drain(self) -> None:
+        store: Any = self.outbox.store
+        while not self._stopping:
+            try:
+                moved = await store.drain()
+            except Exception as exc:
+                log.warning("outbox spool: cannot hand messages on yet: %s", exc)
+                moved = 0
+            if moved:
+                self.wake()
+            else:
+                await asyncio.sleep(self.poll_interval)
+
+    async def deliver(self, row: StoredMessage) -> None:
+        """One attempt at ``row`` (claimed by us): sent, retried later, failed, dead or skipped."""
+        outbox = self.outbox
+        gateway = self.gateways.get(row.channel)
+        if gateway is None:
+            await self._final(row, FAILED, f"no gateway for channel {row.channel!r}")
+            return
+        if row.channel == "whatsapp" and not await outbox.store.optin_has(row.to, "whatsapp"):
+            await self._final(row, SKIPPED, "no opt-in")
+            return
+        try:
+            async with asyncio.timeout(outbox.send_timeout):
+                sent = await gateway.send(row.message(), key=row.key)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(outbox.store.release(row, outbox.clock.now()))
+            raise
+        except TimeoutError:
+            await self._retry(row, f"no answer within {outbox.send_timeout:g}s")
+        except GatewayError as exc:
+            if exc.retryable:
+                await self._retry(row, _reason(exc))
+            else:
+                await self._final(row, FAILED, _reason(exc))
+        except Exception as exc:
+            log.exception("outbox: gateway %s raised an unexpected error", row.channel)
+            await self._retry(row, f"{type(exc).__name__}: {exc}")
+        else:
+            provider_id = getattr(sent, "provider_id", None)
+            if await outbox.store.mark_sent(row, provider_id, outbox.clock.now()):
+                log.info(
+                    "outbox: %s %s to %s sent (attempt %d, provider id %s)",
+                    row.channel,
+                    row.id,
+                    _who(row),
+                    row.attempts,
+                    provider_id,
+                )
+            else:
+                _lost(row)
+
+    async def _retry(self, row: StoredMessage, reason: str) -> None:
+        outbox = self.outbox
+        now = outbox.clock.now()
+        if row.attempts >= outbox.max_attempts:
+            await self._final(row, DEAD, f"{reason} (gave up after {row.attempts} attempts)")
+            return
+        delay = backoff_delay(row.attempts, outbox.backoff_base, outbox.backoff_max, self.rand)
+        if await outbox.store.mark_retry(row, reason, now + delay, now):
+            log.info(
+                "outbox: %s %s to %s: attempt %d failed (%s), next in %.1fs",
+                row.channel,
+                row.id,
+                _who(row),
+                row.attempts,
+                reason,
+                delay,
+            )
+        else:
+            _lost(row)
+
+    async def _final(self, row: StoredMessage, status: str, reason: str) -> None:
+        outbox = self.outbox
+        if not await outbox.store.mark_final(row, status, reason, outbox.clock.now()):
+            _lost(row)
+            return
+        log.warning("outbox: %s %s to %s %s: %s", row.channel, row.id, _who(row), status, reason)
+        await outbox.follow_fallback(row, status, reason)
+
+
+def _reason(exc: GatewayError) -> str:
+    details = [f"HTTP {exc.status}" if exc.status else "", f"code {exc.code}" if exc.code else ""]
+    extra = ", ".join(d for d in details if d)
+    return f"{exc} ({extra})" if extra and extra not in str(exc) else str(exc)
+
+
+def _who(row: StoredMessage) -> str:
+    return mask(row.to) if row.channel in ("sms", "whatsapp") else row.to
+
+
+def _lost(row: StoredMessage) -> None:
+    log.warning(
+        "outbox: lease on %s expired before its outcome was recorded; another worker owns it",
+        row.id,
+    )
