@@ -1,0 +1,96 @@
+"""What the caller does in a simulated call: DTMF and hanging up, in virtual time.
+
+Two ways to write it, one model underneath (a queue of caller events with times):
+
+- a **script** for flows and ``simulate``: ``"1,wait:6,2,hangup"``. A digit is
+  pressed shortly after the channel next listens (a prompt with escape digits,
+  GET DATA, WAIT FOR DIGIT); ``wait:N`` keeps silent for N seconds from there, so
+  timeouts elapse; ``hangup`` hangs up at that point. Tokens are placed in time
+  only when the channel listens, so a script never depends on prompt lengths.
+- **timed events** for transcript replays: ``CallerEvent(at=1.42, dtmf="2")``.
+
+DTMF that arrives while no command listens is lost, as on a real Asterisk (30).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass
+
+#: a press takes effect when the tone ends (AMI DTMFEnd DurationMs=120)
+DTMF_DURATION = 0.12
+#: how long a scripted caller takes to react once the channel listens
+REACTION = 0.3
+_DIGIT = re.compile(r"^[0-9*#A-D]$")
+_WAIT = re.compile(r"^wait:(\d+(?:\.\d+)?)$")
+
+
+@dataclass(frozen=True)
+class CallerEvent:
+    """``dtmf`` is a digit, or ``None`` for the caller hanging up."""
+
+    at: float
+    dtmf: str | None = None
+
+    @property
+    def hangup(self) -> bool:
+        return self.dtmf is None
+
+
+class Caller:
+    """Hands the in-memory Asterisk the caller's next event, placing script tokens in time."""
+
+    def __init__(self, script: str = "", events: list[CallerEvent] | None = None) -> None:
+        self._tokens: deque[str] = deque(parse_script(script))
+        self._timed: deque[CallerEvent] = deque(sorted(events or [], key=lambda e: e.at))
+        self._silent_until = 0.0
+        self.hung_up_at: float | None = None
+
+    def next_event(self, now: float, listening: bool) -> CallerEvent | None:
+        """The caller's next event, without consuming it.
+
+        ``listening`` says whether the channel listens now: only then are script tokens
+        placed in time (a ``wait`` starts counting from here).
+        """
+        if self._timed:
+            return self._timed[0]
+        while listening and self._tokens and self._tokens[0].startswith("wait:"):
+            seconds = float(self._tokens.popleft()[5:])
+            self._silent_until = max(self._silent_until, now) + seconds
+        if not self._tokens or (not listening and self._tokens[0] != "hangup"):
+            return None
+        start = max(now, self._silent_until)
+        token = self._tokens[0]
+        if token == "hangup":
+            return CallerEvent(start if listening else now)
+        return CallerEvent(start + REACTION, token)
+
+    def consume(self, event: CallerEvent) -> None:
+        if self._timed and self._timed[0] == event:
+            self._timed.popleft()
+        elif self._tokens:
+            self._tokens.popleft()
+        if event.hangup:
+            self.hung_up_at = event.at
+
+    def drop_before(self, now: float) -> None:
+        """Timed DTMF that fell while nobody listened is lost (30); a hangup is not."""
+        while self._timed and self._timed[0].at < now and not self._timed[0].hangup:
+            self._timed.popleft()
+
+    @property
+    def pending(self) -> list[str]:
+        """Script tokens never used: a test can say the flow ended before the caller did."""
+        return list(self._tokens)
+
+
+def parse_script(script: str) -> list[str]:
+    """Split and check a caller script; raise ``ValueError`` naming the bad token."""
+    tokens = [t.strip() for t in script.replace(" ", ",").split(",") if t.strip()]
+    for token in tokens:
+        if not (_DIGIT.match(token) or _WAIT.match(token) or token == "hangup"):
+            raise ValueError(
+                f"bad caller action {token!r}: use a DTMF digit (0-9 * # A-D), wait:N or hangup"
+            )
+    return tokens
