@@ -1,0 +1,217 @@
+"""Our FastAGI server against its peers, in one run on this machine (issue 8).
+
+    python benchmarks/peers.py [--quick] [--levels 100,1000,2000] [--json results.json]
+
+Servers, each in its own process, each handling a call as ``NOOP`` × N then close:
+
+  baseline    bare asyncio streams: readline() and write() of a canned command, no parsing
+  panoramisk  panoramisk.fast_agi.Application (the usual asyncio FastAGI library)
+  per-call    a classic AGI script in the pyst2 style, one Python process per call, started
+              by an inetd-like spawner with the socket as stdin/stdout (up to 100 concurrent:
+              each process costs ~10 MB)
+  ours        agi_callbot.transport.fastagi (sans-IO core, Channel, deadlines, limits, metrics)
+
+The load generator (benchmarks/peers/loadgen.py) is a separate process playing
+Asterisk: env block, ``200 result=0`` to each command, at each concurrency. It runs two
+patterns:
+
+  saturation  replies at once: the most calls/s each server can do; CPU per call
+  paced       replies after a prompt-like pause (--think, 1 s ±50 %): the turnaround a
+              caller sees with that many calls open; RSS per open call
+
+CPU per call = server CPU time (``/proc/<pid>/stat``; children included for per-call) /
+calls completed in the window. RSS per call = (peak RSS during the window − RSS idle) /
+concurrent calls. Turnaround = our reply (or the env block) → the next command line.
+The load generator shares the machine's cores with the server: saturation figures and
+their p99 include its CPU contention.
+
+Targets: ours ≥ 0.80 × baseline calls/s and ≥ 1.2 × panoramisk; ≥ 20× less CPU and
+≥ 300× less memory per call than process-per-call; 2000 concurrent calls in one process
+with p99 turnaround < 5 ms (paced).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import resource
+import select
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent / "peers"
+KINDS = ("baseline", "panoramisk", "per-call", "ours")
+SERVER_KIND = {"per-call": "spawner"}
+PER_CALL_MAX = 100
+
+
+def start_server(kind: str, commands: int) -> tuple[subprocess.Popen[str], int]:
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "servers.py"), SERVER_KIND.get(kind, kind),
+         "--commands", str(commands)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], 20)
+    line = proc.stdout.readline() if ready else ""
+    if not line.startswith("PORT "):
+        proc.kill()
+        raise RuntimeError(f"{kind} server did not start (said {line!r})")
+    return proc, int(line.split()[1])
+
+
+def stop_server(proc: subprocess.Popen[str]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def measure(kind: str, concurrency: int, think: float, args: argparse.Namespace) -> dict:
+    proc, port = start_server(kind, args.commands)
+    try:
+        cmd = [
+            sys.executable, str(HERE / "loadgen.py"), "--port", str(port),
+            "--pid", str(proc.pid), "--concurrency", str(concurrency),
+            "--think", str(think), "--duration", str(args.duration),
+            "--warmup", str(args.warmup + (think * 2 if think else 0)),
+        ]  # fmt: skip
+        if kind == "per-call":
+            cmd.append("--tree")
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=600)
+        result = json.loads(out.stdout)
+    finally:
+        stop_server(proc)
+    result.update(kind=kind, mode="paced" if think else "saturation")
+    return result
+
+
+def fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def table(results: list[dict], mode: str) -> None:
+    rows = [r for r in results if r["mode"] == mode]
+    if not rows:
+        return
+    base = {r["concurrency"]: r for r in rows if r["kind"] == "baseline"}
+    print(f"\n{mode}" + (" (replies at once)" if mode == "saturation" else " (prompt-like pauses)"))
+    print(
+        f"{'server':<11}{'conc':>6}{'calls/s':>10}{'×base':>7}{'CPU ms/call':>13}{'×base':>7}"
+        f"{'RSS KB/call':>13}{'p50 ms':>9}{'p99 ms':>10}{'×base':>8}{'errors':>8}"
+    )
+    for r in rows:
+        b = base.get(r["concurrency"])
+
+        def ratio(key: str, row: dict = r, ref: dict | None = b) -> str:
+            if not ref or not ref.get(key) or row.get(key) is None:
+                return "-"
+            return f"{row[key] / ref[key]:.2f}"
+
+        errors = sum(r["errors"].values()) + r["unfinished"]
+        print(
+            f"{r['kind']:<11}{r['concurrency']:>6}{r['calls_per_s']:>10.0f}{ratio('calls_per_s'):>7}"
+            f"{fmt(r['cpu_per_call_ms'], '.3f'):>13}{ratio('cpu_per_call_ms'):>7}"
+            f"{r['rss_per_call'] / 1024:>13.1f}{fmt(r['p50_ms'], '.2f'):>9}"
+            f"{fmt(r['p99_ms'], '.2f'):>10}{ratio('p99_ms'):>8}{errors:>8}"
+        )
+
+
+def targets(results: list[dict], levels: list[int]) -> None:
+    def get(kind: str, mode: str, conc: int) -> dict | None:
+        return next(
+            (r for r in results
+             if r["kind"] == kind and r["mode"] == mode and r["concurrency"] == conc),
+            None,
+        )  # fmt: skip
+
+    print("\ntargets")
+    if not any(r["kind"] == "ours" for r in results):
+        print("  ours: not available yet (agi_callbot.transport.fastagi missing)")
+        return
+
+    def check(label: str, value: float | None, goal: str, ok: bool) -> None:
+        shown = "-" if value is None else f"{value:.2f}"
+        print(f"  {label:<52}{shown:>10}  goal {goal:<8} {'ok' if ok else 'MISSED'}")
+
+    for conc in levels:
+        ours, base, pano = (get(k, "saturation", conc) for k in ("ours", "baseline", "panoramisk"))
+        if ours and base:
+            v = ours["calls_per_s"] / base["calls_per_s"]
+            check(f"calls/s vs baseline @ {conc}", v, "≥ 0.80", v >= 0.80)
+        if ours and pano:
+            v = ours["calls_per_s"] / pano["calls_per_s"]
+            check(f"calls/s vs panoramisk @ {conc}", v, "≥ 1.2", v >= 1.2)
+    conc = min(PER_CALL_MAX, max(levels))
+    ours, per_call = get("ours", "saturation", conc), get("per-call", "saturation", conc)
+    if ours and per_call and ours["cpu_per_call_ms"] and per_call["cpu_per_call_ms"]:
+        v = per_call["cpu_per_call_ms"] / ours["cpu_per_call_ms"]
+        check(f"less CPU per call than process-per-call @ {conc} (×)", v, "≥ 20", v >= 20)
+    ours, per_call = get("ours", "paced", conc), get("per-call", "paced", conc)
+    if ours and per_call and ours["rss_per_call"] > 0:
+        v = per_call["rss_per_call"] / ours["rss_per_call"]
+        check(f"less RSS per call than process-per-call @ {conc} (×)", v, "≥ 300", v >= 300)
+    top = get("ours", "paced", max(levels))
+    if top and top["p99_ms"] is not None:
+        check(
+            f"p99 turnaround @ {max(levels)} concurrent, paced (ms)",
+            top["p99_ms"], "< 5", top["p99_ms"] < 5,
+        )  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--levels", default="100,1000,2000")
+    parser.add_argument("--commands", type=int, default=10, help="NOOPs per call")
+    parser.add_argument("--duration", type=float, default=4.0, help="measuring window, s")
+    parser.add_argument("--warmup", type=float, default=1.0)
+    parser.add_argument("--think", type=float, default=1.0, help="paced: mean reply delay, s")
+    parser.add_argument("--only", default=",".join(KINDS), help="servers to run")
+    parser.add_argument("--quick", action="store_true", help="levels 100,1000; 2 s windows")
+    parser.add_argument("--json", help="write every figure to this file")
+    args = parser.parse_args()
+    if args.quick:
+        args.levels, args.duration, args.warmup = "100,1000", 2.0, 0.5
+    levels = [int(x) for x in args.levels.split(",")]
+    kinds = [k for k in args.only.split(",") if k]
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # inherited by both sides
+    if hard < 2 * max(levels) + 100:
+        print(f"warning: open-files limit {hard} is low for {max(levels)} calls", file=sys.stderr)
+    if "ours" in kinds and importlib.util.find_spec("agi_callbot.transport.fastagi") is None:
+        print("ours: not available yet (agi_callbot.transport.fastagi missing)")
+        kinds.remove("ours")
+    print(
+        f"peers benchmark: {args.commands} NOOP per call, windows of {args.duration:g} s, "
+        f"{os.cpu_count()} CPUs shared by server and load generator"
+    )
+    results = []
+    for think in (0.0, args.think):
+        for conc in levels:
+            for kind in kinds:
+                if kind == "per-call" and conc > PER_CALL_MAX:
+                    continue
+                result = measure(kind, conc, think, args)
+                results.append(result)
+                print(
+                    f"  {result['mode']:<10} {kind:<10} {conc:>5}: "
+                    f"{result['calls_per_s']:8.0f} calls/s  p99 {fmt(result['p99_ms'], '.2f')} ms",
+                    flush=True,
+                )
+    for mode in ("saturation", "paced"):
+        table(results, mode)
+    targets(results, levels)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
