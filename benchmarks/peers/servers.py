@@ -58,8 +58,9 @@ async def serve_panoramisk(commands: int) -> None:
 
 
 async def serve_ours(commands: int) -> None:
-    from agi_callbot.config import load_settings
     from agi_callbot.transport.fastagi import FastAGIServer
+
+    from agi_callbot.config import load_settings
 
     async def bench(channel) -> None:  # type: ignore[no-untyped-def]
         for _ in range(commands):
@@ -100,7 +101,7 @@ def serve_spawner(commands: int) -> None:
     argv = [sys.executable, str(CLASSIC_SCRIPT), str(commands)]
     while True:
         conn, _ = listener.accept()
-        subprocess.Popen(argv, stdin=conn, stdout=conn, close_fds=True)  # noqa: S603
+        subprocess.Popen(argv, stdin=conn, stdout=conn, close_fds=True)
         conn.close()
 
 
