@@ -248,6 +248,8 @@ class AmiClient:
         while not self._closing:
             try:
                 ended = await self._session()
+                if self._closing:
+                    break
                 self._note_error(ended)
                 delay = self.backoff_min  # the session was up: start again from the minimum
             except AmiLoginFailed as exc:
@@ -425,7 +427,11 @@ class Teams:
         """The team's queue right now; ``None`` when AMI cannot say in time."""
         try:
             found = await asyncio.wait_for(self._ask(team), self.timeout)
-        except (AmiError, TimeoutError) as exc:
+        except TimeoutError:
+            self.client.stats.timeouts += 1
+            log.info("team %s: availability unknown (no answer within %gs)", team, self.timeout)
+            return None
+        except AmiError as exc:
             log.info("team %s: availability unknown (%s): transfer unchecked", team, _describe(exc))
             return None
         self._last[team] = (time.monotonic(), found)
