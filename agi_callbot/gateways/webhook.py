@@ -1,0 +1,103 @@
+"""Webhook: POST the call's data as JSON, signed so the receiver can trust it.
+
+Settings::
+
+    webhook:
+      url: https://crm.example/hooks/callbot   # a message whose ``to`` is a URL goes there
+      secret_env: WEBHOOK_SECRET               # HMAC-SHA256 key; no signature without it
+      headers: {X-Tenant: acme}
+      timeout: 10s
+
+The body is ``{"id": <idempotency key>, "call": <uniqueid>, "flow", "block", "data"}``
+(``data`` is the payload's ``data``, or the whole payload). Headers:
+``X-Callbot-Signature: sha256=<hex HMAC of the raw body>`` (the GitHub convention, so
+existing verifiers work) and ``Idempotency-Key`` — at-least-once delivery means a
+receiver may see a message twice, and that key is how it tells.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from agi_callbot.config import Settings
+from agi_callbot.gateways.base import Sent, register
+from agi_callbot.gateways.conf import HTTP_KEYS, ProviderConf
+from agi_callbot.gateways.errors import ProviderError
+from agi_callbot.gateways.http import HttpGateway
+from agi_callbot.services import Message
+
+log = logging.getLogger("agi_callbot.gateways")
+
+SIGNATURE_HEADER = "X-Callbot-Signature"
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The signature header's value for ``body``."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify(secret: str, body: bytes, header: str | None) -> bool:
+    """Constant-time check of a signature header (for receivers and tests)."""
+    return bool(header) and hmac.compare_digest(sign(secret, body), str(header))
+
+
+@register("webhook", "http")
+class WebhookGateway(HttpGateway):
+    channel = "webhook"
+    provider = "http"
+    KEYS = HTTP_KEYS | {"url", "secret_env", "headers"}
+
+    def __init__(self, settings: Settings, data: Mapping[str, Any], where: str) -> None:
+        conf = ProviderConf(data, where, self.KEYS)
+        self.url = conf.url("url", None)
+        self.secret = conf.secret("secret_env") if "secret_env" in conf.data else None
+        self.headers = {str(k): str(v) for k, v in (conf.mapping("headers", {}) or {}).items()}
+        self.headers["Content-Type"] = "application/json"
+        super().__init__(conf)
+
+    def target(self, message: Message) -> str:
+        to = message.to.strip()
+        if to.startswith(("http://", "https://")):
+            return to
+        if self.url:
+            return self.url
+        raise ProviderError(
+            "webhook: no URL (set gateways.webhook.url or give the action a URL)",
+            retryable=False,
+            code="payload",
+        )
+
+    async def send(self, message: Message, *, key: str) -> Sent:
+        url = self.target(message)
+        data = message.payload.get("data", message.payload)
+        document = {
+            "id": key,
+            "call": message.call_uniqueid,
+            "flow": message.flow,
+            "block": message.block,
+            "data": data,
+        }
+        try:
+            body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+        except (TypeError, ValueError) as exc:
+            raise ProviderError(
+                f"webhook: the data is not JSON ({exc})", retryable=False, code="payload"
+            ) from None
+        headers = {**self.headers, "Idempotency-Key": key}
+        if self.secret:
+            headers[SIGNATURE_HEADER] = sign(self.secret, body)
+        response = await self.request("POST", url, content=body, headers=headers)
+        provider_id = None
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if isinstance(answer, dict) and isinstance(answer.get("id"), str | int):
+            provider_id = str(answer["id"])
+        log.info("webhook delivered (%s, HTTP %s)", key, response.status_code)
+        return Sent(provider_id, self.provider)
