@@ -1,0 +1,209 @@
+"""Actions on blocks, menu options and the end of the call: messages, opt-ins, variables.
+
+Messages (SMS, WhatsApp, e-mail, webhooks) are handed to the outbox and the call goes
+on at once: delivery, retries and the opt-in/anonymous-caller rules are the outbox's.
+Each action has an idempotency key ``<uniqueid>/<block>/<index>``, so a flow that
+loops back through a block, or a node that re-runs a call's post-call work, never
+sends the same message twice. A webhook with ``save_as`` is the one exception to
+"never wait": the flow needs its answer, so the call waits up to its ``timeout``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import httpx
+
+from agi_callbot.flow.blocks.call import Call
+from agi_callbot.flow.expr import interpolate
+from agi_callbot.flow.model import (
+    Action,
+    ActionSpec,
+    Condition,
+    Email,
+    OptIn,
+    SetVars,
+    Sms,
+    Webhook,
+    WhatsApp,
+)
+from agi_callbot.services import Message
+
+log = logging.getLogger("agi_callbot.flow")
+
+#: an outbox that keeps a caller waiting longer than this is treated as down for this action
+ENQUEUE_DEADLINE_S = 5.0
+#: the biggest webhook answer a flow keeps (it lives in the call's variables)
+MAX_WEBHOOK_ANSWER = 64 * 1024
+
+
+async def run_actions(call: Call, actions: Iterable[Action], where: str) -> None:
+    """Run actions in order during the call; a runtime surprise propagates (error branch)."""
+    for index, action in enumerate(actions):
+        await run_action(call, action, f"{_scope(call, where)}/{index}")
+
+
+async def run_post_call(call: Call, actions: Iterable[Action], where: str) -> None:
+    """Run post-call actions: each one on its own, a failure is logged and the rest still run."""
+    for index, action in enumerate(actions):
+        try:
+            await run_action(call, action, f"{_scope(call, where)}/{index}")
+        except Exception as exc:  # one broken action must not stop the others
+            log.error("post-call action %s %s failed: %s", where, action.kind, exc)
+            call.note("action_failed", kind=action.kind, where=where, error=str(exc))
+
+
+def _scope(call: Call, where: str) -> str:
+    """``<uniqueid>/<block>``, with the sub-flow's name when a sub-flow is running."""
+    flow = call.current_flow
+    if flow is not None and flow is not call.flow:
+        where = f"{flow.name}:{where}"
+    return f"{call.uniqueid}/{where}"
+
+
+async def run_action(call: Call, action: Action, key: str) -> None:
+    if action.when is not None and not action.when.expr.test(call.variables):
+        call.note("action_skipped", kind=action.kind, reason=f"when: {action.when.source}")
+        return
+    handler = _HANDLERS.get(type(action.spec))
+    if handler is None:
+        raise TypeError(f"no runtime for action kind {action.kind!r}")
+    await handler(call, action.spec, key)
+
+
+def render(value: Any, variables: Mapping[str, Any]) -> Any:
+    """Interpolate every string inside ``value`` (webhook bodies are nested mappings)."""
+    if isinstance(value, str):
+        return interpolate(value, variables)
+    if isinstance(value, Mapping):
+        return {str(k): render(v, variables) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [render(v, variables) for v in value]
+    return value
+
+
+def message_fields(spec: ActionSpec, variables: Mapping[str, Any]) -> tuple[str, str, dict]:
+    """``(channel, to, payload)`` of a message action, variables filled in."""
+    v = variables
+    if isinstance(spec, Sms):
+        payload = {"text": interpolate(spec.text, v)}
+        if spec.sender:
+            payload["from"] = interpolate(spec.sender, v)
+        return "sms", interpolate(spec.to, v), payload
+    if isinstance(spec, WhatsApp):
+        payload = {
+            "template": spec.template,
+            "language": spec.language,
+            "params": [interpolate(p, v) for p in spec.params],
+        }
+        return "whatsapp", interpolate(spec.to, v), payload
+    if isinstance(spec, Email):
+        payload = {"subject": interpolate(spec.subject, v), "body": interpolate(spec.body, v)}
+        if spec.sender:
+            payload["from"] = interpolate(spec.sender, v)
+        return "email", interpolate(spec.to, v), payload
+    if isinstance(spec, Webhook):
+        payload = {
+            "method": spec.method,
+            "headers": render(dict(spec.headers), v),
+            "body": render(spec.body, v) if spec.body is not None else None,
+        }
+        return "webhook", interpolate(spec.url, v), payload
+    raise TypeError(f"not a message action: {spec!r}")
+
+
+async def _message(call: Call, spec: ActionSpec, key: str) -> None:
+    if isinstance(spec, Webhook) and spec.save_as:
+        await _webhook_now(call, spec)
+        return
+    channel, to, payload = message_fields(spec, call.variables)
+    fallback = tuple(_fallback_entry(f.spec, call.variables) for f in getattr(spec, "fallback", ()))
+    message = Message(
+        channel=channel,
+        to=to,
+        payload=payload,
+        call_uniqueid=call.uniqueid,
+        flow=call.flow_name,
+        block=call.block,
+        fallback=fallback,
+    )
+    async with asyncio.timeout(ENQUEUE_DEADLINE_S):
+        message_id = await call.services.outbox.enqueue(message, key=key)
+    entry = {"channel": channel, "to": to, "block": call.block, "key": key, "id": message_id}
+    if fallback:
+        entry["fallback"] = [f["channel"] for f in fallback]
+    call.messages.append(entry)
+    call.note("message", channel=channel, to=to, key=key, payload=payload)
+
+
+def _fallback_entry(spec: ActionSpec, variables: Mapping[str, Any]) -> dict[str, Any]:
+    """A fallback channel as the outbox takes it: ``{channel, to, <payload fields>}``."""
+    channel, to, payload = message_fields(spec, variables)
+    return {"channel": channel, "to": to, **payload}
+
+
+async def _webhook_now(call: Call, spec: Webhook) -> None:
+    """Call the webhook during the call and keep its JSON answer in ``save_as``.
+
+    A failure (timeout, error status, not JSON) leaves the variable unset: a later
+    ``${order.status}`` then takes the flow's error branch instead of guessing.
+    """
+    _, url, payload = message_fields(spec, call.variables)
+    assert spec.save_as is not None
+    try:
+        async with httpx.AsyncClient(timeout=spec.timeout) as client:
+            response = await client.request(
+                spec.method, url, json=payload["body"], headers=payload["headers"]
+            )
+        response.raise_for_status()
+        if len(response.content) > MAX_WEBHOOK_ANSWER:
+            raise ValueError(f"answer larger than {MAX_WEBHOOK_ANSWER} bytes")
+        answer = response.json() if response.content else {}
+    except (httpx.HTTPError, ValueError, json.JSONDecodeError) as exc:
+        log.warning("webhook %s for %s failed: %s", spec.method, spec.save_as, exc)
+        call.note("webhook", url=url, save_as=spec.save_as, ok=False, error=str(exc))
+        return
+    call.set(spec.save_as, answer)
+    call.note("webhook", url=url, save_as=spec.save_as, ok=True, status=response.status_code)
+
+
+async def _optin(call: Call, spec: OptIn, key: str) -> None:
+    number = interpolate(spec.number, call.variables)
+    if not number:
+        call.note("optin", channel=spec.channel, recorded=False, reason="anonymous caller")
+        return
+    source = f"call {call.uniqueid} {call.flow_name}.{call.block}"
+    recorded = await call.services.optins.record(number, spec.channel, source)
+    call.note("optin", channel=spec.channel, recorded=recorded is not False)
+
+
+async def _set(call: Call, spec: SetVars, key: str) -> None:
+    apply_set(call, spec)
+
+
+def apply_set(call: Call, spec: SetVars) -> None:
+    """Evaluate every value against the variables as they were before this ``set``."""
+    before = dict(call.variables)
+    for name, value in spec.values.items():
+        if isinstance(value, Condition):
+            result = value.expr.evaluate(before)
+        elif isinstance(value, str):
+            result = interpolate(value, before)
+        else:
+            result = value
+        call.set(name, result)
+        call.note("set", name=name, value=result)
+
+
+_HANDLERS: dict[type, Callable[[Call, Any, str], Any]] = {
+    Sms: _message,
+    WhatsApp: _message,
+    Email: _message,
+    Webhook: _message,
+    OptIn: _optin,
+    SetVars: _set,
+}

@@ -1,0 +1,59 @@
+"""Playing a flow's prompt: text → prompt service → STREAM FILE, or a sound file as is.
+
+Every block that speaks (say, menu, collect, a transfer's announcement, a hang-up's
+final message) goes through :func:`play` or :func:`resolve`, so variables, language,
+voice and recordings work the same everywhere. A text with variables is rendered
+per call and never replaced by a recording (a recording cannot say the caller's
+number); a fixed text is looked up by its prompt id first.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from agi_callbot.flow.blocks.call import Call
+from agi_callbot.flow.expr import interpolate, parse_template
+from agi_callbot.flow.model import Prompt
+
+log = logging.getLogger("agi_callbot.flow")
+
+
+@dataclass(frozen=True)
+class Spoken:
+    """What a prompt became for this call: the text heard (for transcripts) and the file."""
+
+    text: str
+    file: str
+
+
+async def resolve(call: Call, prompt: Prompt) -> Spoken:
+    """The file STREAM FILE / GET DATA receives for ``prompt`` in the call's language."""
+    if prompt.file is not None:
+        file = interpolate(prompt.file, call.variables)
+        return Spoken(f"[{file}]", file)
+    assert prompt.text is not None, "the loader gives every prompt a text or a file"
+    flow = call.current_flow or call.flow
+    source = prompt.text.get(call.language, flow.language)
+    language = prompt.text.language_of(call.language, flow.language)
+    template = parse_template(source)
+    text = template.render(call.variables)
+    block = flow.blocks.get(call.block)
+    voice = {**flow.voice, **((block.voice or {}) if block is not None else {})}
+    file = await call.services.prompts.resolve(
+        text,
+        prompt_id=None if template.dynamic else prompt.id,
+        language=language,
+        voice=voice,
+    )
+    return Spoken(text, file)
+
+
+async def play(call: Call, prompt: Prompt, escape_digits: str = "") -> str | None:
+    """Play ``prompt``; return the digit that interrupted it (barge-in) or None."""
+    spoken = await resolve(call, prompt)
+    call.said(spoken.text)
+    playback = await call.channel.stream_file(spoken.file, escape_digits)
+    if not playback.ok:
+        log.warning("prompt %s did not play (file %s missing?)", prompt.id, spoken.file)
+    return playback.digit or None

@@ -1,0 +1,38 @@
+"""``subflow: name``: run another flow's blocks on the same call, then this block's ``next``.
+
+The sub-flow was pinned with the main flow when the call started (a file edited
+mid-call changes nothing for it). It shares the call's variables; ``vars`` are set
+first. A ``hangup`` or ``return`` inside it ends the call as anywhere else.
+"""
+
+from __future__ import annotations
+
+from agi_callbot.flow.blocks.call import Call, End, Next, Outcome
+from agi_callbot.flow.blocks.registry import runs
+from agi_callbot.flow.expr import interpolate
+from agi_callbot.flow.model import Block, Subflow
+
+
+class MissingSubflow(LookupError):
+    """The sub-flow was not loaded with the call (the library refused or lost it)."""
+
+
+@runs("subflow")
+async def run(call: Call, block: Block) -> Outcome:
+    from agi_callbot.flow.runner import walk  # the runner imports every block kind
+
+    spec: Subflow = block.spec
+    flow = call.subflows.get(spec.flow)
+    if flow is None:
+        raise MissingSubflow(f"sub-flow {spec.flow!r} is not loaded")
+    for name, value in spec.vars.items():
+        call.set(name, interpolate(value, call.variables) if isinstance(value, str) else value)
+    outer = call.current_flow
+    call.note("subflow", flow=spec.flow)
+    try:
+        outcome = await walk(call, flow)
+    finally:
+        call.current_flow = outer
+    if isinstance(outcome, End):
+        return outcome
+    return Next(block.next)

@@ -1,0 +1,227 @@
+"""Run one call through one pinned flow version, and always leave a status and a record.
+
+The order of a call, and why:
+
+1. ``SET VARIABLE CALLBOT_STATUS FAILED`` is the first command: a node that dies
+   mid-call leaves ``FAILED`` for the dialplan to fail over on (DESIGN section 10).
+2. ``ANSWER``, then the blocks from ``start``: each block's actions on entry, then its
+   kind's runtime (:mod:`agi_callbot.flow.blocks`), at most ``max_steps`` blocks.
+3. ``Hangup`` (the caller left) is control flow: it unwinds the blocks and nothing
+   logs it as an error. Any other surprise (a variable not set, a prompt that cannot
+   be made, a refused command) takes the flow's ``on_error`` block once; without one,
+   or failing again, the call goes back to the dialplan with ``FAILED``.
+4. ``finally``: ``CALLBOT_STATUS`` / ``CALLBOT_RESULT`` (they work on a dead channel),
+   the hang-up (or the hand-back to the dialplan for ``return`` / ``NO_AGENT`` /
+   ``FAILED``), the post-call actions (``on_hangup``: queued in the outbox, however the
+   call ended), the call record. Each step is guarded on its own: one failing never
+   skips the next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import agi_callbot.flow.blocks  # noqa: F401 - registers every block kind
+from agi_callbot.config import Settings
+from agi_callbot.errors import Hangup, ProtocolError
+from agi_callbot.flow.blocks.actions import run_actions, run_post_call
+from agi_callbot.flow.blocks.call import (
+    COMPLETED,
+    FAILED,
+    HANGUP,
+    TRANSFERRED,
+    Call,
+    End,
+    call_variables,
+)
+from agi_callbot.flow.blocks.registry import runner_for
+from agi_callbot.services import Services
+
+log = logging.getLogger("agi_callbot.flow")
+
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?$")
+
+
+class StepLimit(RuntimeError):
+    """The call ran more blocks than ``max_steps``: a loop without an exit."""
+
+
+@dataclass
+class CallResult:
+    """How a call ended, what it did (for simulate, flow tests and the call record)."""
+
+    status: str
+    result: str
+    record: dict[str, Any]
+    events: list[dict[str, Any]] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def path(self) -> list[str]:
+        return list(self.record.get("path", []))
+
+
+async def run_call(
+    channel: Any,
+    flow: Any,
+    services: Services,
+    settings: Settings,
+    variables: Mapping[str, Any] | None = None,
+    *,
+    subflows: Mapping[str, Any] | None = None,
+) -> CallResult:
+    """Run ``flow`` on ``channel``; never raises for anything that happens during the call."""
+    env = channel.env
+    language = env.query.get("language", "")
+    if not _LANGUAGE.match(language):
+        language = flow.language
+    initial = {**dict(flow.variables), **dict(variables or {})}
+    call = Call(
+        channel=channel,
+        flow=flow,
+        services=services,
+        settings=settings,
+        variables=call_variables(
+            env,
+            language=language,
+            region=flow.region or settings.defaults.region,
+            extra={k: v for k, v in initial.items() if isinstance(v, str)},
+        ),
+        language=language,
+        subflows=dict(subflows or {}),
+        current_flow=flow,
+    )
+    for name, value in initial.items():
+        if not isinstance(value, str):
+            call.set(name, value)
+    call.variables["flow"] = flow.name
+    started = services.clock.now()
+    end = End(FAILED, hangup=False)
+    error = ""
+    try:
+        await channel.set_variable("CALLBOT_STATUS", FAILED)
+        await channel.answer()
+        end = await _run(call)
+    except Hangup:
+        end = End(TRANSFERRED if call.transferred else HANGUP, call.block, hangup=False)
+    except ProtocolError as exc:
+        error = f"AGI connection unusable: {exc}"
+        log.error("call %s: %s", call.uniqueid, error)
+    except asyncio.CancelledError:
+        error = "cancelled (server shutting down)"
+        raise
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        log.exception("call %s: unexpected error", call.uniqueid)
+    finally:
+        result = await _finish(call, end, error or call.error, started)
+    return result
+
+
+async def _run(call: Call) -> End:
+    """The blocks, with the flow's error branch for runtime surprises."""
+    start: str | None = call.flow.start
+    handled = False
+    while True:
+        try:
+            outcome = await walk(call, call.flow, start)
+        except Hangup:
+            raise
+        except ProtocolError:
+            raise
+        except StepLimit as exc:
+            call.error = str(exc)
+            log.error("%s", exc)
+            return End(FAILED, "max_steps", hangup=False)
+        except Exception as exc:
+            call.error = f"{type(exc).__name__}: {exc}"
+            call.note("error", error=call.error)
+            log.error("block %s failed: %s", call.block, call.error)
+            if call.flow.on_error and not handled:
+                handled = True
+                start = call.flow.on_error
+                continue
+            return End(FAILED, call.block, hangup=False)
+        return outcome or End(COMPLETED, call.block, hangup=True)
+
+
+async def walk(call: Call, flow: Any, start: str | None = None) -> End | None:
+    """Run ``flow``'s blocks from ``start``; ``None`` when it runs out of blocks."""
+    call.current_flow = flow
+    limit = call.flow.max_steps or call.settings.flows.max_steps
+    name: str | None = start or flow.start
+    while name is not None:
+        call.steps += 1
+        if call.steps > limit:
+            raise StepLimit(f"flow {call.flow.name}: more than {limit} blocks in one call")
+        block = flow.blocks[name]
+        call.block = name
+        call.path.append(name if flow is call.flow else f"{flow.name}:{name}")
+        if block.actions:
+            await run_actions(call, block.actions, name)
+        outcome = await runner_for(block.kind)(call, block)
+        if isinstance(outcome, End):
+            return outcome
+        name = outcome.block
+    return None
+
+
+async def _finish(call: Call, end: End, error: str, started: float) -> CallResult:
+    channel = call.channel
+    try:
+        await channel.set_variable("CALLBOT_STATUS", end.status)
+        await channel.set_variable("CALLBOT_RESULT", end.result)
+    except Exception as exc:  # the connection may be gone: keep finishing
+        log.warning("could not set CALLBOT_STATUS=%s: %s", end.status, exc)
+    try:
+        if end.hangup and not channel.dead:
+            await channel.hangup()
+        elif not end.hangup:
+            await channel.close()
+    except Exception as exc:
+        log.debug("ending the channel: %s", exc)
+    call.current_flow = call.flow
+    for where, actions in call.post_call:
+        call.block = where
+        await run_post_call(call, actions, where)
+    if call.flow.on_hangup:
+        call.block = "on_hangup"
+        await run_post_call(call, call.flow.on_hangup, "on_hangup")
+    ended = call.services.clock.now()
+    record = {
+        "uniqueid": call.uniqueid,
+        "flow": call.flow.name,
+        "version": call.flow.version,
+        "caller": call.variables.get("caller", ""),
+        "channel": call.variables.get("channel", ""),
+        "language": call.language,
+        "started": started,
+        "ended": ended,
+        "duration": round(ended - started, 3),
+        "status": end.status,
+        "result": end.result,
+        "last_block": call.path[-1] if call.path else "",
+        "path": list(call.path),
+        "digits": list(call.digits),
+        "transfers": list(call.transfers),
+        "messages": list(call.messages),
+        "steps": call.steps,
+        "error": error,
+    }
+    try:
+        await call.services.records.write(record)
+    except Exception as exc:  # a full disk must not take the call's status
+        log.error("call record not written: %s", exc)
+    log.info(
+        "call ended: %s after %d blocks (%s)%s",
+        end.status,
+        len(call.path),
+        " > ".join(call.path[-5:]),
+        f"; error: {error}" if error else "",
+    )
+    return CallResult(end.status, end.result, record, list(call.events), error)
