@@ -32,23 +32,38 @@ async def provider() -> AsyncIterator[ProviderServer]:
     await server.stop()
 
 
-async def _postgres_store() -> Any:
+async def _clear_postgres() -> None:
+    """Empty the shared test database's outbox tables (each test starts from nothing)."""
+    import psycopg
+
     from agi_callbot.outbox.store.postgres import PostgresStore
 
-    store = PostgresStore(POSTGRES_URL or "")
-    await store.open()
-    await store.truncate()
-    return store
+    setup = PostgresStore(POSTGRES_URL or "")
+    await setup.open()  # creates the tables on a fresh database
+    await setup.aclose()
+    async with await psycopg.AsyncConnection.connect(POSTGRES_URL or "", autocommit=True) as conn:
+        await conn.execute("TRUNCATE outbox, optins")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=[needs_postgres])])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
-    """Each store kind, opened on an empty table."""
-    if request.param == "sqlite":
-        s: Any = SqliteStore(tmp_path / "outbox.sqlite")
-        await s.open()
-    else:
-        s = await _postgres_store()
+STORE_KINDS = ["sqlite", pytest.param("postgres", marks=[needs_postgres, pytest.mark.postgres])]
+
+
+@pytest.fixture(params=STORE_KINDS)
+async def new_store(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], Any]:
+    """Make an unopened store of each kind; PostgreSQL tables are emptied first."""
+    if request.param == "postgres":
+        from agi_callbot.outbox.store.postgres import PostgresStore
+
+        await _clear_postgres()
+        return lambda: PostgresStore(POSTGRES_URL or "")
+    return lambda: SqliteStore(tmp_path / "outbox.sqlite")
+
+
+@pytest.fixture
+async def store(new_store: Callable[[], Any]) -> AsyncIterator[Any]:
+    """An opened store of each kind, on an empty table."""
+    s = new_store()
+    await s.open()
     yield s
     await s.aclose()
 
@@ -60,13 +75,13 @@ def gateways() -> dict[str, ScriptedGateway]:
 
 @pytest.fixture
 async def make_outbox(
-    tmp_path: Path, clock: ManualClock, gateways: dict[str, ScriptedGateway]
+    new_store: Callable[[], Any], clock: ManualClock, gateways: dict[str, ScriptedGateway]
 ) -> AsyncIterator[Callable[..., Any]]:
-    """Build an opened Outbox (SQLite under tmp_path unless a store is given); closed after."""
+    """Build an opened Outbox on each store kind (unless a store is given); closed after."""
     made: list[Outbox] = []
 
     async def make(**kwargs: Any) -> Outbox:
-        store = kwargs.pop("store", None) or SqliteStore(tmp_path / "outbox.sqlite")
+        store = kwargs.pop("store", None) or new_store()
         kwargs.setdefault("clock", clock)
         kwargs.setdefault("rand", lambda: 0.5)
         kwargs.setdefault("workers", 2)

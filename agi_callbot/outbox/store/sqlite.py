@@ -243,8 +243,12 @@ class SqliteStore:
     # ------------------------------------------------------------------ opt-in ledger
 
     async def optin_has(self, number: str, channel: str) -> bool:
+        return await self.optin_last(number, channel) == "in"
+
+    async def optin_last(self, number: str, channel: str) -> str | None:
+        """The newest ledger action for this number and channel (``in``, ``out``, None)."""
         rows = await self._run(self._all, _q(OPTIN_HAS), (number, channel))
-        return bool(rows) and rows[0][0] == "in"
+        return rows[0][0] if rows else None
 
     async def optin_add(
         self, number: str, channel: str, source: str, action: str, at: float

@@ -1,0 +1,343 @@
+"""The shared outbox store for several callbot nodes: PostgreSQL, psycopg 3 async, a pool.
+
+Workers on every node claim rows with ``FOR UPDATE SKIP LOCKED``: each claim locks the
+rows it takes and skips rows another node's claim holds, so two nodes never take the
+same message and never wait on each other. Every statement runs in autocommit (one
+statement, one transaction), claims included.
+
+:class:`SpooledStore` puts a local SQLite spool in front of it for ``enqueue``: when
+PostgreSQL does not answer within ``outbox.enqueue_timeout`` (down, failing over, a
+saturated pool), the message goes to ``<data_dir>/outbox-spool.sqlite`` and the caller
+goes on; the workers hand spooled rows (and opt-in ledger entries) on to PostgreSQL
+once it answers. Rows keep their id on the way, and the unique key collapses a message
+that reached both stores (a statement that timed out on our side but committed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from agi_callbot.outbox.model import COLUMNS, StoredMessage, from_row
+from agi_callbot.outbox.store import (
+    CLAIM_SET,
+    COUNTS,
+    DUE,
+    INSERT_ROW,
+    MARK_FINAL,
+    MARK_RETRY,
+    MARK_SENT,
+    NEXT_DUE,
+    OPTIN_ADD,
+    OPTIN_HAS,
+    RELEASE,
+    RETRYABLE_STATUSES,
+    SELECT_BY_ID,
+    SELECT_BY_KEY,
+    SELECT_COLUMNS,
+    SET_DELIVERY,
+)
+from agi_callbot.outbox.store.sqlite import SqliteStore
+
+log = logging.getLogger("agi_callbot.outbox")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    id text PRIMARY KEY,
+    key text NOT NULL UNIQUE,
+    channel text NOT NULL,
+    "to" text NOT NULL,
+    payload jsonb NOT NULL,
+    status text NOT NULL,
+    flow text NOT NULL DEFAULT '',
+    block text NOT NULL DEFAULT '',
+    call_uniqueid text NOT NULL DEFAULT '',
+    fallback jsonb NOT NULL DEFAULT '[]',
+    reason text NOT NULL DEFAULT '',
+    attempts integer NOT NULL DEFAULT 0,
+    next_attempt_at double precision NOT NULL,
+    claimed_until double precision,
+    provider_id text,
+    delivery text,
+    created_at double precision NOT NULL,
+    updated_at double precision NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_attempt_at)
+    WHERE status IN ('queued', 'sending');
+CREATE INDEX IF NOT EXISTS outbox_status ON outbox (status, updated_at);
+CREATE INDEX IF NOT EXISTS outbox_provider ON outbox (provider_id) WHERE provider_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS optins (
+    seq bigserial PRIMARY KEY,
+    number text NOT NULL,
+    channel text NOT NULL,
+    source text NOT NULL,
+    action text NOT NULL CHECK (action IN ('in', 'out')),
+    at double precision NOT NULL
+);
+CREATE INDEX IF NOT EXISTS optins_number ON optins (number, channel, at);
+"""
+#: serialises CREATE TABLE IF NOT EXISTS between nodes starting together
+_SCHEMA_LOCK = 0x6F7574626F78
+
+#: what "PostgreSQL did not answer" looks like to us
+UNAVAILABLE = (TimeoutError, PoolTimeout, psycopg.OperationalError, OSError)
+
+
+def _values(row: StoredMessage) -> tuple[Any, ...]:
+    data = row.as_dict()
+    data["payload"] = Jsonb(data["payload"])
+    data["fallback"] = Jsonb(data["fallback"])
+    return tuple(data[c] for c in COLUMNS)
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password, for logs and ``outbox list``."""
+    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
+
+
+class PostgresStore:
+    """The outbox table and the opt-in ledger in PostgreSQL."""
+
+    def __init__(self, url: str, *, max_size: int = 10, connect_timeout: float = 5.0) -> None:
+        self.url = url
+        self.description = redact_url(url)
+        self.max_size = max_size
+        self.connect_timeout = connect_timeout
+        self._pool: AsyncConnectionPool | None = None
+        self._schema_ready = False
+        self._schema_lock: asyncio.Lock | None = None
+
+    async def open(self) -> None:
+        """Create the pool and the tables; raises when PostgreSQL cannot be reached."""
+        self.open_pool()
+        await self.ensure_schema()
+
+    def open_pool(self) -> None:
+        """Start the pool without waiting for a connection (the spool covers the wait)."""
+        if self._pool is not None:
+            return
+        self._schema_lock = asyncio.Lock()
+        self._pool = AsyncConnectionPool(
+            self.url,
+            min_size=1,
+            max_size=self.max_size,
+            open=False,
+            kwargs={"autocommit": True, "connect_timeout": max(1, int(self.connect_timeout))},
+            timeout=self.connect_timeout,
+            name="outbox",
+        )
+
+    async def ensure_schema(self) -> None:
+        if self._schema_ready:
+            return
+        assert self._pool is not None and self._schema_lock is not None
+        async with self._schema_lock:
+            if self._schema_ready:
+                return
+            if self._pool.closed:
+                await self._pool.open(wait=False)
+            async with self._pool.connection() as conn, conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                await conn.execute(SCHEMA)
+            self._schema_ready = True
+
+    async def aclose(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None and not pool.closed:
+            await pool.close(timeout=2.0)
+        self._schema_ready = False
+
+    async def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        if self._pool is None:
+            raise RuntimeError(f"outbox store {self.description} is not open")
+        await self.ensure_schema()
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(sql, args)
+            return await cur.fetchall() if cur.description else []
+
+    async def _count(self, sql: str, args: tuple[Any, ...]) -> int:
+        if self._pool is None:
+            raise RuntimeError(f"outbox store {self.description} is not open")
+        await self.ensure_schema()
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(sql, args)
+            return cur.rowcount
+
+    # ------------------------------------------------------------------ messages
+
+    async def insert(self, row: StoredMessage) -> tuple[str, bool]:
+        sql = f"{INSERT_ROW} RETURNING id"
+        inserted = await self._all(sql, _values(row))
+        if inserted:
+            return inserted[0][0], True
+        found = await self._all(SELECT_BY_KEY, (row.key,))
+        return found[0][0], False
+
+    async def insert_many(self, rows: list[StoredMessage]) -> None:
+        """Insert rows in one transaction; rows whose key exists are left out."""
+        if not rows:
+            return
+        assert self._pool is not None
+        await self.ensure_schema()
+        async with (
+            self._pool.connection() as conn,
+            conn.transaction(),
+            conn.cursor() as cur,
+        ):
+            await cur.executemany(INSERT_ROW, [_values(r) for r in rows])
+
+    async def claim(self, now: float, lease: float, limit: int) -> list[StoredMessage]:
+        until = now + lease
+        sql = (
+            f"UPDATE outbox {CLAIM_SET} WHERE id IN (SELECT id FROM outbox WHERE {DUE} "
+            f"ORDER BY next_attempt_at LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING {SELECT_COLUMNS}"
+        )
+        rows = await self._all(sql, (until, until, now, now, limit))
+        return sorted((from_row(r) for r in rows), key=lambda r: r.created_at)
+
+    async def mark_sent(self, row: StoredMessage, provider_id: str | None, now: float) -> bool:
+        return await self._count(MARK_SENT, (provider_id, now, row.id, row.claimed_until)) == 1
+
+    async def mark_retry(self, row: StoredMessage, reason: str, at: float, now: float) -> bool:
+        return await self._count(MARK_RETRY, (reason, at, now, row.id, row.claimed_until)) == 1
+
+    async def mark_final(self, row: StoredMessage, status: str, reason: str, now: float) -> bool:
+        args = (status, reason, now, row.id, row.claimed_until)
+        return await self._count(MARK_FINAL, args) == 1
+
+    async def release(self, row: StoredMessage, now: float) -> bool:
+        return await self._count(RELEASE, (now, now, row.id, row.claimed_until)) == 1
+
+    async def get(self, id: str) -> StoredMessage | None:
+        rows = await self._all(SELECT_BY_ID, (id,))
+        return from_row(rows[0]) if rows else None
+
+    async def list(self, status: str | None = None, limit: int = 50) -> list[StoredMessage]:
+        where, args = ("WHERE status = %s", (status, limit)) if status else ("", (limit,))
+        sql = f"SELECT {SELECT_COLUMNS} FROM outbox {where} ORDER BY id DESC LIMIT %s"
+        return [from_row(r) for r in await self._all(sql, args)]
+
+    async def requeue(self, ids: list[str] | None, now: float) -> list[str]:
+        sql = (
+            "UPDATE outbox SET status = 'queued', attempts = 0, reason = '', "
+            "next_attempt_at = %s, claimed_until = NULL, updated_at = %s "
+            "WHERE status = ANY(%s)"
+        )
+        args: tuple[Any, ...] = (now, now, list(RETRYABLE_STATUSES))
+        if ids is not None:
+            sql += " AND id = ANY(%s)"
+            args += (list(ids),)
+        return [r[0] for r in await self._all(sql + " RETURNING id", args)]
+
+    async def purge(self, before: float, statuses: tuple[str, ...]) -> int:
+        sql = "DELETE FROM outbox WHERE updated_at < %s AND status = ANY(%s)"
+        return await self._count(sql, (before, list(statuses)))
+
+    async def next_due(self) -> float | None:
+        return (await self._all(NEXT_DUE))[0][0]
+
+    async def counts(self) -> dict[str, int]:
+        return {s: int(n) for s, n in await self._all(COUNTS)}
+
+    async def set_delivery(self, provider_id: str, state: str, now: float) -> bool:
+        return await self._count(SET_DELIVERY, (state, now, provider_id)) >= 1
+
+    # ------------------------------------------------------------------ opt-in ledger
+
+    async def optin_has(self, number: str, channel: str) -> bool:
+        rows = await self._all(OPTIN_HAS, (number, channel))
+        return bool(rows) and rows[0][0] == "in"
+
+    async def optin_add(
+        self, number: str, channel: str, source: str, action: str, at: float
+    ) -> None:
+        await self._count(OPTIN_ADD, (number, channel, source, action, at))
+
+
+class SpooledStore:
+    """PostgreSQL, with a local SQLite spool for writes it does not take in time.
+
+    Everything but ``insert`` and ``optin_add`` goes to PostgreSQL: claiming from a
+    local file would let this node send messages other nodes cannot see.
+    """
+
+    def __init__(self, primary: PostgresStore, spool: SqliteStore, *, timeout: float) -> None:
+        self.primary = primary
+        self.spool = spool
+        self.timeout = timeout
+        self.description = f"{primary.description} (spool: {spool.path})"
+
+    async def open(self) -> None:
+        await self.spool.open()
+        self.primary.open_pool()
+        try:
+            async with asyncio.timeout(self.primary.connect_timeout):
+                await self.primary.ensure_schema()
+        except UNAVAILABLE as exc:
+            log.warning(
+                "outbox: PostgreSQL (%s) is not answering (%s); messages are spooled to %s",
+                self.primary.description,
+                exc or type(exc).__name__,
+                self.spool.path,
+            )
+
+    async def aclose(self) -> None:
+        await self.primary.aclose()
+        await self.spool.aclose()
+
+    async def insert(self, row: StoredMessage) -> tuple[str, bool]:
+        try:
+            async with asyncio.timeout(self.timeout):
+                return await self.primary.insert(row)
+        except UNAVAILABLE as exc:
+            log.warning(
+                "outbox: PostgreSQL did not take %s in %.2fs (%s): spooled locally",
+                row.id,
+                self.timeout,
+                exc or type(exc).__name__,
+            )
+            return await self.spool.insert(row)
+
+    async def optin_add(
+        self, number: str, channel: str, source: str, action: str, at: float
+    ) -> None:
+        try:
+            async with asyncio.timeout(self.timeout):
+                await self.primary.optin_add(number, channel, source, action, at)
+        except UNAVAILABLE:
+            log.warning("outbox: PostgreSQL did not take an opt-in entry in time: spooled")
+            await self.spool.optin_add(number, channel, source, action, at)
+
+    async def optin_has(self, number: str, channel: str) -> bool:
+        """The spool's newest entry for this number wins (it is newer than what PostgreSQL has)."""
+        pending = await self.spool.optin_last(number, channel)
+        if pending is not None:
+            return pending == "in"
+        return await self.primary.optin_has(number, channel)
+
+    async def drain(self, batch: int = 500) -> int:
+        """Hand spooled ledger entries and messages on to PostgreSQL; return how many moved.
+
+        Deleted from the spool only after PostgreSQL committed them, so a crash in
+        between hands them on again: the unique key makes that a no-op for messages,
+        and a repeated ledger entry does not change what the ledger says.
+        """
+        events = await self.spool.optin_take(batch)
+        for _seq, number, channel, source, action, at in events:
+            await self.primary.optin_add(number, channel, source, action, at)
+        await self.spool.optin_delete([e[0] for e in events])
+        rows = await self.spool.take(batch)
+        await self.primary.insert_many(rows)
+        await self.spool.delete([r.id for r in rows])
+        if rows or events:
+            log.info("outbox: %d spooled messages handed on to PostgreSQL", len(rows))
+        return len(rows) + len(events)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.primary, name)
