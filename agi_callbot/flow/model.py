@@ -431,7 +431,7 @@ class Subflow(BlockSpec):
 
     kind: ClassVar[str] = "subflow"
     flow: str
-    vars: Mapping[str, str | int | float | bool] = field(default_factory=dict)
+    vars: Mapping[str, Any] = field(default_factory=dict)  # like `set` values
 
 
 BLOCK_KINDS: dict[str, type[BlockSpec]] = {
@@ -483,12 +483,12 @@ class Flow:
     start: str
     blocks: Mapping[str, Block]
     voice: Mapping[str, Any] = field(default_factory=dict)
-    region: str | None = None
-    timezone: str | None = None
+    region: str = "ES"  # from settings.defaults when the file says nothing
+    timezone: str = "Europe/Madrid"
     on_hangup: tuple[Action, ...] = ()
     on_error: str | None = None
     variables: Mapping[str, Any] = field(default_factory=dict)
-    max_steps: int | None = None
+    max_steps: int = 500
     description: str = ""
 
     def block(self, name: str) -> Block:
