@@ -1,0 +1,170 @@
+"""The server process: Settings → Services → FastAGI + HTTP + outbox workers + AMI.
+
+One place builds every part from the settings and tears them down in reverse
+order, so ``serve``, classic ``agi`` and tests start the same real thing.
+Start-up fails loudly (a missing sox/espeak-ng, a bad flows folder, a port in
+use) instead of failing the first caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from agi_callbot import metrics
+from agi_callbot.agi.commands import Command
+from agi_callbot.agi.replies import Reply
+from agi_callbot.config import Settings
+from agi_callbot.services import Services, SystemClock
+from agi_callbot.transport.fastagi import FastAGIServer
+
+log = logging.getLogger("agi_callbot.app")
+
+
+def observe_command(command: Command, reply: Reply | None, seconds: float) -> None:
+    """Channel observer: AGI command turnaround into the metrics histogram."""
+    metrics.agi_command_seconds.labels(command.verb or "RAW").observe(seconds)
+
+
+@dataclass
+class App:
+    """Every long-lived part of one node; :meth:`start` then :meth:`aclose`."""
+
+    settings: Settings
+    workers: bool = True
+    services: Services | None = None
+    library: Any = None
+    router: Any = None
+    server: FastAGIServer | None = None
+    http: Any = None
+    _closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+    _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    async def build(self) -> None:
+        """Open stores and services (no listener yet): enough for one classic AGI call."""
+        from agi_callbot.ami import Teams
+        from agi_callbot.flow.loader import FlowLibrary
+        from agi_callbot.gateways import build_gateways
+        from agi_callbot.outbox import Outbox
+        from agi_callbot.records import CallRecords
+        from agi_callbot.router import Router
+        from agi_callbot.tts.service import PromptService
+
+        settings = self.settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        prompts = PromptService.from_settings(settings)
+        prompts.check()
+        self._closers.append(prompts.aclose)
+        gateways = build_gateways(settings)
+        for gateway in set(gateways.values()):
+            closer = getattr(gateway, "aclose", None)
+            if closer is not None:
+                self._closers.append(closer)
+        outbox = Outbox.from_settings(settings, gateways)
+        if self.workers:
+            await outbox.start()
+        else:
+            await outbox.open()
+        self._closers.append(outbox.aclose)
+        teams = Teams.from_settings(settings)
+        await teams.start()
+        self._closers.append(teams.aclose)
+        records = CallRecords(settings.calls_db)
+        await records.open()
+        self._closers.append(records.aclose)
+        self.services = Services(
+            prompts=prompts,
+            outbox=outbox,
+            optins=outbox.optins,
+            teams=teams,
+            records=records,
+            clock=SystemClock(),
+        )
+        self.library = FlowLibrary(settings.flows_dir, settings=settings)
+        self.router = Router(settings, self.services, self.library)
+
+    async def start(self) -> None:
+        """Build, then listen: FastAGI, HTTP, and the flow hot-reload watcher."""
+        from agi_callbot import web
+
+        await self.build()
+        self.server = FastAGIServer(
+            self.router,
+            self.settings.listen,
+            observer=observe_command,
+            on_refused=lambda reason: metrics.connections_refused_total.labels(reason).inc(),
+        )
+        await self.server.start()
+        if self.settings.http.enabled:
+            app = web.build_app(
+                self.settings,
+                prompts=self.services.prompts if self.services else None,
+                outbox=self.services.outbox if self.services else None,
+                ready=self.ready,
+            )
+            self.http = await web.start_http(self.settings, app)
+        if self.settings.flows.reload:
+            watch = getattr(self.library, "watch", None)
+            if watch is not None:
+                self._tasks.append(
+                    asyncio.create_task(watch(float(self.settings.flows.reload_interval)))
+                )
+
+    async def ready(self) -> tuple[bool, dict[str, Any]]:
+        """``/readyz``: flows loaded and the outbox store answering."""
+        details: dict[str, Any] = {}
+        names = getattr(self.library, "names", None)
+        flows = list(names()) if callable(names) else []
+        details["flows"] = len(flows)
+        ok = bool(flows)
+        ping = getattr(self.services.outbox if self.services else None, "ping", None)
+        if ping is not None:
+            try:
+                async with asyncio.timeout(2.0):
+                    await ping()
+                details["outbox"] = "ok"
+            except Exception as exc:  # readiness reports, it never raises
+                details["outbox"] = f"unreachable: {type(exc).__name__}"
+                ok = False
+        return ok, details
+
+    async def aclose(self) -> None:
+        """Drain calls, then close everything in reverse order of opening."""
+        if self.server is not None:
+            await self.server.shutdown()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self.http is not None:
+            await self.http.cleanup()
+        while self._closers:
+            closer = self._closers.pop()
+            try:
+                await closer()
+            except Exception:
+                log.exception("error while closing %r", closer)
+
+
+async def serve_forever(settings: Settings) -> int:
+    """Run a node until SIGTERM/SIGINT, then drain for ``listen.drain_timeout``."""
+    app = App(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await app.start()
+        log.info("agi-callbot ready: flows from %s", settings.flows_dir)
+        await stop.wait()
+        log.info("stopping: no new calls, draining for up to %ss", settings.listen.drain_timeout)
+    finally:
+        await app.aclose()
+    return 0
