@@ -1,0 +1,133 @@
+"""PostgreSQL specifics: concurrent nodes never double-send; the local spool when it is down."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from pathlib import Path
+
+import pytest
+from conftest import POSTGRES_URL, _clear_postgres, needs_postgres
+from loopback import LoopbackGateway, ProviderServer
+
+from agi_callbot.config import load_settings
+from agi_callbot.errors import ConfigError
+from agi_callbot.outbox import Outbox, open_store
+from agi_callbot.outbox.store.postgres import PostgresStore, SpooledStore, redact_url
+from agi_callbot.outbox.store.sqlite import SqliteStore
+from agi_callbot.services import Message
+
+pytestmark = [pytest.mark.postgres]
+
+
+@needs_postgres
+async def test_two_nodes_claiming_together_never_send_twice(provider: ProviderServer) -> None:
+    await _clear_postgres()
+    nodes = []
+    for _ in range(2):
+        gateway = LoopbackGateway("sms", provider.url)
+        node = Outbox(
+            PostgresStore(POSTGRES_URL or ""), {"sms": gateway}, workers=4, poll_interval=0.02
+        )
+        await node.start()
+        nodes.append((node, gateway))
+    count = 300
+    for n in range(count):
+        node = nodes[n % 2][0]
+        await node.enqueue(Message("sms", "+34600111222", {"text": str(n)}), f"k{n}")
+    await provider.wait_for(count, timeout=60)
+    async with asyncio.timeout(30):
+        while (await nodes[0][0].counts()).get("sent", 0) < count:
+            await asyncio.sleep(0.05)
+    for node, gateway in nodes:
+        await node.aclose()
+        await gateway.aclose()
+    keys = [r.key for r in provider.requests]
+    assert len(keys) == count and len(set(keys)) == count
+
+
+async def _black_hole() -> tuple[asyncio.Server, int]:
+    """A TCP server that accepts connections and never says a word (a hung PostgreSQL)."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+        await reader.read()
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1]
+
+
+@needs_postgres
+async def test_enqueue_spools_when_postgres_does_not_answer_and_drains_later(
+    tmp_path: Path,
+) -> None:
+    await _clear_postgres()
+    server, port = await _black_hole()
+    spool_path = tmp_path / "outbox-spool.sqlite"
+    hung = SpooledStore(
+        PostgresStore(f"postgresql://callbot:secret@127.0.0.1:{port}/callbot", connect_timeout=1),
+        SqliteStore(spool_path),
+        timeout=0.2,
+    )
+    down = Outbox(hung, {}, optin_timeout=0.2)
+    await down.open()
+    assert "secret" not in hung.description
+    ids = [
+        await down.enqueue(Message("sms", "+34600111222", {"text": str(n)}), f"k{n}")
+        for n in range(3)
+    ]
+    assert await down.optins.record("+34600111222", "whatsapp", "ivr")
+    wa = await down.enqueue(Message("whatsapp", "+34600111222", {"template": "t"}), "wa")
+    await down.aclose(grace=0)
+    server.close()
+
+    spool = SqliteStore(spool_path)
+    await spool.open()
+    assert sorted(r.id for r in await spool.take(10)) == sorted([*ids, wa])
+    await spool.aclose()
+
+    up = SpooledStore(PostgresStore(POSTGRES_URL or ""), SqliteStore(spool_path), timeout=2)
+    back = Outbox(up, {})
+    await back.open()
+    assert await up.drain() == 5  # four messages and one ledger entry
+    assert await up.drain() == 0
+    rows = {r.id: r for r in await back.list()}
+    assert set(rows) == {*ids, wa}
+    assert rows[wa].status == "queued", "the opt-in was known from the spool's ledger"
+    assert await back.optins.has("600111222", "whatsapp")
+    assert await back.enqueue(Message("sms", "+34600111222", {"text": "0"}), "k0") == ids[0]
+    await back.aclose()
+
+
+@needs_postgres
+async def test_a_message_in_both_stores_is_handed_on_once(tmp_path: Path) -> None:
+    await _clear_postgres()
+    up = SpooledStore(
+        PostgresStore(POSTGRES_URL or ""), SqliteStore(tmp_path / "spool.sqlite"), timeout=2
+    )
+    outbox = Outbox(up, {})
+    await outbox.open()
+    first = await outbox.enqueue(Message("sms", "+34600111222", {"text": "x"}), "same")
+    stored = await outbox.get(first)
+    await up.spool.insert(dataclasses.replace(stored, id="spooled-copy"))
+        )
+    )
+    assert await up.drain() == 1
+    assert [r.id for r in await outbox.list()] == [first]
+    await outbox.aclose()
+
+
+def test_settings_choose_the_store(tmp_path: Path) -> None:
+    base = {"data_dir": str(tmp_path)}
+    sqlite = open_store(load_settings(overrides=base, environ={}))
+    assert isinstance(sqlite, SqliteStore) and sqlite.path == tmp_path / "outbox.sqlite"
+    url = "postgresql://callbot:pw@db/callbot"
+    pg = open_store(load_settings(overrides={**base, "outbox.store": url}, environ={}))
+    assert isinstance(pg, SpooledStore)
+    assert pg.spool.path == tmp_path / "outbox-spool.sqlite"
+    assert "pw" not in pg.description
+    with pytest.raises(ConfigError, match=r"outbox\.store"):
+        open_store(load_settings(overrides={**base, "outbox.store": "mysql://x"}, environ={}))
+    assert redact_url("postgresql://u:p@h/d") == "postgresql://u:***@h/d"
+    assert redact_url("postgresql://u@h/d") == "postgresql://u@h/d"
