@@ -111,8 +111,6 @@ async def test_a_message_in_both_stores_is_handed_on_once(tmp_path: Path) -> Non
     first = await outbox.enqueue(Message("sms", "+34600111222", {"text": "x"}), "same")
     stored = await outbox.get(first)
     await up.spool.insert(dataclasses.replace(stored, id="spooled-copy"))
-        )
-    )
     assert await up.drain() == 1
     assert [r.id for r in await outbox.list()] == [first]
     await outbox.aclose()
