@@ -15,6 +15,7 @@ truncated command plus garbage, so it is refused before sending.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import ClassVar
@@ -126,7 +127,7 @@ class StreamFile(Command):
 
     def words(self) -> list[str]:
         words = [self.verb, quote(self.file), _escape_digits(self.escape_digits)]
-        return words + [str(int(self.offset))] if self.offset else words
+        return [*words, str(int(self.offset))] if self.offset else words
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,7 @@ class ControlStreamFile(Command):
         words = [self.verb, quote(self.file), _escape_digits(self.escape_digits)]
         words += [str(int(self.skip_ms)), _escape_digits(self.forward)]
         words += [_escape_digits(self.rewind), _escape_digits(self.pause)]
-        return words + [str(int(self.offset_ms))] if self.offset_ms else words
+        return [*words, str(int(self.offset_ms))] if self.offset_ms else words
 
 
 @dataclass(frozen=True)
@@ -172,11 +173,11 @@ class GetOption(Command):
     wait: ClassVar[Wait] = Wait.MEDIA
     file: str
     escape_digits: str = ""
-    timeout_ms: int = 5000
+    timeout_ms: int | None = 5000  # None: Asterisk's default, 5000 ms
 
     def words(self) -> list[str]:
         words = [self.verb, quote(self.file), _escape_digits(self.escape_digits)]
-        return words + [str(int(self.timeout_ms))]
+        return words if self.timeout_ms is None else [*words, str(int(self.timeout_ms))]
 
 
 @dataclass(frozen=True)
@@ -220,7 +221,7 @@ class SayNumber(_Say):
 
     def words(self) -> list[str]:
         words = super().words()
-        return words + [_name(self.gender, "gender")] if self.gender else words
+        return [*words, _name(self.gender, "gender")] if self.gender else words
 
 
 @dataclass(frozen=True)
@@ -266,7 +267,7 @@ class GetFullVariable(Command):
 
     def words(self) -> list[str]:
         words = [self.verb, quote(self.expression)]
-        return words + [quote(self.channel)] if self.channel else words
+        return [*words, quote(self.channel)] if self.channel else words
 
 
 @dataclass(frozen=True)
@@ -279,7 +280,7 @@ class SetMusic(Command):
 
     def words(self) -> list[str]:
         words = [self.verb, "ON" if self.on else "OFF"]
-        return words + [quote(self.music_class)] if self.music_class else words
+        return [*words, quote(self.music_class)] if self.music_class else words
 
 
 @dataclass(frozen=True)
@@ -318,3 +319,89 @@ class Raw(Command):
 
 def command_wait(command: Command) -> Wait:
     return command.wait_kind if isinstance(command, Raw) else command.wait
+
+
+def parse_args(line: str) -> list[str]:
+    """Split a command line the way Asterisk does (res_agi ``parse_args``).
+
+    Blanks separate words, ``"`` toggles quoting (an empty ``""`` is a word), ``\\``
+    makes the next character literal. Used to check that what we build reads back
+    as meant, and by the in-memory Asterisk.
+    """
+    words: list[str] = []
+    current: list[str] | None = None
+    quoted = escaped = False
+    for char in line:
+        if char == '"' and not escaped:
+            quoted = not quoted
+            if quoted and current is None:
+                current = []
+            continue
+        if char in " \t" and not quoted and not escaped:
+            if current is not None:
+                words.append("".join(current))
+                current = None
+            continue
+        if char == "\\" and not escaped:
+            escaped = True
+            continue
+        if current is None:
+            current = []
+        current.append(char)
+        escaped = False
+    if current is not None:
+        words.append("".join(current))
+    return words
+
+
+def _int(word: str) -> int:
+    if not word.lstrip("-").isdigit():
+        raise ValueError(word)
+    return int(word)
+
+
+#: command words → builder from the arguments; a builder may raise to mean "not typed"
+_PARSERS: dict[str, Callable[[list[str]], Command]] = {
+    "ANSWER": lambda a: Answer(),
+    "HANGUP": lambda a: Hangup(*a),
+    "NOOP": lambda a: Noop(*a),
+    "CHANNEL STATUS": lambda a: ChannelStatus(*a),
+    "STREAM FILE": lambda a: StreamFile(a[0], a[1], *map(_int, a[2:])),
+    "GET DATA": lambda a: GetData(a[0], *map(_int, a[1:])),
+    "GET OPTION": lambda a: GetOption(a[0], a[1], *map(_int, a[2:])),
+    "WAIT FOR DIGIT": lambda a: WaitForDigit(*map(_int, a)),
+    "SAY DIGITS": lambda a: SayDigits(*a),
+    "SAY ALPHA": lambda a: SayAlpha(*a),
+    "SAY NUMBER": lambda a: SayNumber(*a),
+    "EXEC": lambda a: Exec(*a),
+    "SET VARIABLE": lambda a: SetVariable(*a),
+    "GET VARIABLE": lambda a: GetVariable(*a),
+    "GET FULL VARIABLE": lambda a: GetFullVariable(*a),
+    "SET MUSIC": lambda a: (
+        SetMusic(a[0].upper() == "ON", *a[1:]) if a[0].upper() in ("ON", "OFF") else Raw("")
+    ),
+    "VERBOSE": lambda a: Verbose(a[0], *map(_int, a[1:])),
+}
+
+
+def parse_command(line: str) -> Command:
+    """The typed command for a line a server sent, or :class:`Raw` when no typed one
+    reads back the same way (extra arguments, odd spacing, an unknown command).
+
+    Refuses what must never be sent: an empty line, CR/LF/NUL, a line over 8191 bytes.
+    """
+    raw = Raw(line)
+    raw.to_bytes()
+    words = parse_args(line)
+    for size in (3, 2, 1):
+        builder = _PARSERS.get(" ".join(w.upper() for w in words[:size]))
+        if builder is None:
+            continue
+        try:
+            command = builder(words[size:])
+            if parse_args(command.line()) == words:
+                return command
+        except (TypeError, ValueError, IndexError, LocalProtocolError):
+            pass
+        break
+    return raw
