@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-
 import httpx
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from agi_callbot.gateways import build_gateways
-from agi_callbot.gateways.callbacks import routes
+from agi_callbot.gateways.callbacks import routes, twilio_signature
 from agi_callbot.outbox import Outbox
 from agi_callbot.services import Message
 
@@ -89,27 +85,16 @@ async def test_whatsapp_outside_window_falls_back_to_sms_then_delivered(settings
         server = TestServer(app, host="127.0.0.1")
         await server.start_server()
         try:
-            body = json.dumps(
-                {
-                    "entry": [
-                        {
-                            "changes": [
-                                {"value": {"statuses": [{"id": "SM777", "status": "delivered"}]}}
-                            ]
-                        }
-                    ]
-                }
-            ).encode()
-            signature = hmac.new(b"wa-app-secret", body, hashlib.sha256).hexdigest()
+            url = str(server.make_url("/callbacks/twilio"))
+            form = {"MessageSid": "SM777", "MessageStatus": "delivered", "AccountSid": "AC9"}
+            signature = twilio_signature("tw-token", url, form.items())
             async with httpx.AsyncClient() as client:
                 response = await client.post(
-                    str(server.make_url("/callbacks/meta")),
-                    content=body,
-                    headers={"X-Hub-Signature-256": f"sha256={signature}"},
+                    url, data=form, headers={"X-Twilio-Signature": signature}
                 )
         finally:
             await server.close()
-        assert response.status_code == 200
+        assert response.status_code == 204
         assert (await outbox.get(sent[0].id)).delivery == "delivered"
     finally:
         await outbox.aclose()
