@@ -1,0 +1,216 @@
+"""``agi-callbot outbox list|retry|purge|work``: look into the message queue, and run its workers.
+
+``outbox work`` runs the delivery workers alone, for classic-AGI installs where no
+server process exists (run it as a systemd service); SIGTERM or SIGINT stops it after
+the sends in flight finish (``outbox.send_timeout`` at most), leases given back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from agi_callbot.config import Settings, load_settings
+from agi_callbot.errors import CallbotError
+from agi_callbot.log import mask_number, setup_logging
+from agi_callbot.outbox import Outbox, StoredMessage
+from agi_callbot.outbox.model import STATUSES
+from agi_callbot.outbox.store import PURGEABLE_STATUSES
+from agi_callbot.units import parse_duration
+
+T = TypeVar("T")
+
+
+def register(subparsers: Any) -> None:
+    outbox = subparsers.add_parser(
+        "outbox", help="list, retry and purge queued messages; run workers"
+    )
+    actions = outbox.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    p = actions.add_parser("list", help="messages, newest first")
+    p.add_argument("--status", choices=STATUSES, help="only messages in this state")
+    p.add_argument("--limit", type=_positive, default=50, help="at most N messages (default 50)")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.set_defaults(func=cmd_list)
+
+    p = actions.add_parser("retry", help="queue failed or dead messages again")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("ids", nargs="*", default=[], metavar="ID", help="message ids")
+    which.add_argument("--all-failed", action="store_true", help="every failed and dead message")
+    p.set_defaults(func=cmd_retry)
+
+    p = actions.add_parser("purge", help="delete old finished messages")
+    p.add_argument(
+        "--older-than", type=_age, required=True, help="last change older than this (30d, 12h)"
+    )
+    p.add_argument(
+        "--status",
+        action="append",
+        choices=STATUSES,
+        help=f"only this state (repeatable; default: {', '.join(PURGEABLE_STATUSES)})",
+    )
+    p.set_defaults(func=cmd_purge)
+
+    p = actions.add_parser("work", help="run the delivery workers until SIGTERM")
+    p.add_argument("--workers", type=_positive, help="number of workers (default: outbox.workers)")
+    p.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
+    p.set_defaults(func=cmd_work)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
+    return value
+
+
+def _age(text: str) -> float:
+    """A duration that may also be in days (``30d``): purge ages are counted in days."""
+    stripped = text.strip()
+    try:
+        if stripped.endswith("d"):
+            days = float(stripped[:-1])
+            if days < 0:
+                raise ValueError
+            return days * 86400.0
+        return parse_duration(stripped)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not an age: {text!r} (write e.g. 30d, 12h, 90m)"
+        ) from None
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(args.config)
+
+
+def _with_outbox(
+    settings: Settings, use: Callable[[Outbox], Awaitable[T]], gateways: Any = None
+) -> T:
+    async def run() -> T:
+        outbox = Outbox.from_settings(settings, gateways or {})
+        await outbox.open()
+        try:
+            return await use(outbox)
+        finally:
+            await outbox.aclose()
+
+    return asyncio.run(run())
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    rows = _with_outbox(settings, lambda o: o.list(args.status, args.limit))
+    show = _shower(settings)
+    if args.json:
+        for row in rows:
+            data = row.as_dict()
+            data["to"] = show(row)
+            print(json.dumps(data, ensure_ascii=False, sort_keys=True))
+        return 0
+    if not rows:
+        print("no messages" + (f" with status {args.status}" if args.status else ""))
+        return 0
+    print(
+        f"{'ID':<20}  {'STATUS':<8} {'CHANNEL':<8} {'TO':<24} {'TRIES':>5}  {'UPDATED':<19}  REASON"
+    )
+    for row in rows:
+        updated = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row.updated_at))
+        print(
+            f"{row.id:<20}  {row.status:<8} {row.channel:<8} {show(row):<24} "
+            f"{row.attempts:>5}  {updated:<19}  {row.reason}"
+        )
+    return 0
+
+
+def _shower(settings: Settings) -> Callable[[StoredMessage], str]:
+    """How ``list`` prints a destination: numbers masked unless ``log.full_numbers``."""
+
+    def show(row: StoredMessage) -> str:
+        if settings.log.full_numbers or row.channel not in ("sms", "whatsapp"):
+            return row.to
+        return mask_number(row.to)
+
+    return show
+
+
+def cmd_retry(args: argparse.Namespace) -> int:
+    if args.ids and args.all_failed:
+        raise CallbotError("give message ids or --all-failed, not both")
+    settings = _settings(args)
+    ids = None if args.all_failed else list(args.ids)
+    done = _with_outbox(settings, lambda o: o.retry(ids))
+    for id in done:
+        print(f"queued again: {id}")
+    missing = [] if ids is None else [i for i in ids if i not in done]
+    for id in missing:
+        print(f"not retried: {id} (no such message, or not failed/dead)", file=sys.stderr)
+    if ids is None:
+        print(f"{len(done)} messages queued again")
+    return 1 if missing else 0
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    statuses = tuple(args.status or PURGEABLE_STATUSES)
+    count = _with_outbox(settings, lambda o: o.purge(args.older_than, statuses))
+    print(f"{count} messages deleted ({', '.join(statuses)}, older than {_days(args.older_than)})")
+    return 0
+
+
+def _days(seconds: float) -> str:
+    return f"{seconds / 86400:g}d" if seconds >= 86400 else f"{seconds:g}s"
+
+
+def cmd_work(args: argparse.Namespace) -> int:
+    from agi_callbot.gateways import build_gateways
+
+    settings = _settings(args)
+    if args.workers:
+        import dataclasses
+
+        settings = dataclasses.replace(
+            settings, outbox=dataclasses.replace(settings.outbox, workers=args.workers)
+        )
+    setup_logging(settings.log)
+    gateways = build_gateways(settings)
+    return asyncio.run(_work(settings, gateways, once=args.once))
+
+
+async def _work(settings: Settings, gateways: dict[str, Any], *, once: bool) -> int:
+    outbox = Outbox.from_settings(settings, gateways)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        if once:
+            await outbox.open()
+            while await outbox.run_once():
+                pass
+        else:
+            await outbox.start_workers()
+            print(
+                f"outbox workers running ({settings.outbox.workers}) on {outbox.store.description}",
+                file=sys.stderr,
+                flush=True,
+            )
+            await stop.wait()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        await outbox.aclose()
+        for gateway in set(gateways.values()):
+            with contextlib.suppress(Exception):
+                await gateway.aclose()
+    return 0
