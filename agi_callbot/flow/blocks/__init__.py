@@ -10,6 +10,8 @@ from agi_callbot.flow.blocks import (  # noqa: F401 - imported to register their
     collect,
     goto,
     hangup,
+    hours,
+    menu,
     say,
     set,
     step,

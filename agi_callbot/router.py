@@ -1,0 +1,76 @@
+"""From an incoming AGI session to a running flow: ``await router(channel)`` is one call.
+
+``agi://host/<name>?query`` names the flow file ``<flows_dir>/<name>.yaml``
+(DESIGN section 10). The router refuses names that could leave the flows folder,
+takes the version the library serves *now* — with every sub-flow it uses — and keeps
+those objects for the whole call, so an edit on disk only reaches new calls. A call
+that cannot start (bad or unknown flow, a flow that does not validate) leaves
+``CALLBOT_STATUS=FAILED`` for the dialplan to fail over on, with one log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from agi_callbot import log as calllog
+from agi_callbot.config import Settings
+from agi_callbot.errors import CallbotError, FlowError
+from agi_callbot.flow.blocks.call import FAILED
+from agi_callbot.flow.loader import FlowLibrary, check_name
+from agi_callbot.flow.runner import CallResult, run_call
+from agi_callbot.services import Services
+
+log = logging.getLogger("agi_callbot.router")
+
+
+class Router:
+    """The FastAGI / classic AGI handler: resolves the flow, pins it, runs the call."""
+
+    def __init__(
+        self, settings: Settings, services: Services, library: FlowLibrary | None = None
+    ) -> None:
+        self.settings = settings
+        self.services = services
+        self.library = library or FlowLibrary.from_settings(settings)
+
+    async def __call__(self, channel: Any, *, flow: str | None = None) -> CallResult | None:
+        """Run one call; ``flow`` names it for classic AGI (``agi-callbot agi FLOW``)."""
+        name = (flow if flow is not None else channel.env.script).strip("/")
+        try:
+            check_name(name)
+            flow, subflows = await asyncio.to_thread(self.pin, name)
+        except FlowError as exc:
+            log.error("call refused: %s", exc)
+            await self._refuse(channel)
+            return None
+        calllog.bind(flow=flow.name, version=flow.version)
+        return await run_call(channel, flow, self.services, self.settings, subflows=subflows)
+
+    def pin(self, name: str) -> tuple[Any, dict[str, Any]]:
+        return pin(self.library, name)
+
+    async def _refuse(self, channel: Any) -> None:
+        try:
+            await channel.set_variable("CALLBOT_STATUS", FAILED)
+            await channel.set_variable("CALLBOT_RESULT", "unknown flow")
+        except CallbotError as exc:
+            log.debug("could not set CALLBOT_STATUS on a refused call: %s", exc)
+
+
+def pin(library: FlowLibrary, name: str) -> tuple[Any, dict[str, Any]]:
+    """The current version of ``name`` and of every flow it reaches through sub-flows.
+
+    Blocking (may read and validate files): call it from a thread in the event loop.
+    """
+    flow = library.get(name)
+    subflows: dict[str, Any] = {}
+    pending = list(flow.subflows())
+    while pending:
+        sub = pending.pop()
+        if sub in subflows:
+            continue
+        subflows[sub] = flow if sub == name else library.get(sub)
+        pending.extend(subflows[sub].subflows())
+    return flow, subflows
