@@ -92,7 +92,10 @@ class SmtpGateway:
         to = message.to.strip()
         sender = payload_text(message, "from", required=False) or self.sender
         subject = payload_text(message, "subject", required=False) or ""
-        text = payload_text(message, "text", required=False) or payload_text(message, "body")
+        text = payload_text(message, "text", required=False)
+        text = text or payload_text(message, "body", required=False)
+        if not text:
+            raise ProviderError("email: the message has no 'text'", retryable=False, code="payload")
         html = payload_text(message, "html", required=False)
         mail = EmailMessage()
         try:
@@ -109,7 +112,7 @@ class SmtpGateway:
         domain = parseaddr(sender)[1].rpartition("@")[2] or "agi-callbot"
         digest = hashlib.sha256(key.encode()).hexdigest()[:32]
         mail["Message-ID"] = f"<{digest}@{domain}>"
-        mail.set_content(text or "")
+        mail.set_content(text)
         if html:
             mail.add_alternative(html, subtype="html")
         return mail

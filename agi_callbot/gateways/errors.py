@@ -176,8 +176,13 @@ def describe(provider: str, code: int | str | None) -> str | None:
     return entry[1] if entry else None
 
 
-def from_response(response: httpx.Response, provider: str) -> ProviderError:
-    """Map a non-success HTTP answer: provider code table first, then the status class."""
+def from_response(
+    response: httpx.Response, provider: str, *, hide: tuple[str, ...] = ()
+) -> ProviderError:
+    """Map a non-success HTTP answer: provider code table first, then the status class.
+
+    ``hide``: secrets to blank out of the provider's message, should it quote them.
+    """
     status = response.status_code
     body = _json(response)
     code, message = provider_code(provider, body)
@@ -194,6 +199,8 @@ def from_response(response: httpx.Response, provider: str) -> ProviderError:
         kind = response.headers.get("content-type", "no content type").split(";")[0]
         detail = f"answered {kind}, not JSON"
     else:
+        for value in hide:
+            message = message.replace(value, "***")
         detail = redact(message)[:200] or "no message"
     label = f"{provider} error {code}" if code is not None else f"{provider}"
     text = f"{label}: HTTP {status}: {detail}"

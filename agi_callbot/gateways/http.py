@@ -26,22 +26,30 @@ class HttpGateway:
     channel = ""
     provider = ""
 
-    def __init__(self, conf: ProviderConf, *, default_timeout: float = 10.0) -> None:
+    def __init__(
+        self, conf: ProviderConf, *, default_timeout: float = 10.0, hide: tuple[str, ...] = ()
+    ) -> None:
         self.conf = conf
         self.client = conf.http_client(default_timeout=default_timeout)
+        #: secrets a provider might echo back in an error body (a query-string password)
+        self.hide = tuple(h for h in hide if h)
 
     async def request(
         self, method: str, url: str, *, ok: frozenset[int] | None = None, **kwargs: Any
     ) -> httpx.Response:
         try:
             response = await self.client.request(method, url, **kwargs)
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+            raise ProviderError(
+                f"{self.provider}: bad URL ({exc})", retryable=False, code="url"
+            ) from None
         except httpx.HTTPError as exc:
             log.debug("%s %s: %s", self.channel, self.provider, type(exc).__name__)
             # `from None`: the httpx exception holds the request (headers with secrets)
             raise from_transport(exc, self.provider) from None
         success = response.status_code in ok if ok else response.is_success
         if not success:
-            raise from_response(response, self.provider)
+            raise from_response(response, self.provider, hide=self.hide)
         return response
 
     async def aclose(self) -> None:

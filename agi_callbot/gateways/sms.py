@@ -149,7 +149,7 @@ class HttpSmsGateway(HttpGateway):
             ) from exc
         self.id_path = conf.optional("id_path")
         self.sender = conf.optional("from")
-        super().__init__(conf)
+        super().__init__(conf, hide=(self.secret or "",))
 
     async def send(self, message: Message, *, key: str) -> Sent:
         to = recipient(message)

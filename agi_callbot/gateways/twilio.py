@@ -8,6 +8,7 @@ a crash or a timeout does not deliver twice.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -33,6 +34,12 @@ TWILIO_KEYS = HTTP_KEYS | {
 }
 
 
+def idempotency_token(key: str) -> str:
+    """The outbox key, or its SHA-256 when longer than Twilio's 64 characters (a cut-off
+    prefix could make two fallback keys of one call collide)."""
+    return key if len(key) <= 64 else hashlib.sha256(key.encode()).hexdigest()
+
+
 class TwilioGateway(HttpGateway):
     """Posts one form to Messages.json; subclasses choose the form fields."""
 
@@ -46,7 +53,8 @@ class TwilioGateway(HttpGateway):
                 "is required"
             )
         self.account_sid = sid
-        self.auth = httpx.BasicAuth(sid, conf.secret("auth_token_env") or "")
+        token = conf.secret("auth_token_env") or ""
+        self.auth = httpx.BasicAuth(sid, token)
         base = conf.url("base_url", "https://api.twilio.com")
         self.url = f"{base}/2010-04-01/Accounts/{sid}/Messages.json"
         self.sender = conf.optional("from")
@@ -57,7 +65,7 @@ class TwilioGateway(HttpGateway):
                 "is required"
             )
         self.status_callback = conf.url("status_callback", None)
-        super().__init__(conf)
+        super().__init__(conf, hide=(token,))
 
     async def post(self, form: Mapping[str, str], *, key: str, to: str) -> Sent:
         fields = dict(form)
@@ -68,7 +76,7 @@ class TwilioGateway(HttpGateway):
             self.url,
             data=fields,
             auth=self.auth,
-            headers={"I-Twilio-Idempotency-Token": key[:64]},
+            headers={"I-Twilio-Idempotency-Token": idempotency_token(key)},
         )
         body: Any = success_json(response, self.provider)
         sid = body.get("sid") if isinstance(body, dict) else None

@@ -58,7 +58,7 @@ class WebhookGateway(HttpGateway):
         self.secret = conf.secret("secret_env") if "secret_env" in conf.data else None
         self.headers = {str(k): str(v) for k, v in (conf.mapping("headers", {}) or {}).items()}
         self.headers["Content-Type"] = "application/json"
-        super().__init__(conf)
+        super().__init__(conf, hide=(self.secret or "",))
 
     def target(self, message: Message) -> str:
         to = message.to.strip()

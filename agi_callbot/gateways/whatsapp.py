@@ -186,8 +186,9 @@ class MetaWhatsAppGateway(HttpGateway):
         self.settings = settings
         base = conf.url("base_url", "https://graph.facebook.com/v21.0")
         self.url = f"{base}/{conf.text('phone_number_id')}/messages"
-        self.headers = {"Authorization": f"Bearer {conf.secret('token_env')}"}
-        super().__init__(conf)
+        token = conf.secret("token_env") or ""
+        self.headers = {"Authorization": f"Bearer {token}"}
+        super().__init__(conf, hide=(token,))
 
     async def send(self, message: Message, *, key: str) -> Sent:
         to = recipient(message)

@@ -243,7 +243,7 @@ async def test_unreachable_server_is_retryable(make_settings, unused_tcp_port) -
         (mail(to="not-an-address"), "not one email address"),
         (mail(to="a@example.com, b@example.com"), "not one email address"),
         (mail(to="ana@example.com\r\nBcc: x@example.com"), "linefeed|carriage"),
-        (mail(text="", body=None), "no 'body'"),
+        (mail(text="", body=None), "no 'text'"),
     ],
 )
 async def test_bad_messages_are_permanent_and_not_sent(make_settings, smtp, message, match):
@@ -268,3 +268,10 @@ async def test_bad_messages_are_permanent_and_not_sent(make_settings, smtp, mess
 def test_email_config_errors(make_settings, conf, match) -> None:
     with pytest.raises(ConfigError, match=match):
         gateway(make_settings, **conf)
+
+
+async def test_body_is_accepted_for_text(make_settings, smtp) -> None:
+    inbox = Inbox()
+    email_gw = gateway(make_settings, port=smtp(inbox))
+    await email_gw.send(mail(text=None, body="Cuerpo"), key="a")
+    assert inbox.message().get_content().strip() == "Cuerpo"

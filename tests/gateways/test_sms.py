@@ -360,3 +360,30 @@ async def test_secrets_never_in_logs_or_errors(make_settings, provider, token, c
         assert error.__cause__ is None
     assert TOKEN not in caplog.text
     assert "600111222" not in caplog.text
+
+
+async def test_provider_echoing_the_secret_is_blanked(make_settings, provider, token) -> None:
+    provider.reply(400, {"message": f"bad password {TOKEN} for user callbot"})
+    gateway = await http_sms(
+        make_settings, provider, query={"pw": "{secret}"}, auth_env="SMS_TOKEN"
+    )
+    try:
+        with pytest.raises(GatewayError) as info:
+            await gateway.send(sms(), key="K")
+    finally:
+        await gateway.aclose()
+    assert TOKEN not in str(info.value) and "bad password *** for user" in str(info.value)
+
+
+async def test_long_keys_become_a_stable_twilio_token(make_settings, provider, token) -> None:
+    provider.reply(201, {"sid": "SM1"})
+    provider.reply(201, {"sid": "SM2"})
+    gateway = build_gateways(twilio_settings(make_settings, provider))["sms"]
+    base = "1700000000.123456:a_rather_long_block_name:0/fallback/1"
+    try:
+        await gateway.send(sms(), key=base + "/fallback/1")
+        await gateway.send(sms(), key=base + "/fallback/2")
+    finally:
+        await gateway.aclose()
+    tokens = [r.headers["I-Twilio-Idempotency-Token"] for r in provider.requests]
+    assert all(len(t) == 64 for t in tokens) and tokens[0] != tokens[1]

@@ -115,3 +115,9 @@ def test_webhook_config_errors(make_settings) -> None:
         build_gateways(make_settings({"webhook": {"url": "http://x", "secret_env": "UNSET_HOOK"}}))
     with pytest.raises(ConfigError, match="secret_env"):
         build_gateways(make_settings({"webhook": {"url": "http://x", "secret": SECRET}}))
+
+
+async def test_bad_action_url_is_permanent(webhook, provider) -> None:
+    with pytest.raises(GatewayError, match="bad URL") as info:
+        await webhook.send(event(to="http://[::1"), key="k")
+    assert not info.value.retryable and provider.requests == []
