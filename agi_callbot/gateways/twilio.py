@@ -35,8 +35,8 @@ TWILIO_KEYS = HTTP_KEYS | {
 
 
 def idempotency_token(key: str) -> str:
-    """The outbox key, or its SHA-256 when longer than Twilio's 64 characters (a cut-off
-    prefix could make two fallback keys of one call collide)."""
+    """The outbox key, or its SHA-256 hex when longer than 64 characters: the header stays
+    short, and unlike a cut-off prefix two long fallback keys of one call cannot collide."""
     return key if len(key) <= 64 else hashlib.sha256(key.encode()).hexdigest()
 
 
