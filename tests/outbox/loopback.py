@@ -69,6 +69,12 @@ class ProviderServer:
         self.hold = False
         self._release.set()
 
+    def hold_again(self) -> None:
+        """Answer the requests held so far; hold the next ones."""
+        self._release.set()
+        self._release = asyncio.Event()
+        self.hold = True
+
     async def wait_for(self, count: int, timeout: float = 20.0) -> list[Received]:
         async with asyncio.timeout(timeout), self._arrived:
             await self._arrived.wait_for(lambda: len(self.requests) >= count)
