@@ -162,6 +162,21 @@ def timed_command(command: str) -> Iterator[None]:
         agi_command_seconds.labels(command=command).observe(time.perf_counter() - start)
 
 
+def observe_command(command: object, reply: object, seconds: float) -> None:
+    """The Channel's ``observer`` hook: one turnaround under the command's verb.
+
+    ``FastAGIServer(handler, listen, observer=metrics.observe_command)``. A raw line is
+    filed under its first word so a typo cannot create a label per line.
+    """
+    verb = getattr(command, "verb", "") or getattr(command, "verb_text", "") or "RAW"
+    agi_command_seconds.labels(command=verb).observe(seconds)
+
+
+def refused(reason: str) -> None:
+    """The FastAGI server's ``on_refused`` hook (``max_calls``, ``env_timeout``…)."""
+    connections_refused_total.labels(reason=reason).inc()
+
+
 @dataclass
 class CallTracker:
     """A call in ``calls_active``; its ``outcome`` is counted in ``calls_total`` at the end."""

@@ -10,6 +10,7 @@ from prometheus_client import REGISTRY as GLOBAL_REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from agi_callbot import metrics
+from agi_callbot.agi import commands as cmd
 
 
 def value(name: str, **labels: str) -> float:
@@ -134,3 +135,15 @@ def test_exposition_follows_the_accept_header() -> None:
     body, ctype = metrics.exposition("application/openmetrics-text; version=1.0.0")
     assert ctype.startswith("application/openmetrics-text")
     assert body.rstrip().endswith(b"# EOF")
+
+
+def test_channel_observer_and_refusal_hooks_file_under_verbs_and_reasons() -> None:
+    before = value("callbot_agi_command_seconds_count", command="STREAM FILE")
+    raw_before = value("callbot_agi_command_seconds_count", command="DATABASE")
+    metrics.observe_command(cmd.StreamFile("hola"), None, 0.002)
+    metrics.observe_command(cmd.Raw("DATABASE GET fam key"), None, 0.001)
+    assert value("callbot_agi_command_seconds_count", command="STREAM FILE") == before + 1
+    assert value("callbot_agi_command_seconds_count", command="DATABASE") == raw_before + 1
+    refused = value("callbot_connections_refused_total", reason="max_calls")
+    metrics.refused("max_calls")
+    assert value("callbot_connections_refused_total", reason="max_calls") == refused + 1
