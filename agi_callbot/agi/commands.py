@@ -72,10 +72,18 @@ class Command:
         return " ".join(self.words())
 
     def to_bytes(self) -> bytes:
-        data = self.line().encode("utf-8") + b"\n"
+        line = self.line()
+        try:
+            data = line.encode("utf-8") + b"\n"
+        except UnicodeEncodeError:
+            # a lone surrogate (text decoded with surrogateescape) has no UTF-8 form
+            raise LocalProtocolError(
+                f"refusing an AGI command that is not valid Unicode: {line[:40]!r}"
+            ) from None
         if len(data) > MAX_LINE:
             raise LocalProtocolError(
-                f"{self.verb} line is {len(data)} bytes; Asterisk reads at most {MAX_LINE}"
+                f"{self.verb or line[:20]!r} line is {len(data)} bytes;"
+                f" Asterisk reads at most {MAX_LINE}"
             )
         return data
 
