@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from agi_callbot.agi import commands as cmd
 from agi_callbot.agi.commands import Command, Wait, command_wait
@@ -90,6 +90,43 @@ class Digits:
     ok: bool = True
 
 
+class Watchdog:
+    """Reply deadlines for thousands of calls with one periodic timer.
+
+    ``asyncio.timeout`` per command schedules and cancels a timer handle each time;
+    a server with thousands of calls arms a deadline here instead (a dict write) and
+    one task checks them every ``interval`` seconds, cancelling the overdue reads.
+    A deadline fires up to ``interval`` late, which is nothing next to its length.
+    """
+
+    def __init__(self, interval: float = 0.25) -> None:
+        self.interval = interval
+        self._armed: dict[Channel, tuple[float, asyncio.Task[Any]]] = {}
+        self._fired: set[Channel] = set()
+
+    def arm(self, channel: Channel, task: asyncio.Task[Any] | None, timeout: float | None) -> None:
+        if timeout is not None and task is not None:
+            self._armed[channel] = (asyncio.get_running_loop().time() + timeout, task)
+
+    def disarm(self, channel: Channel) -> None:
+        self._armed.pop(channel, None)
+        self._fired.discard(channel)
+
+    def fired(self, channel: Channel) -> bool:
+        return channel in self._fired
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self.interval)
+            now = loop.time()
+            for channel, (deadline, task) in list(self._armed.items()):
+                if deadline <= now:
+                    del self._armed[channel]
+                    self._fired.add(channel)
+                    task.cancel()
+
+
 #: called after every command with (command, reply or None, seconds): metrics hook
 CommandObserver = Callable[[Command, Reply | None, float], None]
 
@@ -104,6 +141,7 @@ class Channel:
         *,
         timeouts: Timeouts | None = None,
         observer: CommandObserver | None = None,
+        watchdog: Watchdog | None = None,
     ) -> None:
         if connection.environment is None:
             raise ProtocolError("the environment block has not been read yet")
@@ -112,6 +150,7 @@ class Channel:
         self.wire = wire
         self.timeouts = timeouts or Timeouts()
         self.observer = observer
+        self.watchdog = watchdog
         self.commands_sent = 0
         self._closed = False
 
@@ -141,18 +180,35 @@ class Channel:
         data = self.connection.send(command)
         started = time.perf_counter()
         reply: Reply | None = None
+        timeout = self.timeouts.for_command(command)
         try:
             await self.wire.write(data)
             self.commands_sent += 1
-            async with asyncio.timeout(self.timeouts.for_command(command)):
-                reply = await self._read_reply()
+            if self.watchdog is not None:
+                reply = await self._watched(timeout)
+            else:
+                async with asyncio.timeout(timeout):
+                    reply = await self._read_reply()
         except TimeoutError:
-            raise ProtocolError(f"no reply to {command.verb} in time") from None
+            raise ProtocolError(f"no reply to {command.verb} within {timeout:.0f} s") from None
         finally:
             if self.observer is not None:
                 self.observer(command, reply, time.perf_counter() - started)
-        log.debug("%s -> %s %s", command.verb, reply.code, reply.result)
         return reply
+
+    async def _watched(self, timeout: float | None) -> Reply:
+        """Await the reply under the shared :class:`Watchdog` (one timer for all calls)."""
+        assert self.watchdog is not None
+        task = asyncio.current_task()
+        self.watchdog.arm(self, task, timeout)
+        try:
+            return await self._read_reply()
+        except asyncio.CancelledError:
+            if self.watchdog.fired(self) and task is not None and task.uncancel() == 0:
+                raise TimeoutError from None
+            raise
+        finally:
+            self.watchdog.disarm(self)
 
     async def _read_reply(self) -> Reply:
         while True:

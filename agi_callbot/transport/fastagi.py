@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 
 from agi_callbot.agi.connection import NEED_DATA, Closed, Connection
 from agi_callbot.agi.env import Environment
-from agi_callbot.channel import Channel, CommandObserver, Timeouts
+from agi_callbot.channel import Channel, CommandObserver, Timeouts, Watchdog
 from agi_callbot.config import Listen
 from agi_callbot.errors import Hangup, ProtocolError
 
@@ -33,6 +33,8 @@ log = logging.getLogger("agi_callbot.fastagi")
 
 Handler = Callable[[Channel], Awaitable[object]]
 READ_SIZE = 65536
+#: replies are short: wait for the socket to drain only when this much is queued
+WRITE_BUFFER = 64 * 1024
 
 
 class StreamWire:
@@ -57,7 +59,8 @@ class StreamWire:
             raise Hangup("the AGI connection is closed")
         try:
             self.writer.write(data)
-            await self.writer.drain()
+            if self.writer.transport.get_write_buffer_size() > WRITE_BUFFER:
+                await self.writer.drain()
         except ConnectionError as exc:
             raise Hangup(f"the AGI connection broke: {exc}") from None
 
@@ -107,6 +110,8 @@ class FastAGIServer:
         self.calls: set[asyncio.Task[None]] = set()
         self.served = 0
         self._server: asyncio.Server | None = None
+        self.watchdog = Watchdog()
+        self._watchdog_task: asyncio.Task[None] | None = None
         self._last_refusal_log = 0.0
         self._refused_since_log = 0
 
@@ -117,6 +122,7 @@ class FastAGIServer:
         return int(self._server.sockets[0].getsockname()[1])
 
     async def start(self) -> None:
+        self._watchdog_task = asyncio.create_task(self.watchdog.run())
         self._server = await asyncio.start_server(
             self._accept,
             self.listen.host,
@@ -183,7 +189,9 @@ class FastAGIServer:
             await wire.aclose()
             return
         self.served += 1
-        channel = Channel(connection, wire, timeouts=self.timeouts, observer=self.observer)
+        channel = Channel(
+            connection, wire, timeouts=self.timeouts, observer=self.observer, watchdog=self.watchdog
+        )
         await run_call(self.handler, channel)
 
     async def shutdown(self, drain_timeout: float | None = None) -> None:
@@ -199,6 +207,8 @@ class FastAGIServer:
             if pending:
                 log.warning("cancelled %d call(s) still running after the drain", len(pending))
                 await asyncio.wait(pending, timeout=float(self.listen.close_timeout) + 1)
+        if self._watchdog_task is not None:
+            self._watchdog_task.cancel()
         if self._server is not None:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(float(self.listen.close_timeout)):
@@ -208,16 +218,17 @@ class FastAGIServer:
 async def run_call(handler: Handler, channel: Channel) -> None:
     """Run one call's handler; whatever happens, the session ends and the server goes on."""
     env = channel.env
+    call = f"{env.channel or '?'} {env.uniqueid or '?'}"
     try:
         await handler(channel)
     except Hangup as exc:
-        log.info("call %s ended by hangup: %s", env.uniqueid, exc)
+        log.info("call %s ended by hangup: %s", call, exc)
     except ProtocolError as exc:
-        log.warning("call %s: AGI protocol error: %s", env.uniqueid, exc)
+        log.warning("call %s: AGI protocol error, call ended: %s", call, exc)
     except asyncio.CancelledError:
-        log.warning("call %s cancelled (shutdown)", env.uniqueid)
+        log.warning("call %s cancelled (shutdown)", call)
         raise
     except Exception:
-        log.exception("call %s: unexpected error in the call handler", env.uniqueid)
+        log.exception("call %s: unexpected error in the call handler", call)
     finally:
         await channel.close()
