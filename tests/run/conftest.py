@@ -21,16 +21,61 @@ def prompts_cache(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def settings(tmp_path, prompts_cache) -> Settings:
+def settings(tmp_path) -> Settings:
     base = load_settings(EXAMPLES / "callbot.yaml", environ={})
     return dataclasses.replace(base, data_dir=tmp_path / "var")
 
 
 @pytest.fixture
 async def services(settings, prompts_cache):
-    built = SimulationServices(settings, prompts_dir=prompts_cache)
+    built = SimulationServices(settings, prompts_dir=prompts_cache, work_dir=settings.data_dir)
     await built.open()
     try:
         yield built
     finally:
         await built.aclose()
+
+
+@pytest.fixture
+def settings_for(prompts_cache, tmp_path):
+    """Settings whose flows live in ``folder`` (a test's own flows)."""
+
+    def make(folder: Path) -> Settings:
+        base = load_settings(EXAMPLES / "callbot.yaml", environ={})
+        return dataclasses.replace(base, flows_dir=folder, data_dir=tmp_path / "var")
+
+    return make
+
+
+@pytest.fixture
+def write_flow():
+    """Write ``<folder>/<name>.yaml`` (a test's own flow)."""
+
+    def write(folder: Path, name: str, text: str) -> Path:
+        path = folder / f"{name}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def place_call():
+    """``await place_call(services, settings, flow, subflows, **MemoryAsterisk kwargs)``."""
+    return call
+
+
+async def call(services, settings, flow, subflows=None, **asterisk):
+    """One call of ``flow`` through the in-memory Asterisk with ``services``."""
+    from agi_callbot.flow.runner import run_call
+    from agi_callbot.transport.memory import MemoryAsterisk
+
+    asterisk.setdefault("callerid", "+34600111222")
+    ast = MemoryAsterisk(asterisk.pop("script", flow.name), **asterisk)
+
+    async def handler(channel):
+        return await run_call(channel, flow, services, settings, subflows=subflows)
+
+    result = await ast.run(handler)
+    return ast, result

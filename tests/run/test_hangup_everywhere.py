@@ -1,0 +1,70 @@
+"""The caller hangs up at every command of every example flow, in several scenarios.
+
+Each time: no unhandled exception, ``CALLBOT_STATUS`` set to the final status (never
+left at FAILED), the flow's ``on_hangup`` WhatsApp queued in the outbox, the call
+record written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agi_callbot.flow.loader import FlowLibrary
+from agi_callbot.flow.simulate import FixedClock, ScriptedTeams
+from agi_callbot.router import pin
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+OPEN = 1795600800.0  # Wednesday 2026-11-25 10:00 Madrid
+
+SCENARIOS = {
+    "soporte": [
+        {"caller": "wait:3,2,wait:3,1"},
+        {"caller": "wait:3,1", "queues": {"ventas": "answer"}},
+        {"caller": "wait:3,3", "queues": {"soporte": "timeout"}, "dial": {"PJSIP/1001": "BUSY"}},
+        {"caller": "", "dial": {"PJSIP/1001": "ANSWER"}},
+    ],
+    "support": [
+        {"caller": "wait:3,2,wait:3,2"},
+        {"caller": "wait:3,1", "queues": {"sales": "continue"}},
+    ],
+    "demo": [
+        {"caller": "wait:6,1,1,2,3,4,#", "queues": {"sales": "answer"}},
+        {"caller": "wait:6,1,5,5,5,5,#,1"},
+        {"caller": "wait:6,9,2,wait:3,8"},
+        {"caller": "wait:6,3", "dial": {"PJSIP/1001": "BUSY"}, "teams": {"sales": 0}},
+    ],
+}
+RUNS = [(flow, n) for flow, scenarios in SCENARIOS.items() for n in range(len(scenarios))]
+
+
+@pytest.mark.parametrize(("name", "index"), RUNS, ids=[f"{f}-{n}" for f, n in RUNS])
+async def test_hangup_at_every_command(name, index, settings, services, place_call):
+    flow, subflows = pin(FlowLibrary(EXAMPLES / "flows"), name)
+    scenario = dict(SCENARIOS[name][index])
+    services.teams = ScriptedTeams(scenario.pop("teams", {}))
+    services.clock = FixedClock(OPEN)
+    full, _ = await place_call(services, settings, flow, subflows, **scenario)
+    total = len(full.commands)
+    assert total > 5
+    for at in range(1, total + 1):
+        ast, result = await place_call(
+            services, settings, flow, subflows, hangup_at_command=at, **scenario
+        )
+        where = f"{name} scenario {index}, hangup at command {at} ({ast.commands[at - 1]!r})"
+        assert not result.error, where
+        assert ast.variables.get("CALLBOT_STATUS") == result.status, where
+        assert result.status in ("HANGUP", "TRANSFERRED", "COMPLETED"), where
+        if result.status == "HANGUP":
+            assert ast.hangup_by == "caller", where
+        on_hangup = [m for m in result.record["messages"] if m["block"] == "on_hangup"]
+        assert len(on_hangup) == 1 and on_hangup[0]["channel"] == "whatsapp", where
+        stored = await services.outbox_service.get(on_hangup[0]["id"])
+        assert stored is not None and stored.key.endswith("/on_hangup/0"), where
+        (record,) = [
+            r for r in await services.records.last(5) if r["uniqueid"] == result.record["uniqueid"]
+        ]
+        assert record["status"] == result.status, where
