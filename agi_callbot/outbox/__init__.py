@@ -27,18 +27,22 @@ import random
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from agi_callbot import metrics
 from agi_callbot.config import Settings
 from agi_callbot.errors import ConfigError
-from agi_callbot.numbers import mask, to_e164, why_not
+from agi_callbot.log import show_number
+from agi_callbot.numbers import to_e164, why_not
 from agi_callbot.outbox.model import (
     FAILED,
     FALLBACK_AFTER,
     QUEUED,
     SKIPPED,
+    STATUSES,
     NewMessage,
     StoredMessage,
     fallback_key,
     idempotency_key,
+    shown_to,
 )
 from agi_callbot.outbox.store import PURGEABLE_STATUSES, Store
 from agi_callbot.outbox.store.sqlite import SqliteStore
@@ -102,7 +106,7 @@ class OptIns:
             )
             return False
         await self.store.optin_add(e164, channel, source, action, self.clock.now())
-        log.info("opt-in %s: %s on %s (%s)", action, mask(e164), channel, source)
+        log.info("opt-in %s: %s on %s (%s)", action, show_number(e164), channel, source)
         return True
 
 
@@ -138,15 +142,17 @@ class Outbox:
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self.send_timeout = send_timeout
-        #: longer than a send may take, plus room for recording its outcome; a lease that
-        #: expires while the send still runs would let a second worker send in parallel
-        self.lease = lease if lease is not None else send_timeout + 30.0
+        #: twice the send deadline: a lease that expired while its send still ran would let
+        #: a second worker send in parallel; the margin covers recording the outcome and
+        #: small clock differences between nodes sharing a PostgreSQL outbox
+        self.lease = lease if lease is not None else 2 * send_timeout + 1.0
         self.optin_timeout = optin_timeout
         self.optins = OptIns(store, self.clock, region)
         self.workers = Workers(
             self, gateways, count=workers, poll_interval=poll_interval, rand=rand
         )
         self._opened = False
+        self._remove_collector: Callable[[], None] | None = None
 
     @classmethod
     def from_settings(
@@ -176,12 +182,17 @@ class Outbox:
     async def start_workers(self) -> None:
         await self.open()
         self.workers.start()
+        if self._remove_collector is None:
+            self._remove_collector = metrics.add_collector(self.collect_metrics)
 
     async def start(self) -> None:
         await self.start_workers()
 
     async def aclose(self, grace: float | None = None) -> None:
         """Stop the workers (sends in flight get ``grace`` seconds, then give their lease back)."""
+        if self._remove_collector is not None:
+            self._remove_collector()
+            self._remove_collector = None
         await self.workers.stop(self.send_timeout if grace is None else grace)
         if self._opened:
             self._opened = False
@@ -300,6 +311,19 @@ class Outbox:
     async def counts(self) -> dict[str, int]:
         return await self.store.counts()
 
+    async def ping(self) -> None:
+        """Raise unless the store answers (``/readyz``)."""
+        await self.store.next_due()
+
+    async def collect_metrics(self) -> None:
+        """Scrape-time gauges: messages per status, age of the oldest one still waiting."""
+        counts = await self.store.counts()
+        for status in STATUSES:
+            metrics.outbox_depth.labels(status=status).set(counts.get(status, 0))
+        oldest = await self.store.oldest_waiting()
+        age = 0.0 if oldest is None else max(0.0, self.clock.now() - oldest)
+        metrics.outbox_oldest_age_seconds.set(age)
+
     async def delivery_status(self, provider_id: str, state: str) -> bool:
         """A provider's status callback (delivered, read, failed): ``False`` if no row matches."""
         return await self.store.set_delivery(provider_id, state, self.clock.now())
@@ -325,4 +349,4 @@ def _fallback_entry(entry: Any) -> tuple[str, dict[str, Any]]:
 
 
 def _who(row: StoredMessage) -> str:
-    return mask(row.to) if row.channel in PHONE_CHANNELS else row.to
+    return shown_to(row.channel, row.to)

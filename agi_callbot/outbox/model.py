@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from agi_callbot.log import show_number
 from agi_callbot.services import Message
 
 QUEUED = "queued"
@@ -126,6 +127,16 @@ def from_row(row: tuple[Any, ...]) -> StoredMessage:
     for name in ("flow", "block", "call_uniqueid", "reason"):
         values[name] = values[name] or ""
     return StoredMessage(**values)
+
+
+def shown_to(channel: str, to: str) -> str:
+    """A destination as INFO logs may show it: numbers masked (unless ``log.full_numbers``),
+    an email's mailbox hidden, a URL without its query string (tokens live there)."""
+    if channel in ("sms", "whatsapp"):
+        return show_number(to)
+    if channel == "email" and "@" in to:
+        return "…@" + to.rsplit("@", 1)[1]
+    return to.split("?", 1)[0]
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,9 @@ import random
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from agi_callbot import metrics
 from agi_callbot.errors import GatewayError
-from agi_callbot.numbers import mask
-from agi_callbot.outbox.model import DEAD, FAILED, SKIPPED, StoredMessage
+from agi_callbot.outbox.model import DEAD, FAILED, SKIPPED, StoredMessage, shown_to
 
 if TYPE_CHECKING:
     from agi_callbot.outbox import Outbox
@@ -175,16 +175,20 @@ class Workers:
                 await asyncio.shield(outbox.store.release(row, outbox.clock.now()))
             raise
         except TimeoutError:
+            _count_failure(row, "timeout")
             await self._retry(row, f"no answer within {outbox.send_timeout:g}s")
         except GatewayError as exc:
+            _count_failure(row, "retryable" if exc.retryable else "permanent")
             if exc.retryable:
                 await self._retry(row, _reason(exc))
             else:
                 await self._final(row, FAILED, _reason(exc))
         except Exception as exc:
+            _count_failure(row, "error")
             log.exception("outbox: gateway %s raised an unexpected error", row.channel)
             await self._retry(row, f"{type(exc).__name__}: {exc}")
         else:
+            metrics.outbox_sent_total.labels(channel=row.channel).inc()
             provider_id = getattr(sent, "provider_id", None)
             if await outbox.store.mark_sent(row, provider_id, outbox.clock.now()):
                 log.info(
@@ -227,6 +231,10 @@ class Workers:
         await outbox.follow_fallback(row, status, reason)
 
 
+def _count_failure(row: StoredMessage, kind: str) -> None:
+    metrics.outbox_failed_total.labels(channel=row.channel, reason=kind).inc()
+
+
 def _reason(exc: GatewayError) -> str:
     details = [f"HTTP {exc.status}" if exc.status else "", f"code {exc.code}" if exc.code else ""]
     extra = ", ".join(d for d in details if d)
@@ -234,7 +242,7 @@ def _reason(exc: GatewayError) -> str:
 
 
 def _who(row: StoredMessage) -> str:
-    return mask(row.to) if row.channel in ("sms", "whatsapp") else row.to
+    return shown_to(row.channel, row.to)
 
 
 def _lost(row: StoredMessage) -> None:

@@ -245,3 +245,42 @@ def test_scripted_gateway_is_a_gateway() -> None:
     from agi_callbot.gateways import Gateway
 
     assert isinstance(ScriptedGateway("sms"), Gateway)
+
+
+async def test_metrics_count_sends_and_failures_and_read_the_depth(
+    make_outbox, clock, gateways
+) -> None:
+    from agi_callbot import metrics
+
+    def value(name: str, **labels: str) -> float:
+        return metrics.REGISTRY.get_sample_value(name, labels) or 0.0
+
+    sent0 = value("callbot_outbox_sent_total", channel="email")
+    failed0 = value("callbot_outbox_failed_total", channel="email", reason="retryable")
+    gateways["email"].errors = [retryable()]
+    outbox = await make_outbox(poll_interval=3600)
+    await outbox.enqueue(Message("email", "ana@example.com", {"subject": "s"}), "e")
+    await outbox.enqueue(Message("sms", "anonymous", {}), "s")
+    clock.advance(30)
+    await outbox.collect_metrics()
+    assert value("callbot_outbox_depth", status="queued") == 1
+    assert value("callbot_outbox_depth", status="skipped") == 1
+    assert value("callbot_outbox_oldest_age_seconds") == 30
+    await outbox.run_once()
+    clock.advance(100)
+    await outbox.run_once()
+    await outbox.collect_metrics()
+    assert value("callbot_outbox_depth", status="sent") == 1
+    assert value("callbot_outbox_depth", status="queued") == 0
+    assert value("callbot_outbox_oldest_age_seconds") == 0
+    assert value("callbot_outbox_sent_total", channel="email") == sent0 + 1
+    assert value("callbot_outbox_failed_total", channel="email", reason="retryable") == failed0 + 1
+    await outbox.ping()
+
+
+def test_logs_never_show_a_full_number_or_mailbox() -> None:
+    from agi_callbot.outbox.model import shown_to
+
+    assert shown_to("sms", "+34600111222") == "+34600***222"
+    assert shown_to("email", "ana.garcia@example.com") == "…@example.com"
+    assert shown_to("webhook", "https://crm.example/h?token=abc") == "https://crm.example/h"

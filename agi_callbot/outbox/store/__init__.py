@@ -47,6 +47,7 @@ RELEASE = (
     f"claimed_until = NULL, updated_at = %s {FENCE}"
 )
 NEXT_DUE = "SELECT MIN(next_attempt_at) FROM outbox WHERE status IN ('queued', 'sending')"
+OLDEST_WAITING = "SELECT MIN(created_at) FROM outbox WHERE status IN ('queued', 'sending')"
 COUNTS = "SELECT status, COUNT(*) FROM outbox GROUP BY status"
 SET_DELIVERY = "UPDATE outbox SET delivery = %s, updated_at = %s WHERE provider_id = %s"
 OPTIN_HAS = (
@@ -102,6 +103,10 @@ class Store(Protocol):
     async def next_due(self) -> float | None: ...
 
     async def counts(self) -> dict[str, int]: ...
+
+    async def oldest_waiting(self) -> float | None:
+        """Creation time of the oldest message not yet sent (queued or sending)."""
+        ...
 
     async def set_delivery(self, provider_id: str, state: str, now: float) -> bool:
         """Record a provider's status callback (delivered, read, failed) on the sent row."""

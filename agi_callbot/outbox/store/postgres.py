@@ -34,6 +34,7 @@ from agi_callbot.outbox.store import (
     MARK_RETRY,
     MARK_SENT,
     NEXT_DUE,
+    OLDEST_WAITING,
     OPTIN_ADD,
     OPTIN_HAS,
     RELEASE,
@@ -241,6 +242,9 @@ class PostgresStore:
 
     async def next_due(self) -> float | None:
         return (await self._all(NEXT_DUE))[0][0]
+
+    async def oldest_waiting(self) -> float | None:
+        return (await self._all(OLDEST_WAITING))[0][0]
 
     async def counts(self) -> dict[str, int]:
         return {s: int(n) for s, n in await self._all(COUNTS)}

@@ -43,6 +43,7 @@ from agi_callbot.outbox.store import (
     MARK_RETRY,
     MARK_SENT,
     NEXT_DUE,
+    OLDEST_WAITING,
     OPTIN_ADD,
     OPTIN_HAS,
     RELEASE,
@@ -222,6 +223,9 @@ class SqliteStore:
     async def next_due(self) -> float | None:
         rows = await self._run(self._all, NEXT_DUE, ())
         return rows[0][0]
+
+    async def oldest_waiting(self) -> float | None:
+        return (await self._run(self._all, OLDEST_WAITING, ()))[0][0]
 
     async def counts(self) -> dict[str, int]:
         return dict(await self._run(self._all, COUNTS, ()))
