@@ -24,7 +24,7 @@ lint: venv
 	$(VENV)/bin/ruff check agi_callbot tests benchmarks
 
 bench: venv
-	$(PY) benchmarks/fastagi_load.py --quick
+	$(PY) benchmarks/fastagi_load.py --seconds 2
 	$(PY) benchmarks/prompts.py
 	$(PY) benchmarks/outbox.py
 
