@@ -696,12 +696,19 @@ def parse_sms(node: Node, ctx: Context) -> m.ActionSpec | None:
 @action("whatsapp")
 def parse_whatsapp(node: Node, ctx: Context) -> m.ActionSpec | None:
     r = ctx.reader
-    keys = ("to", "template", "language", "params", "fallback")
-    e = _fields(node, ctx, "whatsapp", keys, ("template",))
+    keys = ("to", "template", "language", "params", "text", "window_open", "fallback")
+    e = _fields(node, ctx, "whatsapp", keys, ())
     if e is None:
         return None
+    if ("template" in e) == ("text" in e):
+        r.error(node, "whatsapp needs template (an approved one) or text, not both")
+        return None
     hint = " (an approved template's name: lower-case letters, digits and _)"
-    name = r.string(e["template"][1], "template", pattern=TEMPLATE_NAME, hint=hint)
+    name = body = None
+    if "template" in e:
+        name = r.string(e["template"][1], "template", pattern=TEMPLATE_NAME, hint=hint)
+    else:
+        body = r.template(e["text"][1], "whatsapp text")
     language = ctx.language
     if "language" in e:
         language = r.string(e["language"][1], "language", pattern=LANGUAGE, hint=_LANGUAGE_HINT)
@@ -711,10 +718,12 @@ def parse_whatsapp(node: Node, ctx: Context) -> m.ActionSpec | None:
             value = r.template(item, "a template parameter")
             if value is not None:
                 params.append(value)
+    window = r.boolean(e["window_open"][1], "window_open") if "window_open" in e else False
     to = _to(e, ctx, "whatsapp")
-    if name is None or language is None or to is None:
+    if (name is None and body is None) or language is None or to is None:
         return None
-    return m.WhatsApp(name, language, tuple(params), to, _fallback(e, ctx, "whatsapp"))
+    fallback = _fallback(e, ctx, "whatsapp")
+    return m.WhatsApp(name, language, tuple(params), to, fallback, body, bool(window))
 
 
 @action("email")

@@ -50,7 +50,8 @@ Block kinds (``BLOCK_KINDS``; the runtime dispatches on the spec's class):
 Actions (``ACTION_KINDS``), each a one-key mapping, optionally with ``when: "expr"``:
 
 - ``sms: {to: "${caller}", from: "+34910000000", text}``
-- ``whatsapp: {to: "${caller}", template, language, params: [...]}``
+- ``whatsapp: {to: "${caller}", template, language, params: [...]}`` (or ``text`` +
+  ``window_open: true`` when the customer wrote in the last 24 h)
 - ``email: {to, subject, body, from}``
 - ``webhook: {url, method: POST, body: {…}, headers: {…}, save_as: var, timeout: 3s}``
   (with ``save_as`` the call waits up to ``timeout`` for the JSON answer; else outbox)
@@ -155,12 +156,16 @@ class Sms(ActionSpec):
 
 @dataclass(frozen=True)
 class WhatsApp(ActionSpec):
+    """An approved template, or free ``text`` (only inside the 24 h window: lint checks)."""
+
     kind: ClassVar[str] = "whatsapp"
-    template: str
+    template: str | None
     language: str  # defaults to the flow's language at load
     params: tuple[str, ...] = ()
     to: str = "${caller}"
     fallback: tuple[Action, ...] = ()
+    text: str | None = None
+    window_open: bool = False
 
 
 @dataclass(frozen=True)
