@@ -119,6 +119,8 @@ async def run_call(
         error = f"{type(exc).__name__}: {exc}"
         log.exception("call %s: unexpected error", call.uniqueid)
     finally:
+        if call.transferred and end.status == COMPLETED:
+            end = End(TRANSFERRED, end.result, end.hangup)
         result = await _finish(call, end, error or call.error, started)
     return result
 

@@ -1,0 +1,317 @@
+"""The runner on small flows written for each rule: errors, bounds, returns, variables,
+webhooks with answers, transfers with and without branches. Real in-memory Asterisk,
+real prompt service, real outbox and records (conftest)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from aiohttp import web
+
+from agi_callbot.flow.loader import FlowLibrary
+from agi_callbot.router import pin
+
+HEAD = "language: en\nvoice: {engine: espeak-ng, voice: en}\n"
+
+
+@pytest.fixture
+def flows(tmp_path, write_flow, settings_for):
+    folder = tmp_path / "flows"
+
+    def load(name: str, body: str):
+        write_flow(folder, name, f"flow: {name}\n{HEAD}{body}")
+        return pin(FlowLibrary(folder), name)
+
+    return load
+
+
+async def test_unset_variable_takes_the_error_branch(flows, settings, services, place_call):
+    flow, subs = flows(
+        "err",
+        """on_error: sorry
+blocks:
+  hello: {say: "Your order ${order_id} is ready.", next: bye}
+  bye: {hangup: {message: "Bye."}}
+  sorry: {hangup: {message: "Sorry, something went wrong."}}
+""",
+    )
+    ast, result = await place_call(services, settings, flow, subs)
+    assert result.path == ["hello", "sorry"]
+    assert result.status == "COMPLETED"
+    assert "order_id" in result.error
+    assert ast.commands[-1] == "HANGUP"
+    assert result.record["error"] == result.error
+
+
+async def test_without_error_branch_the_call_returns_failed(flows, settings, services, place_call):
+    flow, subs = flows("err2", 'blocks:\n  hello: {say: "Order ${order_id}."}\n')
+    ast, result = await place_call(services, settings, flow, subs)
+    assert result.status == "FAILED"
+    assert ast.variables["CALLBOT_STATUS"] == "FAILED"
+    assert "HANGUP" not in ast.commands  # the dialplan fails over
+    assert ast.hangup_by is None
+
+
+async def test_a_loop_is_bounded_by_max_steps(flows, settings, services, place_call):
+    flow, subs = flows(
+        "loop",
+        "max_steps: 25\nblocks:\n  a: {goto: b}\n  b: {goto: a}\n",
+    )
+    ast, result = await place_call(services, settings, flow, subs)
+    assert result.status == "FAILED" and result.result == "max_steps"
+    assert len(result.path) == 25
+    assert ast.variables["CALLBOT_RESULT"] == "max_steps"
+
+
+async def test_return_hands_the_call_back_without_hanging_up(flows, settings, services, place_call):
+    flow, subs = flows("ret", "blocks:\n  out: {return: {result: voicemail}}\n")
+    ast, result = await place_call(services, settings, flow, subs)
+    assert ast.commands == [
+        'SET VARIABLE "CALLBOT_STATUS" "FAILED"',
+        "ANSWER",
+        'SET VARIABLE "CALLBOT_STATUS" "COMPLETED"',
+        'SET VARIABLE "CALLBOT_RESULT" "voicemail"',
+    ]
+    assert result.status == "COMPLETED" and not ast.hung_up
+
+
+async def test_running_out_of_blocks_hangs_up_completed(flows, settings, services, place_call):
+    flow, subs = flows("end", 'blocks:\n  hi: {say: "Hi."}\n')
+    ast, result = await place_call(services, settings, flow, subs)
+    assert result.status == "COMPLETED" and ast.hangup_by == "bot"
+
+
+async def test_variables_from_the_call(flows, settings, services, place_call):
+    flow, subs = flows(
+        "vars",
+        """blocks:
+  hi:
+    say: {en: "Hello ${caller_name}", es: "Hola ${caller_name}"}
+    actions:
+      - set: {seen: "${arg1}-${campaign}-${dnid}-${language}-${caller}"}
+""",
+    )
+    _ast, result = await place_call(
+        services,
+        settings,
+        flow,
+        subs,
+        script="vars?language=es&campaign=spring&caller=+1999",
+        args=("a1",),
+        calleridname="Ana\tMaría",
+        callerid="600111222",
+        dnid="900100200",
+    )
+    set_event = next(e for e in result.events if e["event"] == "set")
+    assert set_event["value"] == "a1-spring-900100200-es-+34600111222"
+    said = [e["text"] for e in result.events if e["event"] == "say"]
+    assert said == ["Hola Ana María"]
+
+
+async def test_collect_and_branch_on_the_digits(flows, settings, services, place_call):
+    flow, subs = flows(
+        "pin",
+        """blocks:
+  ask:
+    collect: {prompt: "Your PIN.", var: pin, min_digits: 4, max_digits: 4, pattern: "[0-9]+",
+              invalid: "Four digits.", on_fail: bye}
+    next: check
+  check:
+    branch:
+      - {if: 'pin == "1234"', goto: ok}
+      - {else: bye}
+  ok: {hangup: {message: "Correct.", result: "pin-ok"}}
+  bye: {hangup: {message: "Bye."}}
+""",
+    )
+    _ast, result = await place_call(services, settings, flow, subs, caller="1,2,#,wait:2,1,2,3,4")
+    assert result.path == ["ask", "check", "ok"]
+    assert result.result == "pin-ok"
+    assert result.record["digits"] == [{"block": "ask", "var": "pin", "digits": "1234"}]
+    assert [e["valid"] for e in result.events if e["event"] == "digits"] == [False, True]
+
+
+async def test_menu_multi_digit_repeat_and_inline_actions(flows, settings, services, place_call):
+    flow, subs = flows(
+        "menu2",
+        """blocks:
+  m:
+    menu:
+      prompt: "Extension, or star to repeat."
+      options:
+        "11": eleven
+        "12": twelve
+        "9": {actions: [{email: {to: ops@acme.example, subject: "hi", body: "x"}}]}
+      repeat: "*"
+      on_fail: bye
+  eleven: {hangup: {message: "Eleven."}}
+  twelve: {hangup: {message: "Twelve."}}
+  bye: {hangup: {message: "Bye."}}
+""",
+    )
+    _ast, result = await place_call(services, settings, flow, subs, caller="*,9,1,2")
+    assert result.path == ["m", "twelve"]
+    outcomes = [(e["entered"], e["outcome"]) for e in result.events if e["event"] == "menu"]
+    assert outcomes == [("*", "repeat"), ("9", "option"), ("12", "option")]
+    assert [m["channel"] for m in result.record["messages"]] == ["email"]
+    assert result.record["messages"][0]["key"].endswith("/m.9/0")
+
+
+async def test_menu_without_on_fail_is_a_runtime_error(flows, settings, services, place_call):
+    flow, subs = flows(
+        "menu3",
+        "on_error: human\nblocks:\n"
+        '  m: {menu: {prompt: "Press 1.", options: {"1": human}, retries: 0}}\n'
+        "  human: {return: {result: human}}\n",
+    )
+    _ast, result = await place_call(services, settings, flow, subs)
+    assert result.path == ["m", "human"]
+    assert "no valid choice" in result.error
+
+
+async def test_no_agent_returns_to_the_dialplan(flows, settings, services, place_call):
+    flow, subs = flows("q", "blocks:\n  t: {transfer: {team: ventas, max_wait: 30s}}\n")
+    ast, result = await place_call(services, settings, flow, subs, queues={"ventas": "timeout"})
+    assert result.status == "NO_AGENT" and result.result == "ventas:TIMEOUT"
+    assert ast.hangup_by is None
+    assert 'EXEC Queue "ventas,,,,30"' in ast.commands
+
+
+async def test_answered_queue_with_next_continues_and_counts_as_transferred(
+    flows, settings, services, place_call
+):
+    flow, subs = flows(
+        "qc",
+        """blocks:
+  t: {transfer: {team: ventas, music: promo, on_no_answer: bye}, next: after}
+  after: {say: "Thanks for talking to us."}
+  bye: {hangup: {message: "Bye."}}
+""",
+    )
+    ast, result = await place_call(services, settings, flow, subs, queues={"ventas": "continue"})
+    assert 'EXEC Queue "ventas,cm(promo)"' in ast.commands
+    assert ast.moh == ["promo"]
+    assert result.path == ["t", "after"]
+    assert result.status == "TRANSFERRED"
+
+
+async def test_agent_with_next_dials_with_g(flows, settings, services, place_call):
+    flow, subs = flows(
+        "ag",
+        """blocks:
+  t: {transfer: {agent: PJSIP/1001, ring: 15s, on_no_answer: bye}, next: after}
+  after: {say: "Anything else?"}
+  bye: {hangup: {message: "Bye."}}
+""",
+    )
+    ast, result = await place_call(
+        services, settings, flow, subs, dial={"PJSIP/1001": "ANSWER"}, talk_seconds=2
+    )
+    assert 'EXEC Dial "PJSIP/1001,15,g"' in ast.commands
+    assert result.path == ["t", "after"] and result.status == "TRANSFERRED"
+
+
+async def test_caller_hangs_up_while_talking_to_the_agent(flows, settings, services, place_call):
+    flow, subs = flows("ag2", "blocks:\n  t: {transfer: {agent: PJSIP/1001, on_no_answer: t}}\n")
+    ast, result = await place_call(
+        services, settings, flow, subs, dial={"PJSIP/1001": "ANSWER"}, caller="wait:4,hangup"
+    )
+    assert result.status == "TRANSFERRED"
+    assert ast.variables["CALLBOT_STATUS"] == "TRANSFERRED"
+    assert ast.hangup_by == "caller"
+
+
+async def test_caller_hangs_up_while_the_agent_rings(flows, settings, services, place_call):
+    flow, subs = flows("ag3", "blocks:\n  t: {transfer: {agent: PJSIP/1001, on_no_answer: t}}\n")
+    _ast, result = await place_call(
+        services, settings, flow, subs, dial={"PJSIP/1001": "ANSWER"}, caller="wait:1,hangup"
+    )
+    assert result.status == "HANGUP"
+    assert result.record["transfers"] == [
+        {"block": "t", "target": "PJSIP/1001", "outcome": "HANGUP"}
+    ]
+
+
+async def test_missing_sound_file_does_not_stop_the_call(flows, settings, services, place_call):
+    flow, subs = flows("snd", "blocks:\n  a: {play: custom/nothere, next: b}\n  b: {say: Hi}\n")
+    _ast, result = await place_call(
+        services, settings, flow, subs, missing_sounds={"custom/nothere"}
+    )
+    assert result.path == ["a", "b"] and result.status == "COMPLETED"
+
+
+@pytest.fixture
+async def crm():
+    """A real HTTP server on loopback answering the flow's webhook."""
+    seen: list[dict] = []
+
+    async def lookup(request: web.Request) -> web.Response:
+        body = await request.json()
+        seen.append(body)
+        if body.get("account") == "0000":
+            return web.json_response({"error": "boom"}, status=500)
+        return web.json_response({"status": "vip", "name": "Ana"})
+
+    app = web.Application()
+    app.router.add_post("/lookup", lookup)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    yield f"http://127.0.0.1:{port}", seen
+    await runner.cleanup()
+
+
+WEBHOOK_FLOW = """on_error: sorry
+blocks:
+  ask: {{collect: {{prompt: "Account?", var: account, min_digits: 4, max_digits: 4}}, next: look}}
+  look:
+    actions:
+      - webhook: {{url: "{url}/lookup", body: {{account: "${{account}}"}}, save_as: crm,
+                   timeout: 2s}}
+    next: check
+  check:
+    branch:
+      - {{if: 'crm.status == "vip"', goto: vip}}
+      - {{else: bye}}
+  vip: {{hangup: {{message: "Hello ${{crm.name}}."}}}}
+  bye: {{hangup: {{message: "Bye."}}}}
+  sorry: {{hangup: {{message: "Sorry."}}}}
+"""
+
+
+async def test_webhook_answer_drives_the_flow(crm, flows, settings, services, place_call):
+    url, seen = crm
+    flow, subs = flows("hook", WEBHOOK_FLOW.format(url=url))
+    _ast, result = await place_call(services, settings, flow, subs, caller="4,2,4,2")
+    assert seen == [{"account": "4242"}]
+    assert result.path == ["ask", "look", "check", "vip"]
+    assert [e["text"] for e in result.events if e["event"] == "say"][-1] == "Hello Ana."
+    assert result.record["messages"] == []  # answered in the call, not queued
+
+
+async def test_failed_webhook_leaves_the_variable_unset(crm, flows, settings, services, place_call):
+    url, _ = crm
+    flow, subs = flows("hook2", WEBHOOK_FLOW.format(url=url))
+    _ast, result = await place_call(services, settings, flow, subs, caller="0,0,0,0")
+    assert result.path == ["ask", "look", "check", "sorry"]
+    assert "crm" in result.error
+
+
+async def test_concurrent_calls_keep_their_own_state(flows, settings, services, place_call):
+    flow, subs = flows(
+        "par",
+        """blocks:
+  m: {menu: {prompt: "One or two.", options: {"1": one, "2": two}, on_fail: two}}
+  one: {hangup: {message: "One."}}
+  two: {hangup: {message: "Two."}}
+""",
+    )
+    await place_call(services, settings, flow, subs)  # render the prompts once
+    results = await asyncio.gather(
+        *(place_call(services, settings, flow, subs, caller=str(1 + n % 2)) for n in range(20))
+    )
+    for n, (_, result) in enumerate(results):
+        assert result.path == ["m", "one" if n % 2 == 0 else "two"]
