@@ -229,3 +229,61 @@ async def test_many_concurrent_calls(server):
 
 def test_default_bind_is_loopback():
     assert Listen().host == "127.0.0.1"
+
+
+async def test_early_close_at_every_byte_of_the_env_block(server):
+    recorder = Recorder()
+    srv = await server(recorder)
+    for cut in range(len(ENV)):
+        reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
+        writer.write(ENV[:cut])
+        writer.write_eof()
+        assert await closed(reader), cut
+        writer.close()
+    for _ in range(100):
+        if not srv.calls:
+            break
+        await asyncio.sleep(0.01)
+    assert not srv.calls
+    assert not recorder.started.is_set()
+
+
+async def test_slow_client_one_byte_at_a_time(server):
+    recorder = Recorder()
+    srv = await server(recorder)
+    reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
+
+    async def trickle(data: bytes) -> None:
+        for byte in data:
+            writer.write(bytes([byte]))
+            await writer.drain()
+            await asyncio.sleep(0)
+
+    await trickle(ENV)
+    lines = []
+    for reply in (b"200 result=0\n", b"200 result=50 endpos=4000\n", b"200 result=1\n"):
+        lines.append(await asyncio.wait_for(reader.readline(), 5))
+        await trickle(reply)
+    assert lines[-1] == b'SET VARIABLE "CALLBOT_STATUS" "COMPLETED"\n'
+    assert recorder.results[0].digit == "2"
+    writer.close()
+
+
+async def test_hangup_while_idle_is_seen_by_the_next_command(server):
+    recorder = Recorder()
+    recorder.release.clear()
+    srv = await server(recorder)
+    reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
+    writer.write(ENV)
+    await reader.readline()
+    writer.write(b"200 result=0\n")
+    await reader.readline()
+    writer.write(b"200 result=0 endpos=8000\n")
+    await asyncio.sleep(0.05)
+    writer.write(b"HANGUP\n")  # the caller leaves while the bot thinks (20)
+    await asyncio.sleep(0.05)
+    recorder.release.set()
+    assert await asyncio.wait_for(reader.readline(), 5) == b'SET VARIABLE "CALLBOT_STATUS" "COMPLETED"\n'
+    writer.write(b"200 result=1\n")
+    assert await closed(reader)
+    writer.close()
