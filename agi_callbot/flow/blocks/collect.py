@@ -1,63 +1,61 @@
-"""``collect``: digits into a variable, with length/pattern checks and retries.
+"""``collect``: the I/O around :class:`agi_callbot.flow.menu.Collector`.
 
-One ``GET DATA`` per attempt: Asterisk plays the prompt, takes digits until ``#``,
-``max_digits`` or the timeout. The prompt is replayed after the ``no_input`` /
-``invalid`` message; after ``retries`` failed attempts the call goes to ``on_fail``.
+The prompt and the digits are one GET DATA (Asterisk plays, then reads keys until
+``#``, ``max_digits`` or the timeout); the collector checks length and pattern and
+says whether to retry. A retry's notice (``no_input`` / ``invalid``) plays with
+STREAM FILE first; a key pressed during it starts the entry, which then goes on key
+by key with WAIT FOR DIGIT.
 """
 
 from __future__ import annotations
 
-import re
-
 from agi_callbot.flow.blocks.call import Call, Next, Outcome
+from agi_callbot.flow.blocks.menu import NoValidInput
 from agi_callbot.flow.blocks.prompt import play, resolve
 from agi_callbot.flow.blocks.registry import runs
+from agi_callbot.flow.menu import TIMEOUT, Collected, Collector, CollectStep, Fail, Play, Wait
 from agi_callbot.flow.model import Block, Collect
-
-
-class NoValidInput(LookupError):
-    """The caller gave no valid input and the block has nowhere to go (no ``on_fail``)."""
 
 
 @runs("collect")
 async def run(call: Call, block: Block) -> Outcome:
     spec: Collect = block.spec
-    pattern = re.compile(spec.pattern) if spec.pattern else None
-    spoken = await resolve(call, spec.prompt)
-    for attempt in range(spec.retries + 1):
-        call.said(spoken.text)
-        got = await call.channel.get_data(
-            spoken.file, timeout_ms=round(spec.timeout * 1000), max_digits=spec.max_digits
-        )
-        digits = _until_terminator(got.digits, spec.terminator)
-        problem = check(digits, spec, pattern)
-        call.note("digits", digits=digits, valid=problem is None, attempt=attempt + 1)
-        if problem is None:
-            call.set(spec.var, digits)
-            call.digits.append({"block": block.name, "var": spec.var, "digits": digits})
+    machine = Collector(spec)
+    step = machine.start()
+    while True:
+        if isinstance(step, Play):
+            step = await _prompt_and_digits(call, machine, step)
+        elif isinstance(step, Wait):
+            key = await call.channel.wait_for_digit(round(step.timeout * 1000))
+            step = machine.feed(key or TIMEOUT)
+            if isinstance(step, Play):
+                call.note("digits", digits="", valid=False, reason=step.reason)
+        elif isinstance(step, Collected):
+            call.note("digits", digits=step.value, valid=True)
+            call.set(spec.var, step.value)
+            call.digits.append({"block": block.name, "var": spec.var, "digits": step.value})
             return Next(block.next)
-        if attempt < spec.retries:
-            message = spec.no_input if problem == "no_input" else spec.invalid
-            if message is not None:
-                await play(call, message)
-    if spec.on_fail:
-        return Next(spec.on_fail)
-    raise NoValidInput(f"collect {block.name}: no valid input after {spec.retries + 1} tries")
+        else:
+            assert isinstance(step, Fail)
+            call.note("digits", digits="", valid=False, reason=step.reason)
+            if spec.on_fail:
+                return Next(spec.on_fail)
+            raise NoValidInput(f"collect {block.name}: no valid input after {step.attempts} tries")
 
 
-def check(digits: str, spec: Collect, pattern: re.Pattern[str] | None) -> str | None:
-    """``None`` when ``digits`` is acceptable, else ``"no_input"`` or ``"invalid"``."""
-    if not digits:
-        return "no_input"
-    if not spec.min_digits <= len(digits) <= spec.max_digits:
-        return "invalid"
-    if pattern is not None and not pattern.fullmatch(digits):
-        return "invalid"
-    return None
-
-
-def _until_terminator(digits: str, terminator: str | None) -> str:
-    """GET DATA ends on ``#`` by itself; another terminator is cut here."""
-    if terminator and terminator in digits:
-        return digits[: digits.index(terminator)]
-    return digits
+async def _prompt_and_digits(call: Call, machine: Collector, step: Play) -> CollectStep:
+    *notices, prompt = step.prompts
+    for notice in notices:
+        digit = await play(call, notice, step.escape)
+        if digit:
+            return machine.feed(digit)
+    spoken = await resolve(call, prompt)
+    call.said(spoken.text)
+    spec = machine.collect
+    got = await call.channel.get_data(
+        spoken.file, timeout_ms=round(step.timeout * 1000), max_digits=spec.max_digits
+    )
+    following = machine.submit(got.digits, got.timed_out)
+    if isinstance(following, Play):
+        call.note("digits", digits=got.digits, valid=False, reason=following.reason)
+    return following
