@@ -85,7 +85,7 @@ class App:
             records=records,
             clock=SystemClock(),
         )
-        self.library = FlowLibrary(settings.flows_dir, settings=settings)
+        self.library = FlowLibrary.from_settings(settings)
         self.router = Router(settings, self.services, self.library)
 
     async def start(self) -> None:
