@@ -137,6 +137,7 @@ class AmiClient:
         self._manager: _Manager | None = None
         self._logged_in = False
         self._ready = asyncio.Event()
+        self._refused = asyncio.Event()
         self._lost: asyncio.Event | None = None
         self._pending: set[asyncio.Future[Any]] = set()
         self._task: asyncio.Task[None] | None = None
@@ -156,9 +157,16 @@ class AmiClient:
             self._task = asyncio.create_task(self._run(), name=f"ami {self.host}:{self.port}")
 
     async def wait_ready(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` for a login (for ``doctor`` and tests); True if logged in."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._ready.wait(), timeout)
+        """Wait up to ``timeout`` for a login (``doctor``, tests); True if logged in.
+
+        Returns early when Asterisk refused the login: retrying will not fix a secret.
+        """
+        waits = [asyncio.ensure_future(e.wait()) for e in (self._ready, self._refused)]
+        try:
+            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
         return self._logged_in
 
     async def aclose(self) -> None:
@@ -254,6 +262,7 @@ class AmiClient:
                 delay = self.backoff_min  # the session was up: start again from the minimum
             except AmiLoginFailed as exc:
                 self._note_error(str(exc))
+                self._refused.set()
                 delay = self.backoff_max
             except (OSError, AmiError) as exc:
                 self._note_error(_describe(exc))
@@ -297,6 +306,7 @@ class AmiClient:
         try:
             await self._login(manager)
             self._logged_in = True
+            self._refused.clear()
             self._ready.set()
             if self.last_error:
                 log.info("AMI %s:%s: logged in again", self.host, self.port)
