@@ -58,22 +58,27 @@ async def serve_panoramisk(commands: int) -> None:
 
 
 async def serve_ours(commands: int) -> None:
+    from agi_callbot import metrics
+    from agi_callbot.config import Listen
     from agi_callbot.transport.fastagi import FastAGIServer
-
-    from agi_callbot.config import load_settings
 
     async def bench(channel) -> None:  # type: ignore[no-untyped-def]
         for _ in range(commands):
             await channel.noop()
 
-    settings = load_settings(None, overrides={"listen.port": 0}, environ={})
-    server = FastAGIServer(settings.listen, bench)
+    # production wiring: every command timed into the Prometheus histogram
+    server = FastAGIServer(
+        bench,
+        Listen(host="127.0.0.1", port=0),
+        observer=metrics.observe_command,
+        on_refused=metrics.refused,
+    )
     await server.start()
     print(f"PORT {server.port}", flush=True)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     await stop.wait()
-    await server.aclose()
+    await server.shutdown(drain_timeout=1.0)
 
 
 async def _run(server: asyncio.Server) -> None:
