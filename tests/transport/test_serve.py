@@ -96,3 +96,41 @@ async def test_sigterm_stops_accepting_and_drains_the_running_call(config: Path)
             await proc.wait()
     log = (await proc.stderr.read()).decode()
     assert "draining" in log or "stopping" in log
+
+
+async def test_classic_agi_runs_one_call_on_stdio(config: Path):
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "agi_callbot",
+        "--config",
+        str(config),
+        "agi",
+        "hello",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(
+        b"agi_request: agi-callbot\nagi_channel: PJSIP/t-2\nagi_uniqueid: 6.1\n"
+        b"agi_callerid: 15550100\nagi_arg_1: hello\n\n"
+    )
+    seen = []
+    try:
+        while line := await asyncio.wait_for(proc.stdout.readline(), 20):
+            seen.append(line)
+            if line.startswith(b"STREAM FILE"):
+                proc.stdin.write(b"200 result=0 endpos=8000\n")
+            elif line.startswith((b"SET VARIABLE", b"HANGUP")):
+                proc.stdin.write(b"200 result=1\n")
+            else:
+                proc.stdin.write(b"200 result=0\n")
+            await proc.stdin.drain()
+        assert seen[0] == b'SET VARIABLE "CALLBOT_STATUS" "FAILED"\n'
+        assert b'SET VARIABLE "CALLBOT_STATUS" "COMPLETED"\n' in seen
+        assert await asyncio.wait_for(proc.wait(), 20) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
