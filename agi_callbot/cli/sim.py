@@ -148,17 +148,19 @@ def as_json(flow: Any, t: Transcript) -> dict[str, Any]:
 def print_conversation(flow: Any, t: Transcript, out: TextIO) -> None:
     """The call as a person reads it: bot lines, caller presses, side effects, outcome."""
     print(f"{flow.name} (version {flow.version})", file=out)
+    stored = {m["key"]: m for m in t.messages}
     for event in t.result.events:
-        line = describe(event)
+        if event["event"] == "message":
+            message = stored.get(event["key"], {})
+            reason = f": {message['reason']}" if message.get("reason") else ""
+            line = (
+                f"message   {event['channel']} to {event['to'] or '(nobody)'} "
+                f"{message.get('status', '?')}{reason}  [{event['block']}]"
+            )
+        else:
+            line = describe(event)
         if line:
             print(f"  {line}", file=out)
-    for message in t.messages:
-        reason = f": {message['reason']}" if message.get("reason") else ""
-        print(
-            f"  message   {message['channel']} to {message['to'] or '(nobody)'} "
-            f"{message['status']}{reason}  [{message['block']}]",
-            file=out,
-        )
     if t.unused_dtmf:
         print(f"  (caller script not used: {','.join(t.unused_dtmf)})", file=out)
     status = f"{t.status}" + (f" ({t.result.result})" if t.result.result else "")

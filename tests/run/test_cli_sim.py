@@ -1,0 +1,146 @@
+"""``agi-callbot simulate`` and ``agi-callbot test`` as an admin runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agi_callbot.cli import main
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.fixture
+def config(tmp_path):
+    path = tmp_path / "callbot.yaml"
+    path.write_text(f"flows_dir: {EXAMPLES / 'flows'}\ndata_dir: var\n")
+    return str(path)
+
+
+def test_simulate_prints_the_conversation(config, capsys):
+    code = main(
+        [
+            "--config",
+            config,
+            "simulate",
+            "soporte",
+            "--dtmf",
+            "wait:3,1",
+            "--queue",
+            "ventas=timeout",
+            "--caller",
+            "+34600111222",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "bot       Hola, gracias por llamar a Acme." in out
+    assert "caller    1  → option" in out
+    assert "transfer  team ventas" in out and "ventas: TIMEOUT" in out
+    assert "message   whatsapp to +34600111222 skipped: no opt-in  [on_hangup]" in out
+    assert "status: COMPLETED (goodbye_busy)" in out
+    assert "path:   welcome > main_menu > sales > goodbye_busy" in out
+
+
+def test_simulate_json_hangup_at_and_opt_in(config, capsys):
+    code = main(
+        [
+            "--config",
+            config,
+            "simulate",
+            str(EXAMPLES / "flows" / "support.yaml"),
+            "--json",
+            "--hangup-at",
+            "4",
+            "--optin",
+            "whatsapp",
+        ]
+    )
+    got = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert got["flow"] == "support" and got["status"] == "HANGUP"
+    assert got["variables"]["CALLBOT_STATUS"] == "HANGUP"
+    assert got["hung_up_by"] == "caller"
+    assert [m["status"] for m in got["messages"]] == ["queued"]
+    assert got["commands"][0] == 'SET VARIABLE "CALLBOT_STATUS" "FAILED"'
+
+
+def test_simulate_with_a_time_and_the_available_agents(config, capsys):
+    code = main(
+        [
+            "--config",
+            config,
+            "simulate",
+            "demo",
+            "--at",
+            "2026-11-25T10:00:00+01:00",
+            "--dtmf",
+            "wait:6,3",
+            "--available",
+            "sales=0",
+            "--dial",
+            "PJSIP/1001=BUSY",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "hours     open → tone" in out
+    assert "sales: NOBODY" in out and "PJSIP/1001: BUSY" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["simulate", "soporte", "--dtmf", "1,x"], "--dtmf: bad caller action 'x'"),
+        (["simulate", "nope"], "no flow 'nope'"),
+        (["simulate", "soporte", "--queue", "ventas"], "--queue: expected NAME=VALUE"),
+        (["simulate", "demo", "--at", "yesterday"], "--at:"),
+        (["simulate", "../etc/passwd"], "invalid flow name"),
+    ],
+)
+def test_simulate_bad_input_is_a_clear_error(config, capsys, args, message):
+    assert main(["--config", config, *args]) == 1
+    assert message in capsys.readouterr().err
+
+
+def test_test_command_passes_on_the_examples(config, capsys):
+    assert main(["--config", config, "test", str(EXAMPLES / "flows" / "support.test.yaml")]) == 0
+    assert capsys.readouterr().out.strip().endswith("4 passed, 0 failed")
+
+
+def test_test_command_fails_with_a_diff(config, tmp_path, capsys):
+    cases = tmp_path / "soporte.test.yaml"
+    cases.write_text(
+        """flow: soporte
+cases:
+  - name: wrong expectation
+    dtmf: "wait:3,1"
+    queues: {ventas: answer}
+    expect:
+      status: COMPLETED
+      path: [welcome, main_menu, sales]
+      transfers: [{target: ventas, outcome: TIMEOUT}]
+"""
+    )
+    # the case file lives outside flows_dir: its flow is looked up next to it
+    (tmp_path / "soporte.yaml").write_text((EXAMPLES / "flows" / "soporte.yaml").read_text())
+    assert main(["--config", config, "test", str(cases)]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL" in out and "wrong expectation" in out
+    assert "-COMPLETED" in out and "+TRANSFERRED" in out
+    assert "-  outcome: TIMEOUT" in out and "+  outcome: ANSWER" in out
+    assert "0 passed, 1 failed" in out
+
+
+def test_test_command_reports_a_mistyped_key(config, tmp_path, capsys):
+    cases = tmp_path / "x.test.yaml"
+    cases.write_text("flow: soporte\ncases:\n  - name: a\n    dtfm: '1'\n")
+    assert main(["--config", config, "test", str(cases)]) == 1
+    assert "unknown key 'dtfm' (did you mean 'dtmf'?)" in capsys.readouterr().err
+
+
+def test_test_command_without_cases(config, tmp_path, capsys):
+    assert main(["--config", config, "test", str(tmp_path)]) == 1
+    assert "no test cases found" in capsys.readouterr().err
