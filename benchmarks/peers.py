@@ -20,7 +20,8 @@ patterns:
               caller sees with that many calls open; RSS per open call
 
 CPU per call = server CPU time (``/proc/<pid>/stat``; children included for per-call) /
-calls completed in the window. RSS per call = (peak RSS during the window − RSS idle) /
+calls in the window, counted as commands answered / N (so calls straddling the window's
+edges count for their share). RSS per call = (peak RSS during the window − RSS idle) /
 concurrent calls. Turnaround = our reply (or the env block) → the next command line.
 The load generator shares the machine's cores with the server: saturation figures and
 their p99 include its CPU contention. Each (server, pattern, concurrency) runs --repeat
@@ -82,6 +83,7 @@ def measure(kind: str, concurrency: int, think: float, args: argparse.Namespace)
         cmd = [
             sys.executable, str(HERE / "loadgen.py"), "--port", str(port),
             "--pid", str(proc.pid), "--concurrency", str(concurrency),
+            "--commands", str(args.commands),
             "--think", str(think), "--duration", str(args.duration),
             "--warmup", str(args.warmup + (think * 2 if think else 0)),
         ]  # fmt: skip
