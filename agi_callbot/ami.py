@@ -142,6 +142,7 @@ class AmiClient:
         self._pending: set[asyncio.Future[Any]] = set()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._ever_up = False
 
     def __repr__(self) -> str:  # never shows the secret
         return f"AmiClient({self.username}@{self.host}:{self.port})"
@@ -149,6 +150,11 @@ class AmiClient:
     @property
     def logged_in(self) -> bool:
         return self._logged_in
+
+    @property
+    def starting(self) -> bool:
+        """The first connection is still being made (neither up nor failed yet)."""
+        return self._task is not None and not self._ever_up and not self.last_error
 
     async def start(self) -> None:
         """Start the background session; returns before the first login."""
@@ -306,6 +312,7 @@ class AmiClient:
         try:
             await self._login(manager)
             self._logged_in = True
+            self._ever_up = True
             self._refused.clear()
             self._ready.set()
             if self.last_error:
@@ -436,7 +443,7 @@ class Teams:
     async def availability(self, team: str) -> Availability | None:
         """The team's queue right now; ``None`` when AMI cannot say in time."""
         try:
-            found = await asyncio.wait_for(self._ask(team), self.timeout)
+            found = await asyncio.wait_for(self._ask_when_up(team), self.timeout)
         except TimeoutError:
             self.client.stats.timeouts += 1
             log.info("team %s: availability unknown (no answer within %gs)", team, self.timeout)
@@ -446,6 +453,13 @@ class Teams:
             return None
         self._last[team] = (time.monotonic(), found)
         return found
+
+    async def _ask_when_up(self, team: str) -> Availability:
+        """A process that just started (classic AGI: one per call) waits for its first
+        login within the same deadline instead of answering "unknown" at once."""
+        if self.client.starting:
+            await self.client.wait_ready(self.timeout)
+        return await self._ask(team)
 
     async def _ask(self, team: str) -> Availability:
         status, summary = await asyncio.gather(

@@ -227,3 +227,28 @@ def unused_tcp_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+async def test_a_fresh_process_waits_for_its_first_login(fake):
+    """Classic AGI starts one process per call: its first question must not be lost."""
+    teams = Teams(make_client(fake.port))
+    await teams.start()
+    try:
+        assert teams.client.starting
+        assert (await teams.availability("ventas")).available == 1
+        assert not teams.client.starting
+    finally:
+        await teams.aclose()
+
+
+async def test_after_a_failure_requests_do_not_wait(unused_tcp_port):
+    client = make_client(unused_tcp_port, backoff_max=30.0)
+    teams = Teams(client)
+    await teams.start()
+    try:
+        await until(lambda: client.last_error == "connection refused")
+        assert not client.starting
+        assert await teams.availability("ventas") is None
+        assert client.stats.timeouts == 0, "answered 'unknown' at once, not after the deadline"
+    finally:
+        await teams.aclose()
