@@ -15,6 +15,7 @@ import logging
 from typing import Any
 
 from agi_callbot import log as calllog
+from agi_callbot import metrics
 from agi_callbot.config import Settings
 from agi_callbot.errors import CallbotError, FlowError
 from agi_callbot.flow.blocks.call import FAILED
@@ -23,6 +24,9 @@ from agi_callbot.flow.runner import CallResult, run_call
 from agi_callbot.services import Services
 
 log = logging.getLogger("agi_callbot.router")
+
+#: the metrics label of calls refused before a flow was known
+REFUSED = "(refused)"
 
 
 class Router:
@@ -40,13 +44,19 @@ class Router:
         name = (flow if flow is not None else channel.env.script).strip("/")
         try:
             check_name(name)
-            flow, subflows = await asyncio.to_thread(self.pin, name)
+            pinned, subflows = await asyncio.to_thread(self.pin, name)
         except FlowError as exc:
             log.error("call refused: %s", exc)
-            await self._refuse(channel)
+            with metrics.track_call(REFUSED):  # counted FAILED; never the caller's text as label
+                await self._refuse(channel)
             return None
-        calllog.bind(flow=flow.name, version=flow.version)
-        return await run_call(channel, flow, self.services, self.settings, subflows=subflows)
+        calllog.bind(flow=pinned.name, version=pinned.version)
+        with metrics.track_call(pinned.name) as tracker:
+            result = await run_call(
+                channel, pinned, self.services, self.settings, subflows=subflows
+            )
+            tracker.outcome = result.status
+        return result
 
     def pin(self, name: str) -> tuple[Any, dict[str, Any]]:
         return pin(self.library, name)

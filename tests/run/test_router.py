@@ -96,3 +96,16 @@ async def test_edits_reach_new_calls_only_and_a_broken_edit_keeps_the_old_versio
     assert router.library.reload() == []
     third = await MemoryAsterisk("main").run(router)
     assert said(third)[0] == "Version two."
+
+
+async def test_calls_are_counted_by_flow_and_outcome(router):
+    from agi_callbot import metrics
+
+    def count(flow, outcome):
+        return metrics.calls_total.labels(flow=flow, outcome=outcome)._value.get()
+
+    before = count("main", "COMPLETED"), count("(refused)", "FAILED")
+    await MemoryAsterisk("main").run(router)
+    await MemoryAsterisk("../x").run(router)
+    assert count("main", "COMPLETED") == before[0] + 1
+    assert count("(refused)", "FAILED") == before[1] + 1
