@@ -1018,6 +1018,33 @@ def check_name(name: str) -> str:
     return name
 
 
+_DECLARED = re.compile(rb"^flow:[ \t]*[\"']?([A-Za-z0-9_/-]+)", re.MULTILINE)
+
+
+def locate(path: Path, flows_dir: Path) -> tuple[Path, str]:
+    """The library folder and flow name of a file given on the command line.
+
+    Under ``flows_dir``: that folder and the relative name. Elsewhere, a file whose
+    ``flow:`` key names it with subfolders (``common/outro`` in ``x/common/outro.yaml``)
+    gets ``x`` as its folder; otherwise its own folder and its stem.
+    """
+    path = path.resolve()
+    root = Path(flows_dir).resolve()
+    if root in path.parents:
+        return root, path.relative_to(root).with_suffix("").as_posix()
+    try:
+        declared = _DECLARED.search(path.read_bytes())
+    except OSError:
+        declared = None
+    if declared:
+        name = declared.group(1).decode()
+        parts = name.split("/")
+        stem = path.with_suffix("")
+        if len(parts) > 1 and list(stem.parts[-len(parts) :]) == parts:
+            return Path(*stem.parts[: -len(parts)]), name
+    return path.parent, path.stem
+
+
 @dataclass
 class _Entry:
     """What the library serves for one name, and what it last saw on disk."""

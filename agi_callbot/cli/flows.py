@@ -1,0 +1,112 @@
+"""``agi-callbot validate`` and ``agi-callbot graph``: check flows and draw them.
+
+``validate`` prints one line per problem, ``file:line:col: message`` (warnings say
+``warning:``), the form editors and CI annotate; it exits 1 when any flow has an
+error (with ``--strict``, a warning too). A PATH is a flow file, a folder (every flow
+in it) or a flow name under ``flows_dir``; with none, every flow in ``flows_dir``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from agi_callbot.config import Settings, load_settings
+from agi_callbot.errors import FlowError
+from agi_callbot.flow.graph import FORMATS, render
+from agi_callbot.flow.lint import lint
+from agi_callbot.flow.loader import FlowLibrary, check_name, locate
+from agi_callbot.flow.model import Flow
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("validate", help="check flow files: schema errors and lint")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="flow files, folders or names")
+    p.add_argument("--strict", action="store_true", help="warnings fail too (exit 1)")
+    p.set_defaults(func=cmd_validate)
+
+    p = subparsers.add_parser("graph", help="draw a flow (svg, png, dot or mmd)")
+    p.add_argument("flow", metavar="FLOW", help="a flow name under flows_dir, or a file")
+    p.add_argument(
+        "-o", "--output", type=Path, required=True,
+        help=f"picture file; the extension picks the format ({', '.join(FORMATS)})",
+    )  # fmt: skip
+    p.set_defaults(func=cmd_graph)
+
+
+def flow_files(paths: list[str], settings: Settings) -> list[Path]:
+    """Files named by PATH arguments: files, folders (recursively), or flow names."""
+    if not paths:
+        paths = [str(settings.flows_dir)]
+    files: list[Path] = []
+    for arg in paths:
+        path = Path(arg)
+        if path.is_dir():
+            files.extend(
+                sorted(p for p in path.rglob("*.yaml") if not p.name.endswith(".test.yaml"))
+            )
+        elif path.is_file():
+            files.append(path)
+        elif path.suffix in (".yaml", ".yml"):
+            raise FlowError(f"no such file: {arg}")
+        else:
+            files.append(Path(settings.flows_dir) / f"{check_name(arg)}.yaml")
+    return [_shown(path) for path in files]
+
+
+def _shown(path: Path) -> Path:
+    """Paths under the working directory are shown relative to it, as editors expect."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
+
+
+def load(path: Path, settings: Settings) -> Flow:
+    root, name = locate(path, settings.flows_dir)
+    library = FlowLibrary(root, defaults=settings.defaults, max_steps=settings.flows.max_steps)
+    return library.load(path, name)
+
+
+def cmd_validate(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    settings = load_settings(args.config)
+    files = flow_files(args.paths, settings)
+    broken = warned = 0
+    for path in files:
+        try:
+            flow = load(path, settings)
+        except FlowError as exc:
+            broken += 1
+            for error in getattr(exc, "errors", (exc,)):
+                print(error if error.file else f"{path}: {error}", file=out)
+            continue
+        findings = lint(flow, settings)
+        for finding in findings:
+            print(finding, file=out)
+        if any(f.severity == "error" for f in findings):
+            broken += 1
+        elif findings:
+            warned += 1
+    print(
+        f"{len(files)} flow(s): {broken} with errors, {warned} with warnings only",
+        file=sys.stderr,
+    )
+    return 1 if broken or (args.strict and warned) else 0
+
+
+def cmd_graph(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    settings = load_settings(args.config)
+    (path,) = flow_files([args.flow], settings)
+    try:
+        flow = load(path, settings)
+    except FlowError as exc:
+        for error in getattr(exc, "errors", (exc,)):
+            print(error, file=sys.stderr)
+        return 1
+    render(flow, args.output)
+    print(f"{args.output} ({flow.name}, version {flow.version})", file=out)
+    return 0
