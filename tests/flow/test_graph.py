@@ -96,8 +96,7 @@ def test_mermaid(flows) -> None:
     lines = text.splitlines()
     assert lines[:3] == ["flowchart TD", '  start(("start"))', "  start --> b0"]
     assert (
-        '  b0["welcome<br/>Dice #quot;hola#quot; \\ y #lt;adiós#gt; #amp; más texto que…"]'
-        in lines
+        '  b0["welcome<br/>Dice #quot;hola#quot; \\ y #lt;adiós#gt; #amp; más texto que…"]' in lines
     )
     assert '  b1{{"menu<br/>Pulse 1"}}' in lines
     assert '  b1 -->|"1"| b3' in lines
