@@ -26,6 +26,11 @@ panoramisk, and why:
   connection when a Ping is not answered in time.
 * **a queue that does not exist is not an error** for Asterisk (``ListItems: 0``):
   existence is read from the ``QueueParams`` event of ``QueueStatus``.
+
+Kept from panoramisk as they are: it decodes each TCP read on its own with
+``errors="ignore"``, so a UTF-8 character split across two reads is dropped (only
+caller names could carry one; nothing here reads them), and it matches list events
+by ``ActionID`` (correct: list events repeat it, transcript 02a).
 """
 
 from __future__ import annotations
