@@ -105,7 +105,16 @@ def test_message_fields_per_channel():
     ) == (
         "webhook",
         "https://crm.example/a/42",
-        {"method": "POST", "headers": {"X-Call": "42"}, "body": {"who": ["+34600111222", 1]}},
+        {"data": {"who": ["+34600111222", 1]}, "method": "POST", "headers": {"X-Call": "42"}},
+    )
+
+
+def test_whatsapp_free_text_inside_the_window():
+    spec = WhatsApp(template=None, language="es", text="Hola ${caller_name}", window_open=True)
+    assert message_fields(spec, VARS) == (
+        "whatsapp",
+        "+34600111222",
+        {"text": "Hola Ana", "language": "es", "window_open": True},
     )
 
 

@@ -95,11 +95,15 @@ def message_fields(spec: ActionSpec, variables: Mapping[str, Any]) -> tuple[str,
             payload["from"] = interpolate(spec.sender, v)
         return "sms", interpolate(spec.to, v), payload
     if isinstance(spec, WhatsApp):
-        payload = {
-            "template": spec.template,
-            "language": spec.language,
-            "params": [interpolate(p, v) for p in spec.params],
-        }
+        if spec.template:
+            payload = {
+                "template": spec.template,
+                "language": spec.language,
+                "params": [interpolate(p, v) for p in spec.params],
+            }
+        else:
+            text = interpolate(spec.text or "", v)
+            payload = {"text": text, "language": spec.language, "window_open": spec.window_open}
         return "whatsapp", interpolate(spec.to, v), payload
     if isinstance(spec, Email):
         payload = {"subject": interpolate(spec.subject, v), "body": interpolate(spec.body, v)}
@@ -108,9 +112,9 @@ def message_fields(spec: ActionSpec, variables: Mapping[str, Any]) -> tuple[str,
         return "email", interpolate(spec.to, v), payload
     if isinstance(spec, Webhook):
         payload = {
+            "data": render(spec.body, v) if spec.body is not None else {},
             "method": spec.method,
             "headers": render(dict(spec.headers), v),
-            "body": render(spec.body, v) if spec.body is not None else None,
         }
         return "webhook", interpolate(spec.url, v), payload
     raise TypeError(f"not a message action: {spec!r}")
@@ -157,7 +161,7 @@ async def _webhook_now(call: Call, spec: Webhook) -> None:
     try:
         async with httpx.AsyncClient(timeout=spec.timeout) as client:
             response = await client.request(
-                spec.method, url, json=payload["body"], headers=payload["headers"]
+                spec.method, url, json=payload["data"], headers=payload["headers"]
             )
         response.raise_for_status()
         if len(response.content) > MAX_WEBHOOK_ANSWER:
