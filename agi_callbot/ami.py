@@ -60,6 +60,8 @@ log = logging.getLogger(__name__)
 BACKOFF_MIN_S = 0.25
 BACKOFF_MAX_S = 30.0
 PING_INTERVAL_S = 20.0
+#: added to the login deadline: Asterisk answers a wrong secret only after 1 s (transcript 01)
+LOGIN_MARGIN_S = 1.5
 
 
 class AmiError(CallbotError):
@@ -339,7 +341,7 @@ class AmiClient:
             {"Action": "Login", "Username": self.username, "Secret": self._secret, "Events": "off"},
             as_list=False,
         )
-        response = await self._request(manager, action, self.timeout + 1.5)
+        response = await self._request(manager, action, self.timeout + LOGIN_MARGIN_S)
         assert isinstance(response, Message)
         if response.response != "Success":
             self.stats.logins_failed += 1

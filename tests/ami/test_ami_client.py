@@ -252,3 +252,16 @@ async def test_after_a_failure_requests_do_not_wait(unused_tcp_port):
         assert client.stats.timeouts == 0, "answered 'unknown' at once, not after the deadline"
     finally:
         await teams.aclose()
+
+
+async def test_login_never_answered_is_retried(fake):
+    fake.silent.add("login")
+    client = make_client(fake.port, timeout=0.1)
+    await client.start()
+    try:
+        await until(lambda: client.stats.connects >= 2)
+        assert "no answer" in client.last_error and not client.logged_in
+        fake.silent.clear()
+        assert await client.wait_ready(5)
+    finally:
+        await client.aclose()
