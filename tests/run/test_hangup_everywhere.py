@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from agi_callbot.flow.cases import find_case_files, load_cases
 from agi_callbot.flow.loader import FlowLibrary
 from agi_callbot.flow.simulate import FixedClock, ScriptedTeams
 from agi_callbot.router import pin
@@ -68,3 +69,35 @@ async def test_hangup_at_every_command(name, index, settings, services, place_ca
             r for r in await services.records.last(5) if r["uniqueid"] == result.record["uniqueid"]
         ]
         assert record["status"] == result.status, where
+
+
+CASES = [case for file in find_case_files([EXAMPLES / "flows"]) for case in load_cases(file)]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.flow}: {c.name}")
+async def test_hangup_at_every_command_of_every_example_case(case, settings, services, place_call):
+    flow, subflows = pin(FlowLibrary(EXAMPLES / "flows"), case.flow)
+    s = case.scenario
+    services.teams = ScriptedTeams(s.teams)
+    services.clock = FixedClock(s.timestamp() or OPEN)
+    for channel in s.optins:
+        await services.optins.record(s.caller, channel, "test")
+    world = {
+        "script": flow.name + (f"?{s.query}" if s.query else ""),
+        "caller": s.dtmf,
+        "callerid": s.caller,
+        "calleridname": s.caller_name,
+        "queues": s.queues,
+        "dial": s.dial,
+        "args": s.args,
+        "missing_sounds": set(s.missing_sounds),
+    }
+    full, _ = await place_call(services, settings, flow, subflows, **world)
+    for at in range(1, len(full.commands) + 1):
+        ast, result = await place_call(
+            services, settings, flow, subflows, hangup_at_command=at, **world
+        )
+        where = f"hangup at command {at} ({ast.commands[at - 1]!r})"
+        assert not result.error, where
+        assert ast.variables.get("CALLBOT_STATUS") == result.status != "FAILED", where
+        assert [m["block"] for m in result.record["messages"]].count("on_hangup") == 1, where
