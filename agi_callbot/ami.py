@@ -145,7 +145,6 @@ class AmiClient:
         self._logged_in = False
         self._ready = asyncio.Event()
         self._refused = asyncio.Event()
-        self._lost: asyncio.Event | None = None
         self._pending: set[asyncio.Future[Any]] = set()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
@@ -279,6 +278,9 @@ class AmiClient:
                 delay = self.backoff_max
             except (OSError, AmiError) as exc:
                 self._note_error(_describe(exc))
+            except Exception as exc:  # a bug (ours or panoramisk's) must not end reconnecting
+                log.exception("AMI %s:%s: unexpected error", self.host, self.port)
+                self._note_error(_describe(exc))
             if self._closing:
                 break
             await asyncio.sleep(delay * random.uniform(0.9, 1.1))
@@ -288,7 +290,6 @@ class AmiClient:
         """Connect, log in, keep the session alive; return why it ended (raise if never up)."""
         loop = asyncio.get_running_loop()
         lost = asyncio.Event()
-        self._lost = lost
 
         def on_lost(exc: Any) -> None:
             self._logged_in = False
