@@ -73,7 +73,7 @@ def _load(tmp_path: Path, content: bytes) -> None:
             assert edge.target in flow.blocks  # a loaded flow has no dangling reference
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(flows)
 def test_structured_garbage(tmp_path: Path, data: dict) -> None:
     _load(tmp_path, yaml.safe_dump(data, allow_unicode=True).encode())
@@ -112,3 +112,86 @@ def test_mutated_flow(tmp_path: Path, edits: list[tuple[int, int, bytes]]) -> No
     for position, cut, insert in edits:
         content = content[:position] + insert + content[position + cut :]
     _load(tmp_path, content)
+
+
+# --------------------------------------------------------------------------- valid flows
+
+BLOCK_NAMES = [f"b{i}" for i in range(6)]
+targets = st.sampled_from(BLOCK_NAMES)
+texts = st.sampled_from(["Hola", "Hola ${caller}", "Pulse ${n:-1}", "¿Qué tal? «bien»"])
+durations = st.sampled_from(["1s", "250ms", "30s", 5, 1.5])
+actions_list = st.lists(
+    st.one_of(
+        st.fixed_dictionaries({"sms": st.fixed_dictionaries({"text": texts})}),
+        st.fixed_dictionaries({"optin": st.just({"channel": "whatsapp"})}),
+        st.fixed_dictionaries({"set": st.just({"n": {"expr": "n + 1"}})}),
+        st.fixed_dictionaries({"webhook": st.just({"url": "https://x/${caller}"})}),
+    ),
+    max_size=2,
+)
+specs = st.one_of(
+    st.fixed_dictionaries({"say": texts}),
+    st.fixed_dictionaries({"play": st.just("custom/x")}),
+    st.fixed_dictionaries({"goto": targets}),
+    st.fixed_dictionaries({"hangup": st.one_of(st.none(), texts)}),
+    st.fixed_dictionaries({"return": st.none()}),
+    st.fixed_dictionaries({"set": st.just({"n": 1, "m": "${caller}"})}),
+    st.fixed_dictionaries({"menu": st.fixed_dictionaries(
+        {"prompt": texts, "options": st.dictionaries(st.sampled_from(["1", "2", "10", "*", "#"]),
+                                                     targets, min_size=1, max_size=3)},
+        optional={"timeout": durations, "retries": st.integers(0, 10), "on_fail": targets,
+                  "barge_in": st.booleans(), "no_input": texts},
+    )}),
+    st.fixed_dictionaries({"collect": st.fixed_dictionaries(
+        {"prompt": texts},
+        optional={"var": st.just("digits"), "max_digits": st.integers(1, 64),
+                  "on_fail": targets, "timeout": durations},
+    )}),
+    st.fixed_dictionaries({"transfer": st.fixed_dictionaries(
+        {"team": st.just("ventas")},
+        optional={"on_no_answer": targets, "on_nobody": targets, "max_wait": durations},
+    )}),
+    st.fixed_dictionaries({"branch": st.lists(
+        st.fixed_dictionaries({"if": st.sampled_from(["n > 1", "caller == ''"]),
+                               "goto": targets}), min_size=1, max_size=2)}),
+    st.fixed_dictionaries({"hours": st.fixed_dictionaries(
+        {"week": st.just({"mon-fri": "09:00-14:00"}), "open": targets, "closed": targets},
+        optional={"holiday": targets, "holidays": st.just(["12-25"])},
+    )}),
+)  # fmt: skip
+
+
+@st.composite
+def valid_flows(draw) -> dict:
+    count = draw(st.integers(1, len(BLOCK_NAMES)))
+    names = BLOCK_NAMES[:count]
+    blocks = {}
+    for name in names:
+        block = dict(draw(specs))
+        kind = next(iter(block))
+        if kind not in ("menu", "hours", "goto", "hangup", "return") and draw(st.booleans()):
+            block["next"] = draw(st.sampled_from(names))
+        if draw(st.booleans()):
+            block["actions"] = draw(actions_list)
+        blocks[name] = block
+    text = yaml.safe_dump({"flow": "t", "variables": {"n": 0}, "blocks": blocks})
+    for name in BLOCK_NAMES[count:]:  # references to blocks this draw did not make
+        text = text.replace(f": {name}\n", f": {names[0]}\n")
+    return yaml.safe_load(text)
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(valid_flows())
+def test_valid_flows_load_lint_and_draw(tmp_path: Path, data: dict) -> None:
+    """No false errors on a well-formed flow; lint and both pictures never crash on it."""
+    from agi_callbot.flow.graph import to_dot, to_mermaid
+    from agi_callbot.flow.lint import lint
+
+    path = tmp_path / "t.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    flow = load_flow(path)
+    assert set(flow.blocks) == set(data["blocks"])
+    for finding in lint(flow):
+        assert finding.line > 0 and finding.severity in ("error", "warning")
+    assert to_dot(flow).endswith("}\n")
+    assert to_mermaid(flow).startswith("flowchart TD\n")
