@@ -64,10 +64,11 @@ def _shown(path: Path) -> Path:
         return path
 
 
-def load(path: Path, settings: Settings) -> Flow:
+def load(path: Path, settings: Settings) -> tuple[Flow, FlowLibrary]:
+    """The flow in ``path`` and the library its sub-flows are named from."""
     root, name = locate(path, settings.flows_dir)
     library = FlowLibrary(root, defaults=settings.defaults, max_steps=settings.flows.max_steps)
-    return library.load(path, name)
+    return library.load(path, name), library
 
 
 def cmd_validate(args: argparse.Namespace, out: TextIO | None = None) -> int:
@@ -77,13 +78,13 @@ def cmd_validate(args: argparse.Namespace, out: TextIO | None = None) -> int:
     broken = warned = 0
     for path in files:
         try:
-            flow = load(path, settings)
+            flow, library = load(path, settings)
         except FlowError as exc:
             broken += 1
             for error in getattr(exc, "errors", (exc,)):
                 print(error if error.file else f"{path}: {error}", file=out)
             continue
-        findings = lint(flow, settings)
+        findings = lint(flow, settings, library)
         for finding in findings:
             print(finding, file=out)
         if any(f.severity == "error" for f in findings):
@@ -102,7 +103,7 @@ def cmd_graph(args: argparse.Namespace, out: TextIO | None = None) -> int:
     settings = load_settings(args.config)
     (path,) = flow_files([args.flow], settings)
     try:
-        flow = load(path, settings)
+        flow, _ = load(path, settings)
     except FlowError as exc:
         for error in getattr(exc, "errors", (exc,)):
             print(error, file=sys.stderr)

@@ -20,6 +20,9 @@ the flow as a graph and against the settings:
 - ``music``: a hold-music class with no folder in ``moh_dir`` (warning: Asterisk then
   plays ``default``)
 - ``sound``: ``play:`` of an absolute path with no such file (warning)
+- ``subflow``: with a library, a sub-flow that does not load (error: calls fail when
+  they reach it) or sub-flows that call each other in a circle (warning: each turn
+  nests deeper until ``max_steps``)
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agi_callbot.errors import FlowError
 from agi_callbot.flow import model as m
 from agi_callbot.flow.expr import ExprError, parse_template
 from agi_callbot.gateways.whatsapp import check_template
@@ -66,10 +70,12 @@ class _Findings(list[Finding]):
         self.append(Finding(severity, rule, message, self.file, line, column, block))
 
 
-def lint(flow: m.Flow, settings: Any = None) -> list[Finding]:
+def lint(flow: m.Flow, settings: Any = None, library: Any = None) -> list[Finding]:
     """Every finding for ``flow``, in file order; ``settings`` enables the checks
-    against templates and hold music."""
+    against templates and hold music, ``library`` (a FlowLibrary) those of sub-flows."""
     found = _Findings(flow)
+    if library is not None:
+        _subflows(flow, library, found)
     _reachability(flow, found)
     _loops(flow, found)
     _fallbacks(flow, found)
@@ -340,6 +346,49 @@ def _variables(flow: m.Flow, found: _Findings) -> None:
                 action,
                 block.name if block else "",
             )
+
+
+# --------------------------------------------------------------------------- sub-flows
+
+
+def _subflows(flow: m.Flow, library: Any, found: _Findings) -> None:
+    for block in flow.blocks.values():
+        spec = block.spec
+        if not isinstance(spec, m.Subflow):
+            continue
+        try:
+            sub = library.get(spec.flow)
+        except FlowError as exc:
+            found.add(
+                "error", "subflow", f"subflow {spec.flow!r} does not load: {exc}", block, block.name
+            )
+            continue
+        path = _cycle(library, sub, flow.name, [flow.name, sub.name])
+        if path:
+            found.add(
+                "warning",
+                "subflow",
+                "sub-flows call each other in a circle: " + " → ".join(path),
+                block,
+                block.name,
+            )
+
+
+def _cycle(library: Any, flow: m.Flow, target: str, path: list[str]) -> list[str] | None:
+    """A chain of sub-flow calls from ``flow`` back to ``target``, if there is one."""
+    if flow.name == target:
+        return path
+    for name in flow.subflows():
+        if name in path[1:]:
+            continue
+        try:
+            sub = library.get(name)
+        except FlowError:
+            continue
+        found = _cycle(library, sub, target, [*path, name])
+        if found:
+            return found
+    return None
 
 
 # --------------------------------------------------------------------------- whatsapp

@@ -262,3 +262,23 @@ def test_absolute_sound_file_must_exist(flows, tmp_path: Path) -> None:
         """
     )
     assert [(f.rule, f.line) for f in lint(flow)] == [("sound", 4)]
+
+
+def test_subflow_that_does_not_load(flows) -> None:
+    flows.write("outro", "flow: outro\nblocks: {a: {say: x, next: missing}}\n")
+    flow = flows.load("flow: t\nblocks:\n  a: {subflow: outro}\n")
+    assert lint(flow) == []  # without a library, sub-flows are not opened
+    (finding,) = lint(flow, library=flows.library)
+    assert (finding.severity, finding.rule, finding.line) == ("error", "subflow", 3)
+    assert finding.message.startswith("subflow 'outro' does not load: ")
+    assert "next: no block 'missing'" in finding.message
+
+
+def test_subflows_in_a_circle(flows) -> None:
+    flows.write("b", "flow: b\nblocks: {x: {subflow: c}}\n")
+    flows.write("c", "flow: c\nblocks: {x: {subflow: a}}\n")
+    flows.write("ok", "flow: ok\nblocks: {x: {say: fin}}\n")
+    flow = flows.load("flow: a\nblocks:\n  s: {subflow: ok, next: t}\n  t: {subflow: b}\n", "a")
+    (finding,) = lint(flow, library=flows.library)
+    assert (finding.severity, finding.rule, finding.line) == ("warning", "subflow", 4)
+    assert finding.message == "sub-flows call each other in a circle: a → b → c → a"
