@@ -40,11 +40,10 @@ from agi_callbot.flow.blocks.call import (
     call_variables,
 )
 from agi_callbot.flow.blocks.registry import runner_for
+from agi_callbot.flow.loader import LANGUAGE
 from agi_callbot.services import Services
 
 log = logging.getLogger("agi_callbot.flow")
-
-_LANGUAGE = re.compile(r"^[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?$")
 
 
 class StepLimit(RuntimeError):
@@ -78,9 +77,8 @@ async def run_call(
     """Run ``flow`` on ``channel``; never raises for anything that happens during the call."""
     env = channel.env
     language = env.query.get("language", "")
-    if not _LANGUAGE.match(language):
+    if not re.fullmatch(LANGUAGE, language):
         language = flow.language
-    initial = {**dict(flow.variables), **dict(variables or {})}
     call = Call(
         channel=channel,
         flow=flow,
@@ -90,15 +88,14 @@ async def run_call(
             env,
             language=language,
             region=flow.region or settings.defaults.region,
-            extra={k: v for k, v in initial.items() if isinstance(v, str)},
+            defaults=flow.variables,
         ),
         language=language,
         subflows=dict(subflows or {}),
         current_flow=flow,
     )
-    for name, value in initial.items():
-        if not isinstance(value, str):
-            call.set(name, value)
+    for name, value in (variables or {}).items():
+        call.set(name, value)
     call.variables["flow"] = flow.name
     started = services.clock.now()
     end = End(FAILED, hangup=False)

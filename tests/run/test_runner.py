@@ -85,11 +85,13 @@ async def test_running_out_of_blocks_hangs_up_completed(flows, settings, service
 async def test_variables_from_the_call(flows, settings, services, place_call):
     flow, subs = flows(
         "vars",
-        """blocks:
+        """variables: {campaign: none, zone: north, tries: 0}
+blocks:
   hi:
     say: {en: "Hello ${caller_name}", es: "Hola ${caller_name}"}
     actions:
-      - set: {seen: "${arg1}-${campaign}-${dnid}-${language}-${caller}"}
+      - set: {seen: "${arg1}-${campaign}-${zone}-${dnid}-${language}-${caller}"}
+      - set: {tries: {expr: "tries + 1"}}
 """,
     )
     _ast, result = await place_call(
@@ -103,8 +105,8 @@ async def test_variables_from_the_call(flows, settings, services, place_call):
         callerid="600111222",
         dnid="900100200",
     )
-    set_event = next(e for e in result.events if e["event"] == "set")
-    assert set_event["value"] == "a1-spring-900100200-es-+34600111222"
+    sets = [e["value"] for e in result.events if e["event"] == "set"]
+    assert sets == ["a1-spring-north-900100200-es-+34600111222", 1]
     said = [e["text"] for e in result.events if e["event"] == "say"]
     assert said == ["Hola Ana María"]
 
@@ -225,7 +227,7 @@ async def test_caller_hangs_up_while_talking_to_the_agent(flows, settings, servi
 async def test_caller_hangs_up_while_the_agent_rings(flows, settings, services, place_call):
     flow, subs = flows("ag3", "blocks:\n  t: {transfer: {agent: PJSIP/1001, on_no_answer: t}}\n")
     _ast, result = await place_call(
-        services, settings, flow, subs, dial={"PJSIP/1001": "ANSWER"}, caller="wait:1,hangup"
+        services, settings, flow, subs, dial={"PJSIP/1001": "NOANSWER"}, caller="wait:1,hangup"
     )
     assert result.status == "HANGUP"
     assert result.record["transfers"] == [

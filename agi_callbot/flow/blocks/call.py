@@ -113,28 +113,28 @@ def clean_text(value: str, limit: int = MAX_VALUE) -> str:
 
 
 def call_variables(
-    env: Environment, *, language: str, region: str, extra: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """The variables every call starts with (DESIGN section 10).
+    env: Environment, *, language: str, region: str, defaults: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The variables every call starts with (DESIGN section 10), lowest precedence first.
 
+    The flow's declared ``defaults``, then query string keys, then ``argN`` from
+    ``AGI(…,arg1,arg2)``, then the built-ins, which nothing from outside replaces:
     ``caller`` is E.164 or empty (withheld, unknown or unparseable numbers);
-    ``caller_name`` loses control characters here, once, when the variable is made;
-    ``argN`` come from ``AGI(…,arg1,arg2)``; query string keys become variables except
-    the built-ins (``language`` is applied by the caller of this function).
+    ``caller_name`` loses control characters here, once, when the variable is made.
     """
     from agi_callbot.numbers import to_e164
 
     name = "" if env.calleridname == UNKNOWN else env.calleridname
     dnid = "" if env.dnid == UNKNOWN else env.dnid
-    variables: dict[str, str] = {}
+    variables: dict[str, Any] = {}
+    for key, value in (defaults or {}).items():
+        if key not in BUILTIN:
+            variables[key] = clean_text(value) if isinstance(value, str) else value
     for key, value in env.query.items():
         if _NAME.match(key) and key not in BUILTIN:
             variables[key] = clean_text(value)
     for number, value in enumerate(env.args, start=1):
         variables[f"arg{number}"] = clean_text(value)
-    for key, value in (extra or {}).items():
-        if _NAME.match(key) and key not in BUILTIN:
-            variables[key] = clean_text(str(value))
     variables.update(
         caller=to_e164(env.caller_number, region) or "",
         caller_name=clean_text(name),
