@@ -40,10 +40,15 @@ HANGUP = "HANGUP"
 @runs("transfer")
 async def run(call: Call, block: Block) -> Outcome:
     spec: Transfer = block.spec
-    if spec.team:
-        return await _to_team(call, block, spec, spec.team)
-    assert spec.agent, "the loader requires a team or an agent"
-    return await _to_agent(call, block, spec, spec.agent)
+    try:
+        if spec.team:
+            return await _to_team(call, block, spec, spec.team)
+        assert spec.agent, "the loader requires a team or an agent"
+        return await _to_agent(call, block, spec, spec.agent)
+    except Hangup:
+        if not call.transferred and spec.on_hangup:
+            call.post_call.append((f"{block.name}.on_hangup", spec.on_hangup))
+        raise
 
 
 async def _to_team(call: Call, block: Block, spec: Transfer, team: str) -> Outcome:
@@ -60,7 +65,7 @@ async def _to_team(call: Call, block: Block, spec: Transfer, team: str) -> Outco
     if spec.max_wait:
         args += ["", "", str(max(1, round(spec.max_wait)))]
     call.note("transfer", kind="team", target=team, music=spec.music)
-    await _exec(call, block, spec, team, "Queue", args)
+    await _exec(call, block, team, "Queue", args)
     status = (await call.channel.get_variable("QUEUESTATUS") or "").upper()
     if status == "CONTINUE" or (not status and await _answered(call, "Queue")):
         return _answered_outcome(call, block, team, status or ANSWER)
@@ -73,16 +78,14 @@ async def _to_agent(call: Call, block: Block, spec: Transfer, agent: str) -> Out
     options = ("g" if block.next else "") + (f"m({spec.music})" if spec.music else "")
     args = [agent, str(max(1, round(spec.ring)))] + ([options] if options else [])
     call.note("transfer", kind="agent", target=agent)
-    await _exec(call, block, spec, agent, "Dial", args)
+    await _exec(call, block, agent, "Dial", args)
     status = (await call.channel.get_variable("DIALSTATUS") or "").upper()
     if status == ANSWER:
         return _answered_outcome(call, block, agent, status)
     return _unanswered(call, block, spec, agent, status or "UNKNOWN")
 
 
-async def _exec(
-    call: Call, block: Block, spec: Transfer, target: str, app: str, args: list[str]
-) -> None:
+async def _exec(call: Call, block: Block, target: str, app: str, args: list[str]) -> None:
     """Run Queue/Dial; the caller leaving while waiting (or after talking) unwinds the flow."""
     try:
         await call.channel.exec(app, *args)
@@ -92,8 +95,6 @@ async def _exec(
             _record(call, block, target, ANSWER)
         else:
             _record(call, block, target, HANGUP)
-            if spec.on_hangup:
-                call.post_call.append((f"{block.name}.on_hangup", spec.on_hangup))
         raise
 
 
