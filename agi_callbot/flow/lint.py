@@ -318,6 +318,9 @@ def read(value: Any) -> set[str]:
     return set()
 
 
+_DECLARE = " (declare it under variables: if the call's arguments set it)"
+
+
 def _known(name: str, names: set[str]) -> bool:
     return name in names or name in BUILTINS or bool(_ARG.fullmatch(name))
 
