@@ -333,7 +333,7 @@ def _variables(flow: m.Flow, found: _Findings) -> None:
                 found.add(
                     "warning",
                     "unknown-variable",
-                    f"block {block.name!r} reads ${{{name}}}, which nothing sets",
+                    f"block {block.name!r} reads ${{{name}}}, which nothing sets{_DECLARE}",
                     block,
                     block.name,
                 )
@@ -345,7 +345,7 @@ def _variables(flow: m.Flow, found: _Findings) -> None:
             found.add(
                 "warning",
                 "unknown-variable",
-                f"{action.kind} action in {where} reads ${{{name}}}, which nothing sets",
+                f"{action.kind} action in {where} reads ${{{name}}}, which nothing sets{_DECLARE}",
                 action,
                 block.name if block else "",
             )
