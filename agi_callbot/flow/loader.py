@@ -31,6 +31,7 @@ from agi_callbot.config import Defaults
 from agi_callbot.errors import FlowError
 from agi_callbot.flow import model as m
 from agi_callbot.flow.expr import ExprError, parse, parse_template
+from agi_callbot.flow.lint import lint
 from agi_callbot.flow.reader import Reader, TooManyNodes, compose, did_you_mean
 
 log = logging.getLogger("agi_callbot.flow")
@@ -1066,18 +1067,28 @@ class FlowLibrary:
     """
 
     def __init__(
-        self, flows_dir: Path, *, defaults: Defaults | None = None, max_steps: int = 500
+        self,
+        flows_dir: Path,
+        *,
+        defaults: Defaults | None = None,
+        max_steps: int = 500,
+        settings: Any = None,
     ) -> None:
         self.flows_dir = Path(flows_dir)
         self.defaults = defaults or Defaults()
         self.max_steps = max_steps
+        #: for lint at load (templates, hold music); None: those checks are skipped
+        self.settings = settings
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Any) -> FlowLibrary:
         return cls(
-            settings.flows_dir, defaults=settings.defaults, max_steps=settings.flows.max_steps
+            settings.flows_dir,
+            defaults=settings.defaults,
+            max_steps=settings.flows.max_steps,
+            settings=settings,
         )
 
     def path_for(self, name: str) -> Path:
@@ -1180,6 +1191,7 @@ class FlowLibrary:
                 log.warning("flow %s: not loaded: %s", name, exc)
         else:
             fresh = _Entry(flow, None, signature, digest)
+            self._report(flow)
             if entry is not None and entry.flow is not None:
                 log.info(
                     "flow %s: reloaded, version %s → %s", name, entry.flow.version, flow.version
@@ -1189,6 +1201,19 @@ class FlowLibrary:
         with self._lock:
             self._entries[name] = fresh
         return fresh
+
+    def _report(self, flow: m.Flow) -> None:
+        """Lint runs on every load too: what ``validate`` would say, in one log line.
+
+        Findings do not stop a version that passed the schema (a bounded loop still ends
+        the call with a status); ``validate`` is where they fail a deployment.
+        """
+        findings = lint(flow, self.settings)
+        if findings:
+            log.warning(
+                "flow %s: version %s has %d lint finding(s), first: %s",
+                flow.name, flow.version, len(findings), findings[0],
+            )  # fmt: skip
 
     def _gone(self, name: str, entry: _Entry | None, path: Path, exc: OSError) -> _Entry:
         error = FlowError(f"no flow {name!r} ({path}: {exc.strerror or exc})", file=str(path))

@@ -359,3 +359,25 @@ async def test_watch_task_picks_up_an_edit(flows) -> None:
     finally:
         task.cancel()
     assert flows.library.get("s").blocks["a"].spec.prompt.text.get("es", "es") == "changed"
+
+
+def test_lint_runs_on_every_load_without_refusing(flows, caplog) -> None:
+    flows.write("spin", "flow: spin\nblocks:\n  a: {goto: b}\n  b: {goto: a}\n")
+    with caplog.at_level(logging.WARNING, "agi_callbot.flow"):
+        flow = flows.library.get("spin")
+    assert flow.name == "spin"  # a bounded loop still ends the call with a status
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert line.startswith(f"flow spin: version {flow.version} has 1 lint finding(s), first: ")
+    assert "spin.yaml:3:3: loop with no way out (a, b)" in line
+
+
+def test_library_from_settings_lints_against_templates(tmp_path, caplog) -> None:
+    from agi_callbot.config import Settings
+
+    (tmp_path / "w.yaml").write_text(
+        "flow: w\nblocks:\n  a:\n    actions: [{whatsapp: {template: nope}}]\n"
+    )
+    settings = Settings(flows_dir=tmp_path, templates={"encuesta": {"language": "es"}})
+    with caplog.at_level(logging.WARNING, "agi_callbot.flow"):
+        FlowLibrary.from_settings(settings).get("w")
+    assert "WhatsApp template 'nope' is not in the template registry" in caplog.text
