@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from agi_callbot.errors import FlowError
 from agi_callbot.flow import model as m
+from agi_callbot.flow.graph import to_dot, to_mermaid
+from agi_callbot.flow.lint import lint
 from agi_callbot.flow.loader import (
     _COLLECT_KEYS,
     _MENU_KEYS,
@@ -71,6 +73,9 @@ def _load(tmp_path: Path, content: bytes) -> None:
     for block in flow.blocks.values():
         for edge in block.edges():
             assert edge.target in flow.blocks  # a loaded flow has no dangling reference
+    lint(flow)  # what validate does next must not crash either
+    to_dot(flow)
+    to_mermaid(flow)
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -184,9 +189,6 @@ def valid_flows(draw) -> dict:
 @given(valid_flows())
 def test_valid_flows_load_lint_and_draw(tmp_path: Path, data: dict) -> None:
     """No false errors on a well-formed flow; lint and both pictures never crash on it."""
-    from agi_callbot.flow.graph import to_dot, to_mermaid
-    from agi_callbot.flow.lint import lint
-
     path = tmp_path / "t.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True))
     flow = load_flow(path)
