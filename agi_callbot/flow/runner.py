@@ -4,8 +4,10 @@ The order of a call, and why:
 
 1. ``SET VARIABLE CALLBOT_STATUS FAILED`` is the first command: a node that dies
    mid-call leaves ``FAILED`` for the dialplan to fail over on (DESIGN section 10).
-2. ``ANSWER``, then the blocks from ``start``: each block's actions on entry, then its
-   kind's runtime (:mod:`agi_callbot.flow.blocks`), at most ``max_steps`` blocks.
+2. ``ANSWER``; ``CHANNEL(language)`` when the call's language is not the channel's
+   (so Asterisk's own prompts match); then the blocks from ``start``: each block's
+   actions on entry, then its kind's runtime (:mod:`agi_callbot.flow.blocks`), at most
+   ``max_steps`` blocks.
 3. ``Hangup`` (the caller left) is control flow: it unwinds the blocks and nothing
    logs it as an error. Any other surprise (a variable not set, a prompt that cannot
    be made, a refused command) takes the flow's ``on_error`` block once; without one,
@@ -40,10 +42,12 @@ from agi_callbot.flow.blocks.call import (
     call_variables,
 )
 from agi_callbot.flow.blocks.registry import runner_for
-from agi_callbot.flow.loader import LANGUAGE
 from agi_callbot.services import Services
 
 log = logging.getLogger("agi_callbot.flow")
+
+#: a language tag from the AGI URL (``?language=en-GB``); anything else is ignored
+_LANGUAGE = re.compile(r"[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
 
 
 class StepLimit(RuntimeError):
@@ -77,7 +81,7 @@ async def run_call(
     """Run ``flow`` on ``channel``; never raises for anything that happens during the call."""
     env = channel.env
     language = env.query.get("language", "")
-    if not re.fullmatch(LANGUAGE, language):
+    if not _LANGUAGE.fullmatch(language):
         language = flow.language
     call = Call(
         channel=channel,
@@ -103,6 +107,10 @@ async def run_call(
     try:
         await channel.set_variable("CALLBOT_STATUS", FAILED)
         await channel.answer()
+        asterisk_language = call.language.replace("-", "_")
+        if asterisk_language != env.language:
+            # Asterisk's own prompts (queue announcements, stock sounds) follow it (39)
+            await channel.set_variable("CHANNEL(language)", asterisk_language)
         end = await _run(call)
     except Hangup:
         end = End(TRANSFERRED if call.transferred else HANGUP, call.block, hangup=False)

@@ -94,7 +94,7 @@ blocks:
       - set: {tries: {expr: "tries + 1"}}
 """,
     )
-    _ast, result = await place_call(
+    ast, result = await place_call(
         services,
         settings,
         flow,
@@ -105,6 +105,8 @@ blocks:
         callerid="600111222",
         dnid="900100200",
     )
+    assert ast.commands[2] == 'SET VARIABLE "CHANNEL(language)" "es"'
+    assert ast.language == "es"
     sets = [e["value"] for e in result.events if e["event"] == "set"]
     assert sets == ["a1-spring-north-900100200-es-+34600111222", 1]
     said = [e["text"] for e in result.events if e["event"] == "say"]
