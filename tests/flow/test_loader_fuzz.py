@@ -12,14 +12,9 @@ from agi_callbot.errors import FlowError
 from agi_callbot.flow import model as m
 from agi_callbot.flow.graph import to_dot, to_mermaid
 from agi_callbot.flow.lint import lint
-from agi_callbot.flow.loader import (
-    _COLLECT_KEYS,
-    _MENU_KEYS,
-    _TRANSFER_KEYS,
-    BLOCK_KEYS,
-    TOP_KEYS,
-    load_flow,
-)
+from agi_callbot.flow.loader import load_flow
+from agi_callbot.flow.parse import BLOCK_KEYS, TOP_KEYS
+from agi_callbot.flow.parse.blocks import _COLLECT_KEYS, _MENU_KEYS, _TRANSFER_KEYS
 
 NAMES = ["a", "b", "main", "t"]
 WORDS = sorted(
