@@ -182,6 +182,13 @@ async def test_no_agent_returns_to_the_dialplan(flows, settings, services, place
     assert 'EXEC Queue "ventas,,,,30"' in ast.commands
 
 
+async def test_queue_without_options_has_no_trailing_comma(flows, settings, services, place_call):
+    flow, subs = flows("q0", "blocks:\n  t: {transfer: {team: ventas}}\n")
+    ast, result = await place_call(services, settings, flow, subs, queues={"ventas": "answer"})
+    assert 'EXEC Queue "ventas"' in ast.commands
+    assert result.status == "TRANSFERRED" and ast.hangup_by == "bot"
+
+
 async def test_answered_queue_with_next_continues_and_counts_as_transferred(
     flows, settings, services, place_call
 ):

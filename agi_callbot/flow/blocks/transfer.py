@@ -64,6 +64,8 @@ async def _to_team(call: Call, block: Block, spec: Transfer, team: str) -> Outco
     args = [team, options]
     if spec.max_wait:
         args += ["", "", str(max(1, round(spec.max_wait)))]
+    elif not options:
+        args = [team]
     call.note("transfer", kind="team", target=team, music=spec.music)
     await _exec(call, block, team, "Queue", args)
     status = (await call.channel.get_variable("QUEUESTATUS") or "").upper()
