@@ -213,10 +213,17 @@ class FlowLibrary:
         return changed
 
     async def watch(self, interval: float = 1.0) -> None:
-        """Poll for edits until cancelled (the server runs this as a task)."""
+        """Poll for edits until cancelled (the server runs this as a task).
+
+        A failure of one round (a folder briefly unreadable) is logged and the next
+        round tries again: the task must not die quietly and freeze the flows.
+        """
         while True:
             await asyncio.sleep(interval)
-            await asyncio.to_thread(self.reload)
+            try:
+                await asyncio.to_thread(self.reload)
+            except Exception:
+                log.exception("flows: reload round failed; retrying in %ss", interval)
 
     def load_all(self) -> dict[str, FlowError]:
         """Load every flow now (start-up); the errors of those that did not load."""
@@ -281,7 +288,11 @@ class FlowLibrary:
         Findings do not stop a version that passed the schema (a bounded loop still ends
         the call with a status); ``validate`` is where they fail a deployment.
         """
-        findings = lint(flow, self.settings)
+        try:
+            findings = lint(flow, self.settings)
+        except Exception:  # a lint bug must not keep a valid flow from serving calls
+            log.exception("flow %s: lint failed on version %s", flow.name, flow.version)
+            return
         if findings:
             log.warning(
                 "flow %s: version %s has %d lint finding(s), first: %s",

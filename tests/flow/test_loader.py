@@ -381,3 +381,27 @@ def test_library_from_settings_lints_against_templates(tmp_path, caplog) -> None
     with caplog.at_level(logging.WARNING, "agi_callbot.flow"):
         FlowLibrary.from_settings(settings).get("w")
     assert "WhatsApp template 'nope' is not in the template registry" in caplog.text
+
+
+async def test_watch_survives_a_failing_round(flows, caplog, monkeypatch) -> None:
+    path = flows.write("s", "flow: s\nblocks: {a: {say: one}}\n")
+    first = flows.library.get("s")
+    real_reload = flows.library.reload
+    rounds = []
+
+    def flaky() -> list[str]:
+        rounds.append(1)
+        if len(rounds) == 1:
+            raise PermissionError("flows folder unreadable")
+        return real_reload()
+
+    monkeypatch.setattr(flows.library, "reload", flaky)
+    task = asyncio.create_task(flows.library.watch(0.01))
+    try:
+        _edit(path, "flow: s\nblocks: {a: {say: later}}\n")
+        async with asyncio.timeout(10):
+            while flows.library.get("s") is first:
+                await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+    assert "flows: reload round failed" in caplog.text and len(rounds) >= 2
