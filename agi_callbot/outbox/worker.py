@@ -39,7 +39,14 @@ def backoff_delay(
 
 
 class Workers:
-    """``count`` delivery tasks and, for a spooled store, the task that drains the spool."""
+    """Up to ``count`` sends at a time, fed by one dispatcher; plus the spool drain task.
+
+    The dispatcher claims as many due rows as there are free send slots, in one
+    statement, and starts a task per row. After a claim that filled every free slot
+    (a backlog), it waits until half the slots are free again before the next claim,
+    so a busy outbox costs one claim per several messages instead of one each. Rows are
+    claimed only when a slot is free, so a lease starts when its send starts.
+    """
 
     def __init__(
         self,
@@ -58,11 +65,10 @@ class Workers:
         self.poll_interval = poll_interval
         self.rand = rand
         self._wake = asyncio.Event()
+        self._slot_free = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._sending: set[asyncio.Task[None]] = set()
         self._stopping = False
-        self._in_flight = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
 
     @property
     def running(self) -> bool:
@@ -75,29 +81,34 @@ class Workers:
         if self._tasks:
             return
         self._stopping = False
-        self._tasks = [
-            asyncio.create_task(self._work(n), name=f"outbox-worker-{n}") for n in range(self.count)
-        ]
+        self._tasks = [asyncio.create_task(self._dispatch(), name="outbox-dispatch")]
         if hasattr(self.outbox.store, "drain"):
             self._tasks.append(asyncio.create_task(self._drain(), name="outbox-spool-drain"))
 
     async def stop(self, grace: float) -> None:
-        """Let sends in flight finish for up to ``grace`` seconds, then cancel them.
-
-        A cancelled send gives its lease back, so the message is queued again at once
-        instead of waiting for the lease to expire.
-        """
+        """Claim nothing more; let sends in flight finish for up to ``grace`` seconds, then
+        cancel them. A cancelled send gives its lease back, so the message is queued again
+        at once instead of waiting for the lease to expire."""
         if not self._tasks:
             return
         self._stopping = True
         self._wake.set()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(grace):
-                await self._idle.wait()
+        self._slot_free.set()
         tasks, self._tasks = self._tasks, []
-        for task in tasks:
+        dispatch, others = tasks[0], tasks[1:]
+        for task in others:
             task.cancel()
+        # a claim under way completes, and its rows get their send, so none is left
+        # leased without a sender
+        await asyncio.wait([dispatch], timeout=max(grace, 1.0))
+        dispatch.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if self._sending:
+            await asyncio.wait(set(self._sending), timeout=grace)
+        sending = set(self._sending)
+        for task in sending:
+            task.cancel()
+        await asyncio.gather(*sending, return_exceptions=True)
 
     async def run_once(self, limit: int = 100) -> int:
         """Claim and deliver what is due now, one message after the other; return how many."""
@@ -106,27 +117,40 @@ class Workers:
             await self.deliver(row)
         return len(rows)
 
-    async def _work(self, n: int) -> None:
+    async def _dispatch(self) -> None:
+        backlog = False
         while not self._stopping:
+            free = self.count - len(self._sending)
+            if free < (max(1, self.count // 2) if backlog else 1):
+                self._slot_free.clear()
+                await self._slot_free.wait()
+                continue
+            self._wake.clear()
             try:
-                rows = await self.outbox.store.claim(self.outbox.clock.now(), self.outbox.lease, 1)
+                rows = await self.outbox.store.claim(
+                    self.outbox.clock.now(), self.outbox.lease, free
+                )
             except Exception as exc:  # the store is down: log, wait, try again
-                log.warning("outbox worker %d: cannot claim messages: %s", n, exc)
+                log.warning("outbox: cannot claim messages: %s", exc)
                 await self._sleep(self.poll_interval)
                 continue
+            for row in rows:
+                task = asyncio.create_task(self._send(row), name=f"outbox-send-{row.id}")
+                self._sending.add(task)
+                task.add_done_callback(self._sent)
+            backlog = len(rows) == free
             if not rows:
                 await self._sleep(await self._until_due())
-                continue
-            self._in_flight += 1
-            self._idle.clear()
-            try:
-                await self.deliver(rows[0])
-            except Exception:
-                log.exception("outbox worker %d: recording the outcome of %s failed", n, rows[0].id)
-            finally:
-                self._in_flight -= 1
-                if self._in_flight == 0:
-                    self._idle.set()
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._sending.discard(task)
+        self._slot_free.set()
+
+    async def _send(self, row: StoredMessage) -> None:
+        try:
+            await self.deliver(row)
+        except Exception:
+            log.exception("outbox: recording the outcome of %s failed", row.id)
 
     async def _until_due(self) -> float:
         try:
@@ -138,11 +162,10 @@ class Workers:
         return min(self.poll_interval, max(0.0, due - self.outbox.clock.now()))
 
     async def _sleep(self, seconds: float) -> None:
-        if seconds > 0 and not self._stopping:
+        if seconds > 0 and not self._stopping and not self._wake.is_set():
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(seconds):
                     await self._wake.wait()
-        self._wake.clear()
 
     async def _drain(self) -> None:
         store: Any = self.outbox.store

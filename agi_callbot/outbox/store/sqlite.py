@@ -10,12 +10,21 @@ Why this shape:
   the next checkpoint; ``synchronous=FULL`` closes that window at the price of one
   fsync per enqueue (``benchmarks/outbox.py`` prints both figures). Set
   ``CALLBOT_OUTBOX_SQLITE_SYNC=FULL`` where power loss matters more than latency.
-- **One connection on one dedicated thread.** SQLite allows one writer at a time
-  anyway; a single thread serialises our writes without lock contention, keeps the
-  event loop free while SQLite waits on the disk or on another process's lock
-  (``busy_timeout``: classic-AGI processes and ``outbox work`` share the file), and
-  avoids a new thread per call (``asyncio.to_thread`` would use the shared pool, where
-  prompt rendering also runs).
+- **One connection on one dedicated thread** for everything the workers and the CLI
+  do. SQLite allows one writer at a time anyway; a single thread serialises our writes
+  without lock contention, keeps the event loop free while SQLite waits on the disk or
+  on another process's lock (``busy_timeout``: classic-AGI processes and ``outbox work``
+  share the file), and avoids a new thread per call (``asyncio.to_thread`` would use
+  the shared pool, where prompt rendering also runs).
+- **Enqueue inline when the file is free.** A second connection, used only on the
+  event-loop thread, tries the INSERT right there with ``busy_timeout = 0`` and no
+  automatic checkpoint: a WAL append of one row takes tens of microseconds, less than
+  the two event-loop turns a thread hop costs — and on a loop kept busy by workers and
+  calls, one turn is already most of a millisecond (``benchmarks/outbox.py``). If the
+  write lock is taken at that instant (another process, or our thread mid-statement),
+  the insert goes to the thread, which waits for the lock. Checkpoints (the only
+  fsyncs under NORMAL) stay on the thread. With ``synchronous=FULL`` every commit
+  fsyncs, so enqueues always go to the thread.
 - **Autocommit, one statement per change.** Claiming is a single
   ``UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING …``: SQLite takes the write lock
   before reading, so two processes can never claim the same row.
@@ -24,6 +33,7 @@ Why this shape:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sqlite3
@@ -77,7 +87,9 @@ CREATE TABLE IF NOT EXISTS outbox (
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL
 );
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_attempt_at);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_attempt_at)
+    WHERE status IN ('queued', 'sending');
+CREATE INDEX IF NOT EXISTS outbox_updated ON outbox (updated_at);
 CREATE INDEX IF NOT EXISTS outbox_provider ON outbox (provider_id);
 CREATE TABLE IF NOT EXISTS optins (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -91,6 +103,8 @@ CREATE INDEX IF NOT EXISTS optins_number ON optins (number, channel, at);
 """
 
 _SYNC_MODES = ("NORMAL", "FULL")
+#: inline inserts between two checkpoints requested from the thread (about 4 MB of WAL)
+_CHECKPOINT_EVERY = 1000
 
 
 def _q(sql: str) -> str:
@@ -102,6 +116,13 @@ def _values(row: StoredMessage) -> tuple[Any, ...]:
     data["payload"] = json.dumps(data["payload"], ensure_ascii=False, separators=(",", ":"))
     data["fallback"] = json.dumps(data["fallback"], ensure_ascii=False, separators=(",", ":"))
     return tuple(data[c] for c in COLUMNS)
+
+
+def _insert(db: sqlite3.Connection, values: tuple[Any, ...], key: str) -> tuple[str, bool]:
+    if db.execute(_q(INSERT_ROW), values).rowcount == 1:
+        return values[0], True
+    found = db.execute(_q(SELECT_BY_KEY), (key,)).fetchone()
+    return found[0], False
 
 
 class SqliteStore:
@@ -116,17 +137,25 @@ class SqliteStore:
         self.description = f"sqlite:{self.path}"
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
+        self._inline: sqlite3.Connection | None = None
+        self._inline_statements = 0
 
     async def open(self) -> None:
         if self._executor is not None:
             return
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="outbox-sqlite")
         try:
-            await self._run(self._connect)
+            await asyncio.get_running_loop().run_in_executor(self._executor, self._connect)
         except BaseException:
             self._executor.shutdown(wait=True)
             self._executor = None
             raise
+        if self.synchronous == "NORMAL":
+            inline = sqlite3.connect(self.path, isolation_level=None)
+            inline.execute("PRAGMA busy_timeout = 0")
+            inline.execute("PRAGMA synchronous = NORMAL")
+            inline.execute("PRAGMA wal_autocheckpoint = 0")
+            self._inline = inline
 
     def _connect(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -144,15 +173,13 @@ class SqliteStore:
         executor, self._executor = self._executor, None
         if executor is None:
             return
+        inline, self._inline = self._inline, None
+        if inline is not None:
+            inline.close()
         conn, self._conn = self._conn, None
         if conn is not None:
             await asyncio.get_running_loop().run_in_executor(executor, conn.close)
         executor.shutdown(wait=True)
-
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._executor is None:
-            raise RuntimeError(f"outbox store {self.path} is not open")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     def _db(self) -> sqlite3.Connection:
         assert self._conn is not None
@@ -161,14 +188,7 @@ class SqliteStore:
     # ------------------------------------------------------------------ messages
 
     async def insert(self, row: StoredMessage) -> tuple[str, bool]:
-        return await self._run(self._insert, _values(row), row.key)
-
-    def _insert(self, values: tuple[Any, ...], key: str) -> tuple[str, bool]:
-        db = self._db()
-        if db.execute(_q(INSERT_ROW), values).rowcount == 1:
-            return values[0], True
-        found = db.execute(_q(SELECT_BY_KEY), (key,)).fetchone()
-        return found[0], False
+        return await self._hot(_insert, _values(row), row.key)
 
     async def claim(self, now: float, lease: float, limit: int) -> list[StoredMessage]:
         until = now + lease
@@ -176,7 +196,7 @@ class SqliteStore:
             f"UPDATE outbox {CLAIM_SET} WHERE id IN (SELECT id FROM outbox WHERE {DUE} "
             f"ORDER BY next_attempt_at LIMIT %s) RETURNING {SELECT_COLUMNS}"
         )
-        rows = await self._run(self._all, _q(sql), (until, until, now, now, limit))
+        rows = await self._hot(_all, _q(sql), (until, until, now, now, limit))
         return sorted((from_row(r) for r in rows), key=lambda r: r.created_at)
 
     async def mark_sent(self, row: StoredMessage, provider_id: str | None, now: float) -> bool:
@@ -192,13 +212,13 @@ class SqliteStore:
         return await self._change(RELEASE, (now, now, row.id, row.claimed_until))
 
     async def get(self, id: str) -> StoredMessage | None:
-        rows = await self._run(self._all, _q(SELECT_BY_ID), (id,))
+        rows = await self._thread(_all, _q(SELECT_BY_ID), (id,))
         return from_row(rows[0]) if rows else None
 
     async def list(self, status: str | None = None, limit: int = 50) -> list[StoredMessage]:
         where, args = ("WHERE status = ?", (status, limit)) if status else ("", (limit,))
         sql = f"SELECT {SELECT_COLUMNS} FROM outbox {where} ORDER BY id DESC LIMIT ?"
-        return [from_row(r) for r in await self._run(self._all, sql, args)]
+        return [from_row(r) for r in await self._thread(_all, sql, args)]
 
     async def requeue(self, ids: list[str] | None, now: float) -> list[str]:
         statuses = ", ".join(f"'{s}'" for s in RETRYABLE_STATUSES)
@@ -213,22 +233,22 @@ class SqliteStore:
                 return []
             sql += f" AND id IN ({', '.join('?' * len(ids))})"
             args += tuple(ids)
-        return [r[0] for r in await self._run(self._all, sql + " RETURNING id", args)]
+        return [r[0] for r in await self._thread(_all, sql + " RETURNING id", args)]
 
     async def purge(self, before: float, statuses: tuple[str, ...]) -> int:
         marks = ", ".join("?" * len(statuses))
         sql = f"DELETE FROM outbox WHERE updated_at < ? AND status IN ({marks})"
-        return await self._run(self._count, sql, (before, *statuses))
+        return await self._thread(_count, sql, (before, *statuses))
 
     async def next_due(self) -> float | None:
-        rows = await self._run(self._all, NEXT_DUE, ())
+        rows = await self._thread(_all, NEXT_DUE, ())
         return rows[0][0]
 
     async def oldest_waiting(self) -> float | None:
-        return (await self._run(self._all, OLDEST_WAITING, ()))[0][0]
+        return (await self._thread(_all, OLDEST_WAITING, ()))[0][0]
 
     async def counts(self) -> dict[str, int]:
-        return dict(await self._run(self._all, COUNTS, ()))
+        return dict(await self._thread(_all, COUNTS, ()))
 
     async def set_delivery(self, provider_id: str, state: str, now: float) -> bool:
         return await self._change(SET_DELIVERY, (state, now, provider_id))
@@ -236,13 +256,13 @@ class SqliteStore:
     async def take(self, limit: int) -> list[StoredMessage]:
         """The oldest rows, whatever their status (the spool hands them on in order)."""
         sql = f"SELECT {SELECT_COLUMNS} FROM outbox ORDER BY id LIMIT ?"
-        return [from_row(r) for r in await self._run(self._all, sql, (limit,))]
+        return [from_row(r) for r in await self._thread(_all, sql, (limit,))]
 
     async def delete(self, ids: list[str]) -> int:
         if not ids:
             return 0
         sql = f"DELETE FROM outbox WHERE id IN ({', '.join('?' * len(ids))})"
-        return await self._run(self._count, sql, tuple(ids))
+        return await self._thread(_count, sql, tuple(ids))
 
     # ------------------------------------------------------------------ opt-in ledger
 
@@ -251,31 +271,60 @@ class SqliteStore:
 
     async def optin_last(self, number: str, channel: str) -> str | None:
         """The newest ledger action for this number and channel (``in``, ``out``, None)."""
-        rows = await self._run(self._all, _q(OPTIN_HAS), (number, channel))
+        rows = await self._hot(_all, _q(OPTIN_HAS), (number, channel))
         return rows[0][0] if rows else None
 
     async def optin_add(
         self, number: str, channel: str, source: str, action: str, at: float
     ) -> None:
-        await self._run(self._count, _q(OPTIN_ADD), (number, channel, source, action, at))
+        await self._hot(_count, _q(OPTIN_ADD), (number, channel, source, action, at))
 
     async def optin_take(self, limit: int) -> list[tuple[int, str, str, str, str, float]]:
         """Ledger entries in order (seq first), for the spool to hand on."""
         sql = "SELECT seq, number, channel, source, action, at FROM optins ORDER BY seq LIMIT ?"
-        return [tuple(r) for r in await self._run(self._all, sql, (limit,))]
+        return [tuple(r) for r in await self._thread(_all, sql, (limit,))]
 
     async def optin_delete(self, seqs: list[int]) -> None:
         if seqs:
             sql = f"DELETE FROM optins WHERE seq IN ({', '.join('?' * len(seqs))})"
-            await self._run(self._count, sql, tuple(seqs))
+            await self._thread(_count, sql, tuple(seqs))
 
     # ------------------------------------------------------------------ plumbing
 
+    async def _hot(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a short delivery-path statement inline; on the thread if the file is locked."""
+        if self._inline is not None:
+            try:
+                result = fn(self._inline, *args)
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                    raise
+            else:
+                self._inline_statements += 1
+                if self._inline_statements % _CHECKPOINT_EVERY == 0 and self._executor:
+                    self._executor.submit(self._checkpoint)
+                return result
+        return await self._thread(fn, *args)
+
+    async def _thread(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._executor is None:
+            raise RuntimeError(f"outbox store {self.path} is not open")
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor, fn, self._db(), *args
+        )
+
+    def _checkpoint(self) -> None:
+        """Fold the WAL back into the database (the inline connection never does it)."""
+        with contextlib.suppress(sqlite3.Error):
+            self._db().execute("PRAGMA wal_checkpoint(PASSIVE)")
+
     async def _change(self, sql: str, args: tuple[Any, ...]) -> bool:
-        return await self._run(self._count, _q(sql), args) == 1
+        return await self._hot(_count, _q(sql), args) == 1
 
-    def _all(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        return self._db().execute(sql, args).fetchall()
 
-    def _count(self, sql: str, args: tuple[Any, ...]) -> int:
-        return self._db().execute(sql, args).rowcount
+def _all(db: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    return db.execute(sql, args).fetchall()
+
+
+def _count(db: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> int:
+    return db.execute(sql, args).rowcount
