@@ -14,7 +14,7 @@ One file per flow, ``<flows_dir>/<name>.yaml``; the ``flow:`` key equals ``<name
     variables: {customer: ""}     # declared variables with defaults (args override)
     blocks:
       <block name>:               # [A-Za-z_][A-Za-z0-9_-]*
-        <kind>: <spec>            # at most one kind key; none = a "step" (actions + next)
+        <kind>: <spec>            # at most one kind key; none (or null) = a "step"
         next: <block>             # where to go after; absent = end of call (default ending)
         actions: [<action>, …]    # run on ENTERING the block, before its main effect
         voice: {…}                # overrides the flow's voice for this block
@@ -28,20 +28,24 @@ Block kinds (``BLOCK_KINDS``; the runtime dispatches on the spec's class):
 - ``menu: {prompt, options: {"1": block | {goto, actions}}, timeout: 5s, retries: 2,
   no_input, invalid, on_fail, barge_in: true, repeat: "*", terminator: "#",
   inter_digit: 2s}`` → :class:`Menu` (an option without ``goto`` runs its actions and
-  replays the menu; multi-digit options wait for more digits or the terminator)
+  replays the menu; multi-digit options wait for more digits or the terminator).
+  Quote ``'#'`` and ``'*'`` (an unquoted # starts a YAML comment); ``terminator: false``
+  for none; its default is ``#`` unless an option or ``repeat`` uses that key.
 - ``collect: {prompt, var: digits, min_digits: 1, max_digits: 20, terminator: "#",
   pattern: "regex", retries: 2, timeout: 6s, no_input, invalid, on_fail}`` + ``next``
 - ``transfer: {team: ventas | agent: "PJSIP/1001", music, announce, max_wait: 120s,
   ring: 20s, check_available: true, on_nobody, on_no_answer, on_busy, on_unavailable,
-  on_hangup: [actions]}`` (``next`` = queue CONTINUE) → :class:`Transfer`;
+  on_hangup: [actions]}`` (``max_wait``/``music``/``on_nobody`` for teams, ``ring`` for
+  agents; ``next`` = queue CONTINUE) → :class:`Transfer`;
   :meth:`Transfer.branch_for` maps QUEUESTATUS/DIALSTATUS to a target
 - ``hangup: {message, result}`` | ``hangup: "message"`` | ``hangup: null``
 - ``return: {result}`` | ``return: null``: close AGI, the dialplan continues
 - ``set: {var: "text ${x}" | 3 | {expr: "tries + 1"}}`` + ``next``
 - ``branch: [{if: "expr", goto: block}, …, {else: block}]`` (no match, no else → ``next``)
-- ``hours: {timezone, week: {mon-fri: "09:00-14:00, 16:00-19:00", sat: "10:00-13:00"},
-  holidays: [2026-12-25, "01-06"], open: block, closed: block, holiday: block}``
-  (``holiday`` defaults to ``closed``; "MM-DD" repeats every year)
+- ``hours: {timezone, week: {mon-fri: "09:00-14:00, 16:00-19:00", sat: "10:00-13:00",
+  sun: closed}, holidays: [2026-12-25, "01-06"], open: block, closed: block, holiday:
+  block}`` (days not named are closed; ``24:00`` may end a range; ``holiday`` defaults to
+  ``closed``; "MM-DD" repeats every year; evaluation: :mod:`agi_callbot.flow.hours`)
 - ``goto: block``
 - ``subflow: name`` | ``subflow: {flow: name, vars: {k: v}}``: runs the other flow's
   blocks with the same channel and variables; when it runs out of blocks the call
