@@ -20,6 +20,7 @@ the flow as a graph and against the settings:
 - ``music``: a hold-music class with no folder in ``moh_dir`` (warning: Asterisk then
   plays ``default``)
 - ``sound``: ``play:`` of an absolute path with no such file (warning)
+- ``hours-never-open``: an ``hours`` block whose week has no opening hour (warning)
 - ``subflow``: with a library, a sub-flow that does not load (error: calls fail when
   they reach it) or sub-flows that call each other in a circle (warning: each turn
   nests deeper until ``max_steps``)
@@ -245,6 +246,14 @@ def _fallbacks(flow: m.Flow, found: _Findings) -> None:
                 "warning",
                 "collect-on-fail",
                 f"collect {block.name!r} has no on_fail",
+                block,
+                block.name,
+            )
+        if isinstance(spec, m.Hours) and not any(spec.week):
+            found.add(
+                "warning",
+                "hours-never-open",
+                f"hours {block.name!r} is never open: no day of its week has opening hours",
                 block,
                 block.name,
             )

@@ -285,3 +285,15 @@ def test_subflows_in_a_circle(flows) -> None:
     (finding,) = lint(flow, library=flows.library)
     assert (finding.severity, finding.rule, finding.line) == ("warning", "subflow", 4)
     assert finding.message == "sub-flows call each other in a circle: a → b → c → a"
+
+
+def test_hours_never_open(flows) -> None:
+    text = """
+        flow: t
+        blocks:
+          h: {hours: {week: {mon-sun: closed}, open: a, closed: b}}
+          a: {hangup: open}
+          b: {hangup: closed}
+        """
+    assert rules(lint(flows.load(text))) == [("warning", "hours-never-open", 3, 3)]
+    assert lint(flows.load(text.replace("mon-sun: closed", "sat: '10:00-11:00'"))) == []
