@@ -84,7 +84,9 @@ def resolve_flow(settings: Settings, flow: str) -> tuple[Any, dict[str, Any]]:
         root = settings.flows_dir.resolve()
         if root not in path.parents:
             root = path.parent
-        library = FlowLibrary(root, defaults=settings.defaults, max_steps=settings.flows.max_steps)
+        library = FlowLibrary(
+            root, defaults=settings.defaults, max_steps=settings.flows.max_steps, settings=settings
+        )
         return pin(library, path.relative_to(root).with_suffix("").as_posix())
     return pin(FlowLibrary.from_settings(settings), flow)
 

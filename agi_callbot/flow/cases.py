@@ -4,7 +4,7 @@ A case is a scripted call (the :class:`~agi_callbot.flow.simulate.Scenario`: cal
 digits with timing, queue/agent/AMI answers, time of day, hang-up point) and what
 must come out of it::
 
-    flow: soporte                      # default: the file name without .test.yaml
+    flow: soporte                      # default: the file's path without .test.yaml
     cases:
       - name: caller asks for the link and consents to the survey
         caller: "+34600111222"
@@ -115,8 +115,7 @@ def load_cases(path: Path) -> list[Case]:
     if not isinstance(data, dict) or not isinstance(data.get("cases"), list):
         raise FlowError("a test file is a mapping with a 'cases' list", file=str(path))
     _check_keys(data, {"flow", "cases"}, path, "the file")
-    default_flow = path.name.removesuffix(SUFFIX)
-    flow = str(data.get("flow") or default_flow)
+    flow = str(data.get("flow") or "")
     cases = []
     for number, raw in enumerate(data["cases"], start=1):
         where = f"case #{number}"
@@ -170,16 +169,12 @@ def _scenario(raw: Mapping[str, Any], path: Path, name: str) -> Scenario:
 async def run_case(
     case: Case, settings: Settings, *, prompts_dir: Path | None = None
 ) -> CaseResult:
-    library = FlowLibrary(
-        _flows_root(case.file, settings),
-        defaults=settings.defaults,
-        max_steps=settings.flows.max_steps,
-    )
+    library, name = case_flow(case, settings)
     result = CaseResult(case)
     try:
-        flow, subflows = pin(library, case.flow)
+        flow, subflows = pin(library, name)
     except FlowError as exc:
-        result.failures.append(f"flow {case.flow!r} does not load: {exc}")
+        result.failures.append(f"flow {name!r} does not load: {exc}")
         return result
     transcript = await simulate(
         flow, case.scenario, settings, subflows=subflows, prompts_dir=prompts_dir
@@ -187,6 +182,17 @@ async def run_case(
     result.transcript = transcript
     result.failures = compare(case.expect, actual(transcript))
     return result
+
+
+def case_flow(case: Case, settings: Settings) -> tuple[FlowLibrary, str]:
+    """The library the case's flow is named in, and its name: the ``flow`` key, else the
+    file's path (``<root>/common/survey.test.yaml`` tests ``common/survey``)."""
+    root = _flows_root(case.file, settings)
+    library = FlowLibrary(
+        root, defaults=settings.defaults, max_steps=settings.flows.max_steps, settings=settings
+    )
+    name = case.flow or case.file.resolve().relative_to(root).as_posix().removesuffix(SUFFIX)
+    return library, name
 
 
 def _flows_root(case_file: Path, settings: Settings) -> Path:

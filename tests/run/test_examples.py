@@ -15,11 +15,20 @@ CASES = [case for file in find_case_files([EXAMPLES / "flows"]) for case in load
 
 
 def test_every_example_flow_has_test_cases():
-    flows = {p.stem for p in (EXAMPLES / "flows").glob("*.yaml") if ".test" not in p.name}
-    assert flows <= {case.flow for case in CASES}
+    folder = EXAMPLES / "flows"
+    flows = {
+        p.relative_to(folder).with_suffix("").as_posix()
+        for p in folder.rglob("*.yaml")
+        if not p.name.endswith(".test.yaml")
+    }
+    tested = {
+        case.flow or case.file.relative_to(folder).as_posix().removesuffix(".test.yaml")
+        for case in CASES
+    }
+    assert flows == tested
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.flow}: {c.name}")
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.file.name}: {c.name}")
 async def test_example_case(case, settings, prompts_cache):
     result = await run_case(case, settings, prompts_dir=prompts_cache)
     assert result.passed, "\n".join(result.failures)

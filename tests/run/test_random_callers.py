@@ -17,7 +17,8 @@ from agi_callbot.flow.simulate import Scenario, simulate
 from agi_callbot.router import pin
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-LIBRARY = FlowLibrary(EXAMPLES / "flows")
+CONFIG = load_settings(EXAMPLES / "callbot.yaml", environ={})
+LIBRARY = FlowLibrary.from_settings(CONFIG)
 
 actions = st.one_of(
     st.sampled_from(list("0123456789*#")),
@@ -64,7 +65,7 @@ scenarios = st.builds(
 def test_any_caller_leaves_a_status_and_the_post_call_message(name, scenario, tmp_path_factory):
     flow, subflows = pin(LIBRARY, name)
     config = dataclasses.replace(
-        load_settings(EXAMPLES / "callbot.yaml", environ={}),
+        CONFIG,
         data_dir=tmp_path_factory.getbasetemp() / "random-callers",
     )
     t = asyncio.run(simulate(flow, scenario, config, subflows=subflows))

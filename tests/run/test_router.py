@@ -33,7 +33,7 @@ def folder(tmp_path, write_flow):
 
 @pytest.fixture
 def router(folder, settings, services):
-    return Router(settings, services, FlowLibrary(folder))
+    return Router(settings, services, FlowLibrary(folder, settings=settings))
 
 
 def said(result):

@@ -37,7 +37,7 @@ async def bridge(asterisk: MemoryAsterisk, port: int) -> None:
 
 async def test_soporte_call_over_a_socket(settings, services):
     settings = dataclasses.replace(settings, listen=dataclasses.replace(settings.listen, port=0))
-    router = Router(settings, services, FlowLibrary(EXAMPLES / "flows"))
+    router = Router(settings, services, FlowLibrary(EXAMPLES / "flows", settings=settings))
     server = FastAGIServer(router, settings.listen)
     await server.start()
     try:
