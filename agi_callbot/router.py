@@ -41,7 +41,7 @@ class Router:
 
     async def __call__(self, channel: Any, *, flow: str | None = None) -> CallResult | None:
         """Run one call; ``flow`` names it for classic AGI (``agi-callbot agi FLOW``)."""
-        name = (flow if flow is not None else channel.env.script).strip("/")
+        name = flow if flow is not None else channel.env.script
         try:
             check_name(name)
             pinned, subflows = await asyncio.to_thread(self.pin, name)
