@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import signal
+import sqlite3
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -99,13 +100,29 @@ def _with_outbox(
 ) -> T:
     async def run() -> T:
         outbox = Outbox.from_settings(settings, gateways or {})
-        await outbox.open()
         try:
+            await outbox.open()
             return await use(outbox)
+        except _unavailable() as exc:
+            raise CallbotError(
+                f"the outbox store ({outbox.store.description}) did not answer: "
+                f"{str(exc) or type(exc).__name__}"
+            ) from None
         finally:
             await outbox.aclose()
 
     return asyncio.run(run())
+
+
+def _unavailable() -> tuple[type[BaseException], ...]:
+    """What a store that cannot be reached raises (PostgreSQL's only if it is installed)."""
+    errors: list[type[BaseException]] = [sqlite3.Error, OSError, TimeoutError]
+    with contextlib.suppress(ImportError):
+        import psycopg
+        import psycopg_pool
+
+        errors += [psycopg.Error, psycopg_pool.PoolTimeout]
+    return tuple(errors)
 
 
 def cmd_list(args: argparse.Namespace) -> int:

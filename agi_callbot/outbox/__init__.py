@@ -65,8 +65,11 @@ def open_store(settings: Settings) -> Store:
     if spec.startswith(("postgresql://", "postgres://")):
         from agi_callbot.outbox.store.postgres import PostgresStore, SpooledStore
 
+        # a node on the same network connects in milliseconds; waiting longer than a few
+        # enqueue deadlines only delays the CLI and the claims during an outage
+        connect_timeout = max(1.0, 4 * settings.outbox.enqueue_timeout)
         return SpooledStore(
-            PostgresStore(spec),
+            PostgresStore(spec, connect_timeout=connect_timeout),
             SqliteStore(settings.data_dir / "outbox-spool.sqlite"),
             timeout=settings.outbox.enqueue_timeout,
         )
@@ -245,8 +248,11 @@ class Outbox:
             try:
                 async with asyncio.timeout(self.optin_timeout):
                     consented = await self.store.optin_has(e164, "whatsapp")
-            except (TimeoutError, OSError) as exc:
-                log.warning("opt-in ledger did not answer (%s): the worker checks it", exc)
+            except Exception as exc:  # the ledger is unreachable: do not lose the message
+                log.warning(
+                    "opt-in ledger did not answer (%s): queued, the worker checks it",
+                    exc or type(exc).__name__,
+                )
                 consented = True
             if not consented:
                 return e164, SKIPPED, "no opt-in"

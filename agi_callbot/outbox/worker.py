@@ -69,6 +69,7 @@ class Workers:
         self._tasks: list[asyncio.Task[None]] = []
         self._sending: set[asyncio.Task[None]] = set()
         self._stopping = False
+        self._failing: set[str] = set()
 
     @property
     def running(self) -> bool:
@@ -131,9 +132,10 @@ class Workers:
                     self.outbox.clock.now(), self.outbox.lease, free
                 )
             except Exception as exc:  # the store is down: log, wait, try again
-                log.warning("outbox: cannot claim messages: %s", exc)
+                self._trouble("claim", exc)
                 await self._sleep(self.poll_interval)
                 continue
+            self._trouble("claim", None)
             for row in rows:
                 task = asyncio.create_task(self._send(row), name=f"outbox-send-{row.id}")
                 self._sending.add(task)
@@ -151,6 +153,20 @@ class Workers:
             await self.deliver(row)
         except Exception:
             log.exception("outbox: recording the outcome of %s failed", row.id)
+
+    def _trouble(self, what: str, exc: BaseException | None) -> None:
+        """Log a store outage once when it starts and once when it ends, not every poll."""
+        if exc is not None and what not in self._failing:
+            self._failing.add(what)
+            log.warning(
+                "outbox: %s failed, retrying every %gs: %s",
+                what,
+                self.poll_interval,
+                str(exc) or type(exc).__name__,
+            )
+        elif exc is None and what in self._failing:
+            self._failing.discard(what)
+            log.warning("outbox: %s works again", what)
 
     async def _until_due(self) -> float:
         try:
@@ -173,8 +189,10 @@ class Workers:
             try:
                 moved = await store.drain()
             except Exception as exc:
-                log.warning("outbox spool: cannot hand messages on yet: %s", exc)
+                self._trouble("drain", exc)
                 moved = 0
+            else:
+                self._trouble("drain", None)
             if moved:
                 self.wake()
             else:

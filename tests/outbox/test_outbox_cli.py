@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import sys
 import time
 from pathlib import Path
 
 import pytest
-from loopback import ScriptedGateway
+from loopback import ProviderServer, ScriptedGateway
 
 from agi_callbot.cli import main
 from agi_callbot.config import load_settings
@@ -118,3 +121,60 @@ def test_bad_store_setting_is_a_clear_error(tmp_path: Path, capsys) -> None:
     config = write_config(tmp_path, outbox="{store: 'mysql://x'}")
     assert main(["--config", str(config), "outbox", "list"]) == 1
     assert "outbox.store" in capsys.readouterr().err
+
+
+def test_unreachable_postgres_is_a_clear_error(tmp_path: Path, capsys) -> None:
+    config = write_config(
+        tmp_path,
+        outbox="{store: 'postgresql://callbot:pw@127.0.0.1:1/callbot', enqueue_timeout: 0.2s}",
+    )
+    assert main(["--config", str(config), "outbox", "list"]) == 1
+    err = capsys.readouterr().err
+    assert "did not answer" in err and "127.0.0.1:1" in err and "pw" not in err
+
+
+async def _start_work(config: Path) -> asyncio.subprocess.Process:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "agi_callbot", "--config", str(config), "outbox", "work",
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    async with asyncio.timeout(30):
+        while b"outbox workers running" not in await proc.stderr.readline():
+            pass
+    return proc
+
+
+async def test_outbox_work_killed_mid_send_delivers_after_restart(
+    tmp_path: Path, provider: ProviderServer
+) -> None:
+    """The real command and the real webhook gateway: kill -9 while the provider holds
+    the request; the lease (2 × send_timeout + 1 s) expires; the restarted command sends
+    it again with the same Idempotency-Key; SIGTERM then stops it cleanly."""
+    config = write_config(
+        tmp_path,
+        outbox="{workers: 2, send_timeout: 1s}",
+        gateways=f"{{webhook: {{url: '{provider.url}'}}}}",
+    )
+    outbox = Outbox.from_settings(load_settings(config, environ={}), {})
+    await outbox.open()
+    message = Message("webhook", "", {"data": {"caller": "+34600111222"}}, call_uniqueid="1700.9")
+    id = await outbox.enqueue(message, "1700.9/end/0")
+    provider.hold = True
+    work = await _start_work(config)
+    await provider.wait_for(1)
+    os.kill(work.pid, signal.SIGKILL)
+    await work.wait()
+    assert (await outbox.get(id)).status == "sending"
+    provider.release()
+    work = await _start_work(config)
+    async with asyncio.timeout(30):
+        while (await outbox.get(id)).status != "sent":
+            await asyncio.sleep(0.05)
+    work.send_signal(signal.SIGTERM)
+    assert await work.wait() == 0
+    assert [r.key for r in provider.requests] == ["1700.9/end/0", "1700.9/end/0"]
+    assert provider.requests[0].body["id"] == "1700.9/end/0"
+    assert provider.requests[0].body["data"] == {"caller": "+34600111222"}
+    assert (await outbox.get(id)).attempts == 2
+    await outbox.aclose()

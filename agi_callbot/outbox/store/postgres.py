@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from typing import Any
 
 import psycopg
@@ -271,11 +272,31 @@ class SpooledStore:
     local file would let this node send messages other nodes cannot see.
     """
 
+    #: after PostgreSQL missed a deadline, enqueues go straight to the spool for this long
+    #: (a caller should not wait ``enqueue_timeout`` on every message of an outage); the
+    #: drain task keeps asking PostgreSQL meanwhile
+    BACKOFF = 5.0
+
     def __init__(self, primary: PostgresStore, spool: SqliteStore, *, timeout: float) -> None:
         self.primary = primary
         self.spool = spool
         self.timeout = timeout
         self.description = f"{primary.description} (spool: {spool.path})"
+        self._down_until = 0.0
+
+    def _primary_down(self) -> bool:
+        return time.monotonic() < self._down_until
+
+    def _missed(self, what: str, exc: BaseException) -> None:
+        if not self._primary_down():
+            log.warning(
+                "outbox: PostgreSQL did not take %s within %.2fs (%s): spooling to %s",
+                what,
+                self.timeout,
+                exc or type(exc).__name__,
+                self.spool.path,
+            )
+        self._down_until = time.monotonic() + self.BACKOFF
 
     async def open(self) -> None:
         await self.spool.open()
@@ -296,33 +317,33 @@ class SpooledStore:
         await self.spool.aclose()
 
     async def insert(self, row: StoredMessage) -> tuple[str, bool]:
-        try:
-            async with asyncio.timeout(self.timeout):
-                return await self.primary.insert(row)
-        except UNAVAILABLE as exc:
-            log.warning(
-                "outbox: PostgreSQL did not take %s in %.2fs (%s): spooled locally",
-                row.id,
-                self.timeout,
-                exc or type(exc).__name__,
-            )
-            return await self.spool.insert(row)
+        if not self._primary_down():
+            try:
+                async with asyncio.timeout(self.timeout):
+                    return await self.primary.insert(row)
+            except UNAVAILABLE as exc:
+                self._missed(f"message {row.id}", exc)
+        return await self.spool.insert(row)
 
     async def optin_add(
         self, number: str, channel: str, source: str, action: str, at: float
     ) -> None:
-        try:
-            async with asyncio.timeout(self.timeout):
-                await self.primary.optin_add(number, channel, source, action, at)
-        except UNAVAILABLE:
-            log.warning("outbox: PostgreSQL did not take an opt-in entry in time: spooled")
-            await self.spool.optin_add(number, channel, source, action, at)
+        if not self._primary_down():
+            try:
+                async with asyncio.timeout(self.timeout):
+                    await self.primary.optin_add(number, channel, source, action, at)
+                return
+            except UNAVAILABLE as exc:
+                self._missed("an opt-in entry", exc)
+        await self.spool.optin_add(number, channel, source, action, at)
 
     async def optin_has(self, number: str, channel: str) -> bool:
         """The spool's newest entry for this number wins (it is newer than what PostgreSQL has)."""
         pending = await self.spool.optin_last(number, channel)
         if pending is not None:
             return pending == "in"
+        if self._primary_down():
+            raise TimeoutError("PostgreSQL is not answering")
         return await self.primary.optin_has(number, channel)
 
     async def drain(self, batch: int = 500) -> int:
@@ -332,6 +353,10 @@ class SpooledStore:
         between hands them on again: the unique key makes that a no-op for messages,
         and a repeated ledger entry does not change what the ledger says.
         """
+        if self._primary_down():
+            async with asyncio.timeout(self.timeout):
+                await self.primary.next_due()  # answers again: enqueues may use it
+            self._down_until = 0.0
         events = await self.spool.optin_take(batch)
         for _seq, number, channel, source, action, at in events:
             await self.primary.optin_add(number, channel, source, action, at)
