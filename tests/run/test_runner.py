@@ -326,3 +326,25 @@ async def test_concurrent_calls_keep_their_own_state(flows, settings, services, 
     )
     for n, (_, result) in enumerate(results):
         assert result.path == ["m", "one" if n % 2 == 0 else "two"]
+
+
+async def test_an_outbox_that_fails_costs_the_message_not_the_call(
+    flows, settings, services, place_call
+):
+    flow, subs = flows(
+        "sms",
+        """blocks:
+  a:
+    actions: [{sms: {text: "hi"}}, {optin: {channel: whatsapp}}]
+    say: "Sent."
+""",
+    )
+    await services.outbox_service.aclose()  # the store is closed: every enqueue fails
+    _ast, result = await place_call(services, settings, flow, subs)
+    assert result.status == "COMPLETED" and result.path == ["a"]
+    assert result.record["messages"] == []
+    failed = [e for e in result.events if e["event"] == "action_failed"]
+    assert [e["kind"] for e in failed] == ["sms"]
+    optin = next(e for e in result.events if e["event"] == "optin")
+    assert optin["recorded"] is False
+    assert [e["text"] for e in result.events if e["event"] == "say"] == ["Sent."]

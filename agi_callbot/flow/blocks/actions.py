@@ -2,6 +2,9 @@
 
 Messages (SMS, WhatsApp, e-mail, webhooks) are handed to the outbox and the call goes
 on at once: delivery, retries and the opt-in/anonymous-caller rules are the outbox's.
+An outbox that fails or does not answer in time costs the message (logged as an
+error), never the call; a mistake in the flow (a variable that is not set) does
+take the flow's error branch.
 Each action has an idempotency key ``<uniqueid>/<block>/<index>``, so a flow that
 loops back through a block, or a node that re-runs a call's post-call work, never
 sends the same message twice. A webhook with ``save_as`` is the one exception to
@@ -135,8 +138,13 @@ async def _message(call: Call, spec: ActionSpec, key: str) -> None:
         block=call.block,
         fallback=fallback,
     )
-    async with asyncio.timeout(ENQUEUE_DEADLINE_S):
-        message_id = await call.services.outbox.enqueue(message, key=key)
+    try:
+        async with asyncio.timeout(ENQUEUE_DEADLINE_S):
+            message_id = await call.services.outbox.enqueue(message, key=key)
+    except Exception as exc:  # the outbox's trouble must not cost the caller the call
+        log.error("%s for %s not queued (key %s): %s", channel, call.block, key, exc)
+        call.note("action_failed", kind=channel, where=call.block, error=str(exc) or "timeout")
+        return
     entry = {"channel": channel, "to": to, "block": call.block, "key": key, "id": message_id}
     if fallback:
         entry["fallback"] = [f["channel"] for f in fallback]
@@ -181,7 +189,13 @@ async def _optin(call: Call, spec: OptIn, key: str) -> None:
         call.note("optin", channel=spec.channel, recorded=False, reason="anonymous caller")
         return
     source = f"call {call.uniqueid} {call.flow_name}.{call.block}"
-    recorded = await call.services.optins.record(number, spec.channel, source)
+    try:
+        async with asyncio.timeout(ENQUEUE_DEADLINE_S):
+            recorded = await call.services.optins.record(number, spec.channel, source)
+    except Exception as exc:  # the ledger's trouble must not cost the caller the call
+        log.error("opt-in for %s not recorded: %s", spec.channel, exc)
+        call.note("optin", channel=spec.channel, recorded=False, reason=str(exc) or "timeout")
+        return
     call.note("optin", channel=spec.channel, recorded=recorded is not False)
 
 
