@@ -57,6 +57,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--at", help="time of the call, ISO 8601 (for hours blocks)")
     p.add_argument("--query", default="", help='AGI URL query, e.g. "language=en&x=1"')
+    p.add_argument("--commands", action="store_true", help="also print the AGI commands sent")
     p.add_argument("--json", action="store_true", help="the whole transcript as JSON")
     p.set_defaults(func=cmd_simulate)
 
@@ -126,6 +127,10 @@ def cmd_simulate(args: argparse.Namespace, out: TextIO | None = None) -> int:
         )
     else:
         print_conversation(flow, transcript, out)
+        if args.commands:
+            print("AGI commands:", file=out)
+            for number, line in enumerate(transcript.commands, start=1):
+                print(f"  {number:3d}  {line}", file=out)
     return 0
 
 

@@ -42,6 +42,14 @@ def test_simulate_prints_the_conversation(config, capsys):
     assert "message   whatsapp to +34600111222 skipped: no opt-in  [on_hangup]" in out
     assert "status: COMPLETED (goodbye_busy)" in out
     assert "path:   welcome > main_menu > sales > goodbye_busy" in out
+    assert "AGI commands" not in out
+
+
+def test_simulate_lists_the_agi_commands_for_hangup_at(config, capsys):
+    assert main(["--config", config, "simulate", "soporte", "--commands"]) == 0
+    out = capsys.readouterr().out
+    assert '    1  SET VARIABLE "CALLBOT_STATUS" "FAILED"' in out
+    assert "    2  ANSWER" in out
 
 
 def test_simulate_json_hangup_at_and_opt_in(config, capsys):
