@@ -15,8 +15,10 @@ reason rather than refused, so ``outbox list`` shows why nothing went out:
 - Email addresses and webhook URLs are not phone numbers and are stored as given.
 
 A message whose end is ``failed``, ``dead`` or ``skipped`` starts its fallback chain: the
-next entry becomes a new message with the key ``<key>/fallback/1`` (then ``/2``…), going
-through the same rules; the entries after it travel along as its own fallback.
+next entry (``{channel: sms, to: …, text: …}`` or ``{sms: {to: …, text: …}}``) becomes a
+new message with the key ``<key>/fallback/1`` (then ``/2``…), going through the same
+rules; the entries after it travel along as its own fallback. An entry without ``to``
+inherits the number when both channels are phone channels (WhatsApp → SMS).
 """
 
 from __future__ import annotations
@@ -269,9 +271,12 @@ class Outbox:
             log.warning("outbox: %s: fallback not followed: %s", row.id, exc)
             return None
         payload = {k: v for k, v in spec.items() if k not in ("to", "fallback")}
+        to = str(spec.get("to") or "")
+        if not to and (channel == row.channel or {channel, row.channel} <= set(PHONE_CHANNELS)):
+            to = row.to  # WhatsApp → SMS goes to the same number; an email needs its own
         nxt = Message(
             channel=channel,
-            to=str(spec.get("to") or row.to),
+            to=to,
             payload=payload,
             call_uniqueid=row.call_uniqueid,
             flow=row.flow,

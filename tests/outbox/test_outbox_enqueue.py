@@ -115,3 +115,32 @@ async def test_a_key_is_required(outbox: Outbox) -> None:
 
     with pytest.raises(ValueError, match="idempotency key"):
         await outbox.enqueue(sms(), "")
+
+
+async def test_enqueue_waits_for_a_write_lock_held_elsewhere(tmp_path) -> None:
+    """Another connection (another process, classic AGI) holds the write lock: the inline
+    insert cannot take it, so the insert goes to the store's thread and waits there."""
+    import asyncio
+    import sqlite3
+
+    from agi_callbot.outbox.store.sqlite import SqliteStore
+
+    outbox = Outbox(SqliteStore(tmp_path / "locked.sqlite"), {})
+    await outbox.open()
+    other = sqlite3.connect(tmp_path / "locked.sqlite", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    asyncio.get_running_loop().call_later(0.2, other.execute, "COMMIT")
+    id = await outbox.enqueue(sms(), "while-locked")
+    assert not other.in_transaction, "the insert waited for the other writer"
+    assert (await outbox.get(id)).status == "queued"
+    other.close()
+    await outbox.aclose()
+
+
+async def test_fallback_to_another_kind_of_channel_does_not_inherit_the_number(outbox) -> None:
+    message = Message(
+        "sms", "anonymous", {"text": "x"}, fallback=({"channel": "email", "subject": "s"},)
+    )
+    await outbox.enqueue(message, "k")
+    rows = {r.key: r for r in await outbox.list()}
+    assert (rows["k/fallback/1"].to, rows["k/fallback/1"].reason) == ("", "no address")

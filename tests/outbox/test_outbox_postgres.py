@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from loopback import LoopbackGateway, ProviderServer
 from agi_callbot.config import load_settings
 from agi_callbot.errors import ConfigError
 from agi_callbot.outbox import Outbox, open_store
+from agi_callbot.outbox.model import NewMessage
 from agi_callbot.outbox.store.postgres import PostgresStore, SpooledStore, redact_url
 from agi_callbot.outbox.store.sqlite import SqliteStore
 from agi_callbot.services import Message
@@ -129,3 +131,27 @@ def test_settings_choose_the_store(tmp_path: Path) -> None:
         open_store(load_settings(overrides={**base, "outbox.store": "mysql://x"}, environ={}))
     assert redact_url("postgresql://u:p@h/d") == "postgresql://u:***@h/d"
     assert redact_url("postgresql://u@h/d") == "postgresql://u@h/d"
+
+
+@needs_postgres
+async def test_running_workers_hand_spooled_messages_on_and_deliver_them(tmp_path: Path) -> None:
+    from loopback import ScriptedGateway
+
+    await _clear_postgres()
+    store = SpooledStore(
+        PostgresStore(POSTGRES_URL or ""), SqliteStore(tmp_path / "spool.sqlite"), timeout=2
+    )
+    gateway = ScriptedGateway("sms")
+    outbox = Outbox(store, {"sms": gateway}, poll_interval=0.05)
+    await outbox.open()
+    spooled = NewMessage(
+        key="spooled", message=Message("sms", "+34600111222", {"text": "x"}), to="+34600111222"
+    )
+    await store.spool.insert(spooled.row(time.time()))
+    await outbox.start()
+    async with asyncio.timeout(20):
+        while (row := await outbox.get(spooled.id)) is None or row.status != "sent":
+            await asyncio.sleep(0.05)
+    assert [k for _, k in gateway.calls] == ["spooled"]
+    assert await store.spool.take(10) == []
+    await outbox.aclose()

@@ -16,15 +16,17 @@ Why this shape:
   on another process's lock (``busy_timeout``: classic-AGI processes and ``outbox work``
   share the file), and avoids a new thread per call (``asyncio.to_thread`` would use
   the shared pool, where prompt rendering also runs).
-- **Enqueue inline when the file is free.** A second connection, used only on the
-  event-loop thread, tries the INSERT right there with ``busy_timeout = 0`` and no
-  automatic checkpoint: a WAL append of one row takes tens of microseconds, less than
-  the two event-loop turns a thread hop costs — and on a loop kept busy by workers and
-  calls, one turn is already most of a millisecond (``benchmarks/outbox.py``). If the
-  write lock is taken at that instant (another process, or our thread mid-statement),
-  the insert goes to the thread, which waits for the lock. Checkpoints (the only
-  fsyncs under NORMAL) stay on the thread. With ``synchronous=FULL`` every commit
-  fsyncs, so enqueues always go to the thread.
+- **The delivery path inline when the file is free.** Enqueue, claim, the outcome
+  updates and the opt-in lookups are one short statement each on an index. A second
+  connection, used only on the event-loop thread, runs them right there with
+  ``busy_timeout = 0`` and no automatic checkpoint: a WAL append of one row takes tens
+  of microseconds, less than the two event-loop turns a thread hop costs — and on a
+  loop kept busy by workers and calls, one turn is already most of a millisecond
+  (``benchmarks/outbox.py``). If the write lock is taken at that instant (another
+  process, or our thread mid-statement), the statement goes to the thread, which waits
+  for the lock. Checkpoints (the only fsyncs under NORMAL) and the scans of the admin
+  commands stay on the thread. With ``synchronous=FULL`` every commit fsyncs, so
+  everything goes to the thread.
 - **Autocommit, one statement per change.** Claiming is a single
   ``UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING …``: SQLite takes the write lock
   before reading, so two processes can never claim the same row.
