@@ -219,6 +219,10 @@ class Outbox:
         to, status, reason = await self._check(message)
         new = NewMessage(key=key, message=message, to=to, status=status, reason=reason)
         row = new.row(self.clock.now())
+        if status != QUEUED:
+            # the next channel first: if we die between the two, the re-run of this action
+            # finds its fallback stored already (same key), instead of never storing it
+            await self.follow_fallback(row, status, reason)
         id, inserted = await self.store.insert(row)
         if not inserted:
             return id
@@ -227,7 +231,6 @@ class Outbox:
             log.info("outbox: %s %s to %s queued (key %s)", message.channel, id, _who(row), key)
         else:
             log.info("outbox: %s %s to %s %s: %s", message.channel, id, _who(row), status, reason)
-            await self.follow_fallback(row, status, reason)
         return id
 
     async def _check(self, message: Message) -> tuple[str, str, str]:

@@ -264,12 +264,14 @@ class Workers:
             _lost(row)
 
     async def _final(self, row: StoredMessage, status: str, reason: str) -> None:
+        """Record an end state; the fallback is stored first, so a crash in between sends
+        this message once more (lease expiry) rather than losing the fallback."""
         outbox = self.outbox
+        await outbox.follow_fallback(row, status, reason)
         if not await outbox.store.mark_final(row, status, reason, outbox.clock.now()):
             _lost(row)
             return
         log.warning("outbox: %s %s to %s %s: %s", row.channel, row.id, _who(row), status, reason)
-        await outbox.follow_fallback(row, status, reason)
 
 
 def _count_failure(row: StoredMessage, kind: str) -> None:
