@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import agi_callbot.flow.blocks  # noqa: F401 - registers every block kind
+from agi_callbot.channel import Channel
 from agi_callbot.config import Settings
 from agi_callbot.errors import Hangup, ProtocolError
 from agi_callbot.flow.blocks.actions import run_actions, run_post_call
@@ -42,6 +43,7 @@ from agi_callbot.flow.blocks.call import (
     call_variables,
 )
 from agi_callbot.flow.blocks.registry import runner_for
+from agi_callbot.flow.model import Flow
 from agi_callbot.services import Services
 
 log = logging.getLogger("agi_callbot.flow")
@@ -70,13 +72,13 @@ class CallResult:
 
 
 async def run_call(
-    channel: Any,
-    flow: Any,
+    channel: Channel,
+    flow: Flow,
     services: Services,
     settings: Settings,
     variables: Mapping[str, Any] | None = None,
     *,
-    subflows: Mapping[str, Any] | None = None,
+    subflows: Mapping[str, Flow] | None = None,
 ) -> CallResult:
     """Run ``flow`` on ``channel``; never raises for anything that happens during the call."""
     env = channel.env
@@ -92,6 +94,7 @@ async def run_call(
             env,
             language=language,
             region=flow.region or settings.defaults.region,
+            flow_name=flow.name,
             defaults=flow.variables,
         ),
         language=language,
@@ -100,7 +103,6 @@ async def run_call(
     )
     for name, value in (variables or {}).items():
         call.set(name, value)
-    call.variables["flow"] = flow.name
     started = services.clock.now()
     end = End(FAILED, hangup=False)
     error = ""
@@ -157,7 +159,7 @@ async def _run(call: Call) -> End:
         return outcome or End(COMPLETED, call.block, hangup=True)
 
 
-async def walk(call: Call, flow: Any, start: str | None = None) -> End | None:
+async def walk(call: Call, flow: Flow, start: str | None = None) -> End | None:
     """Run ``flow``'s blocks from ``start``; ``None`` when it runs out of blocks."""
     call.current_flow = flow
     limit = call.flow.max_steps or call.settings.flows.max_steps

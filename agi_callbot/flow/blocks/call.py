@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agi_callbot.agi.env import UNKNOWN, Environment
+from agi_callbot.channel import Channel
 from agi_callbot.config import Settings
+from agi_callbot.flow.model import Flow
 from agi_callbot.services import Services
 
 log = logging.getLogger("agi_callbot.flow")
@@ -29,7 +31,7 @@ NO_AGENT = "NO_AGENT"
 FAILED = "FAILED"
 
 #: variables the engine sets; a query string or ``set`` block cannot replace them
-BUILTIN = frozenset({"caller", "caller_name", "dnid", "uniqueid", "channel", "language"})
+BUILTIN = frozenset({"caller", "caller_name", "dnid", "uniqueid", "channel", "language", "flow"})
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 #: longest value kept from a caller-controlled field (name, query, args)
 MAX_VALUE = 256
@@ -58,8 +60,8 @@ Outcome = Next | End
 class Call:
     """One call through one flow version."""
 
-    channel: Any  # agi_callbot.channel.Channel (kept loose: the in-memory one is the same type)
-    flow: Any  # agi_callbot.flow.model.Flow
+    channel: Channel
+    flow: Flow
     services: Services
     settings: Settings
     variables: dict[str, Any]
@@ -70,9 +72,9 @@ class Call:
     messages: list[dict[str, Any]] = field(default_factory=list)
     steps: int = 0
     #: flows a ``subflow`` block may run, pinned with the main flow when the call started
-    subflows: Mapping[str, Any] = field(default_factory=dict)
+    subflows: Mapping[str, Flow] = field(default_factory=dict)
     #: the flow (or sub-flow) whose blocks are running, and the block running now
-    current_flow: Any = None
+    current_flow: Flow | None = None
     block: str = ""
     #: what happened, in order, for transcripts (simulate, flow tests): {"event": kind, …}
     events: list[dict[str, Any]] = field(default_factory=list)
@@ -89,7 +91,7 @@ class Call:
 
     @property
     def flow_name(self) -> str:
-        return str(getattr(self.current_flow or self.flow, "name", ""))
+        return (self.current_flow or self.flow).name
 
     def note(self, event: str, **data: Any) -> None:
         """Add an event to the call's transcript (the block it happened in is added)."""
@@ -113,7 +115,12 @@ def clean_text(value: str, limit: int = MAX_VALUE) -> str:
 
 
 def call_variables(
-    env: Environment, *, language: str, region: str, defaults: Mapping[str, Any] | None = None
+    env: Environment,
+    *,
+    language: str,
+    region: str,
+    flow_name: str = "",
+    defaults: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The variables every call starts with (DESIGN section 10), lowest precedence first.
 
@@ -136,6 +143,7 @@ def call_variables(
     for number, value in enumerate(env.args, start=1):
         variables[f"arg{number}"] = clean_text(value)
     variables.update(
+        flow=flow_name,
         caller=to_e164(env.caller_number, region) or "",
         caller_name=clean_text(name),
         dnid=clean_text(dnid, 64),
