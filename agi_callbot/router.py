@@ -20,6 +20,7 @@ from agi_callbot.config import Settings
 from agi_callbot.errors import CallbotError, FlowError
 from agi_callbot.flow.blocks.call import FAILED
 from agi_callbot.flow.loader import FlowLibrary, check_name
+from agi_callbot.flow.model import Flow
 from agi_callbot.flow.runner import CallResult, run_call
 from agi_callbot.services import Services
 
@@ -58,7 +59,7 @@ class Router:
             tracker.outcome = result.status
         return result
 
-    def pin(self, name: str) -> tuple[Any, dict[str, Any]]:
+    def pin(self, name: str) -> tuple[Flow, dict[str, Flow]]:
         return pin(self.library, name)
 
     async def _refuse(self, channel: Any) -> None:
@@ -69,13 +70,13 @@ class Router:
             log.debug("could not set CALLBOT_STATUS on a refused call: %s", exc)
 
 
-def pin(library: FlowLibrary, name: str) -> tuple[Any, dict[str, Any]]:
+def pin(library: FlowLibrary, name: str) -> tuple[Flow, dict[str, Flow]]:
     """The current version of ``name`` and of every flow it reaches through sub-flows.
 
     Blocking (may read and validate files): call it from a thread in the event loop.
     """
     flow = library.get(name)
-    subflows: dict[str, Any] = {}
+    subflows: dict[str, Flow] = {}
     pending = list(flow.subflows())
     while pending:
         sub = pending.pop()

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from agi_callbot.config import Settings
+from agi_callbot.flow.model import Flow
 from agi_callbot.flow.runner import CallResult, run_call
 from agi_callbot.outbox import Outbox
 from agi_callbot.records import CallRecords
@@ -150,11 +151,11 @@ class Transcript:
 
 
 async def simulate(
-    flow: Any,
+    flow: Flow,
     scenario: Scenario,
     settings: Settings,
     *,
-    subflows: Mapping[str, Any] | None = None,
+    subflows: Mapping[str, Flow] | None = None,
     prompts_dir: Path | None = None,
 ) -> Transcript:
     """Run ``flow`` once under ``scenario`` through the in-memory Asterisk."""
