@@ -348,3 +348,20 @@ async def test_an_outbox_that_fails_costs_the_message_not_the_call(
     optin = next(e for e in result.events if e["event"] == "optin")
     assert optin["recorded"] is False
     assert [e["text"] for e in result.events if e["event"] == "say"] == ["Sent."]
+
+
+@pytest.mark.parametrize("world", [{"exit_on_hangup": True}, {"agisighup": False}])
+async def test_hangup_with_other_agi_settings_still_finishes(
+    world, flows, settings, services, place_call
+):
+    """AGIEXITONHANGUP closes the socket after the notice (22); AGISIGHUP=no sends none
+    (21): the call still ends as HANGUP, post-call work runs and the record is written."""
+    flow, subs = flows(
+        "h",
+        'blocks:\n  a: {say: "One.", next: b}\n  b: {say: "Two."}\n'
+        'on_hangup: [{email: {to: ops@acme.example, subject: "s", body: "b"}}]\n',
+    )
+    _ast, result = await place_call(services, settings, flow, subs, hangup_at_command=3, **world)
+    assert result.status == "HANGUP" and not result.error
+    assert [m["channel"] for m in result.record["messages"]] == ["email"]
+    assert (await services.records.last(1))[0]["status"] == "HANGUP"
