@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 
 from agi_callbot.agi.connection import NEED_DATA, Closed, Connection
 from agi_callbot.agi.env import Environment
-from agi_callbot.channel import Channel, CommandObserver, Timeouts, Watchdog
+from agi_callbot.channel import Channel, CommandObserver, Timeouts, Watchdog, Wire
 from agi_callbot.config import Listen
 from agi_callbot.errors import Hangup, ProtocolError
 
@@ -33,51 +33,118 @@ log = logging.getLogger("agi_callbot.fastagi")
 
 Handler = Callable[[Channel], Awaitable[object]]
 READ_SIZE = 65536
-#: replies are short: wait for the socket to drain only when this much is queued
-WRITE_BUFFER = 64 * 1024
 
 
-class StreamWire:
-    """A :class:`~agi_callbot.channel.Wire` over asyncio streams."""
+class ProtocolWire(asyncio.Protocol):
+    """One FastAGI socket as a :class:`~agi_callbot.channel.Wire`, straight on the transport.
 
-    def __init__(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, close_timeout: float
-    ) -> None:
-        self.reader = reader
-        self.writer = writer
-        self.close_timeout = close_timeout
-        self._closed = False
+    No StreamReader in between: received chunks wait in a short list until the call
+    reads them, and reading pauses when more than ``READ_SIZE`` bytes are waiting, so a
+    peer that floods cannot grow memory (the sans-IO core caps lines and blocks too).
+    """
+
+    def __init__(self, server: FastAGIServer) -> None:
+        self.server = server
+        self.transport: asyncio.Transport | None = None
+        self.close_timeout = float(server.listen.close_timeout)
+        self._chunks: list[bytes] = []
+        self._buffered = 0
+        self._eof = False
+        self._closing = False
+        self._paused = False
+        self._waiter: asyncio.Future[None] | None = None
+        self._drained: asyncio.Future[None] | None = None
+        self._lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    # -- asyncio.Protocol ---------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.server.accepted(self)
+
+    def data_received(self, data: bytes) -> None:
+        self._chunks.append(data)
+        self._buffered += len(data)
+        if self._buffered > READ_SIZE and not self._paused and self.transport is not None:
+            self._paused = True
+            self.transport.pause_reading()
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self._eof = True
+        self._wake()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._eof = True
+        self._wake()
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
+        if not self._lost.done():
+            self._lost.set_result(None)
+
+    def pause_writing(self) -> None:
+        self._drained = asyncio.get_running_loop().create_future()
+
+    def resume_writing(self) -> None:
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
+        self._drained = None
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # -- Wire ---------------------------------------------------------------------------
 
     async def read(self) -> bytes:
-        try:
-            return await self.reader.read(READ_SIZE)
-        except ConnectionError:
-            return b""
+        """Everything received so far; ``b""`` once the peer closed and all was read."""
+        while not self._chunks:
+            if self._eof or self._closing:
+                return b""
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        data = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
+        self._chunks.clear()
+        self._buffered = 0
+        if self._paused and self.transport is not None:
+            self._paused = False
+            self.transport.resume_reading()
+        return data
 
     async def write(self, data: bytes) -> None:
-        if self._closed or self.writer.is_closing():
+        transport = self.transport
+        if self._closing or transport is None or transport.is_closing():
             raise Hangup("the AGI connection is closed")
-        try:
-            self.writer.write(data)
-            if self.writer.transport.get_write_buffer_size() > WRITE_BUFFER:
-                await self.writer.drain()
-        except ConnectionError as exc:
-            raise Hangup(f"the AGI connection broke: {exc}") from None
+        transport.write(data)
+        if self._drained is not None:
+            await self._drained
 
     async def aclose(self) -> None:
-        if self._closed:
+        """Close (queued bytes are still sent); abort if the peer does not let go in time."""
+        if self._closing or self.transport is None:
             return
-        self._closed = True
-        self.writer.close()
+        self._closing = True
+        self._wake()
+        self.transport.close()
         try:
             async with asyncio.timeout(self.close_timeout):
-                await self.writer.wait_closed()
-        except (TimeoutError, ConnectionError, OSError):
-            self.writer.transport.abort()
+                await asyncio.shield(self._lost)
+        except TimeoutError:
+            self.transport.abort()
+
+    @property
+    def peer(self) -> object:
+        return None if self.transport is None else self.transport.get_extra_info("peername")
 
 
 async def read_environment(
-    connection: Connection, wire: StreamWire | object, timeout: float
+    connection: Connection, wire: Wire, timeout: float
 ) -> Environment | None:
     """Read the env block within ``timeout``; ``None`` if the peer closed before it ended."""
     async with asyncio.timeout(timeout):
@@ -88,7 +155,7 @@ async def read_environment(
             if isinstance(event, Closed):
                 return None
             if event is NEED_DATA:
-                connection.receive_data(await wire.read())  # type: ignore[attr-defined]
+                connection.receive_data(await wire.read())
 
 
 class FastAGIServer:
@@ -122,12 +189,12 @@ class FastAGIServer:
         return int(self._server.sockets[0].getsockname()[1])
 
     async def start(self) -> None:
+        loop = asyncio.get_running_loop()
         self._watchdog_task = asyncio.create_task(self.watchdog.run())
-        self._server = await asyncio.start_server(
-            self._accept,
+        self._server = await loop.create_server(
+            lambda: ProtocolWire(self),
             self.listen.host,
             self.listen.port,
-            limit=READ_SIZE,
             backlog=min(4096, max(128, self.listen.max_calls)),
             reuse_address=True,
         )
@@ -138,18 +205,16 @@ class FastAGIServer:
             self.listen.max_calls,
         )
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def accepted(self, wire: ProtocolWire) -> None:
+        """A new connection: start its call, or refuse it when ``max_calls`` run."""
+        assert wire.transport is not None
         if len(self.calls) >= self.listen.max_calls:
             self._refuse("max_calls")
-            writer.close()  # a clean close: Asterisk fails over on AGISTATUS at once
+            wire.transport.close()  # a clean close: Asterisk fails over on AGISTATUS at once
             return
-        task = asyncio.current_task()
-        assert task is not None
-        self.calls.add(task)  # type: ignore[arg-type]
-        try:
-            await self._session(reader, writer)
-        finally:
-            self.calls.discard(task)  # type: ignore[arg-type]
+        task = asyncio.get_running_loop().create_task(self._session(wire))
+        self.calls.add(task)
+        task.add_done_callback(self.calls.discard)
 
     def _refuse(self, reason: str) -> None:
         self._refused_since_log += 1
@@ -165,14 +230,13 @@ class FastAGIServer:
             self._last_refusal_log = now
             self._refused_since_log = 0
 
-    async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        sock = writer.get_extra_info("socket")
+    async def _session(self, wire: ProtocolWire) -> None:
+        sock = wire.transport.get_extra_info("socket") if wire.transport else None
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-        peer = writer.get_extra_info("peername")
-        wire = StreamWire(reader, writer, float(self.listen.close_timeout))
+        peer = wire.peer
         connection = Connection()
         try:
             env = await read_environment(connection, wire, float(self.listen.env_timeout))
