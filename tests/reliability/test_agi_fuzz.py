@@ -73,12 +73,13 @@ class Session:
         assert self.writer is not None
         if not fragments:
             self.writer.write(data)
+            await self.writer.drain()  # ConnectionError once the server has cut us off
             return
         while data:
             cut = self.rng.randint(1, max(1, min(len(data), 64)))
             self.writer.write(data[:cut])
             data = data[cut:]
-            await asyncio.sleep(0)
+            await self.writer.drain()
 
     async def line(self) -> bytes:
         """The next line from the server; ``b""`` when it closed (or reset) the connection."""
