@@ -92,11 +92,13 @@ class CallRecords:
         row = normalize(record)
         await self._run(self._insert, row)
 
-    async def last(self, n: int = 20) -> list[dict[str, Any]]:
-        """The ``n`` most recent calls, newest first."""
+    async def last(
+        self, n: int = 20, *, flow: str | None = None, status: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The ``n`` most recent calls, newest first, optionally of one flow / one status."""
         if n < 1:
             return []
-        return await self._run(self._select, n)
+        return await self._run(self._select, n, flow, status)
 
     async def aclose(self) -> None:
         if self._executor is None:
@@ -149,10 +151,12 @@ class CallRecords:
                 ),
             )
 
-    def _select(self, n: int) -> list[dict[str, Any]]:
+    def _select(self, n: int, flow: str | None, status: str | None) -> list[dict[str, Any]]:
         assert self._db is not None
         rows = self._db.execute(
-            "SELECT record FROM calls ORDER BY started DESC, id DESC LIMIT ?", (n,)
+            "SELECT record FROM calls WHERE (? IS NULL OR flow = ?) AND (? IS NULL OR status = ?)"
+            " ORDER BY started DESC, id DESC LIMIT ?",
+            (flow, flow, status, status, n),
         ).fetchall()
         return [json.loads(r[0]) for r in rows]
 

@@ -1,4 +1,4 @@
-"""``agi-callbot calls [--last N] [--json]``: the most recent call records, newest first."""
+"""``agi-callbot calls [--last N] [--flow F] [--status S] [--json]``: recent calls, newest first."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from agi_callbot.records import CallRecords
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("calls", help="recent call records (flow, caller, outcome, path)")
     p.add_argument("--last", type=_positive, default=20, metavar="N", help="how many (default 20)")
+    p.add_argument("--flow", help="only calls of this flow")
+    p.add_argument("--status", type=str.upper, help="only calls that ended so (e.g. HANGUP)")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--full-numbers", action="store_true", help="show callers' numbers unmasked")
     p.set_defaults(func=cmd_calls)
@@ -39,7 +41,7 @@ def cmd_calls(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if not settings.calls_db.exists():
         print(f"no calls recorded yet ({settings.calls_db})", file=sys.stderr)
         return 0
-    records = asyncio.run(_last(settings.calls_db, args.last))
+    records = asyncio.run(_last(settings.calls_db, args.last, args.flow, args.status))
     for record in records:
         if not full:
             record["caller"] = mask(record.get("caller", ""))
@@ -50,11 +52,11 @@ def cmd_calls(args: argparse.Namespace, out: TextIO | None = None) -> int:
     return 0
 
 
-async def _last(path: Any, n: int) -> list[dict[str, Any]]:
+async def _last(path: Any, n: int, flow: str | None, status: str | None) -> list[dict[str, Any]]:
     records = CallRecords(path)
     await records.open()
     try:
-        return await records.last(n)
+        return await records.last(n, flow=flow, status=status)
     finally:
         await records.aclose()
 

@@ -143,6 +143,22 @@ def test_calls_command_text_and_full_numbers(config, tmp_path, capsys):
     assert "ventas=TIMEOUT" in out
 
 
+def test_calls_command_filters_by_flow_and_status(config, tmp_path, capsys):
+    import asyncio
+
+    asyncio.run(
+        _fill(
+            tmp_path / "var" / "calls.sqlite",
+            _record("1", 1.0),
+            _record("2", 2.0, status="HANGUP"),
+            _record("3", 3.0, flow="support", status="HANGUP"),
+        )
+    )
+    args = ["--config", str(config), "calls", "--json", "--flow", "soporte", "--status", "hangup"]
+    assert main(args) == 0
+    assert [json.loads(line)["uniqueid"] for line in capsys.readouterr().out.splitlines()] == ["2"]
+
+
 def test_calls_command_without_a_database(config, capsys):
     assert main(["--config", str(config), "calls"]) == 0
     assert "no calls recorded yet" in capsys.readouterr().err
