@@ -108,7 +108,14 @@ def check_template(
             f"(registered: {', '.join(languages)})"
         )
     expected = entry.get("params", 0)
-    given = params if isinstance(params, int) else len(params or ())
+    if isinstance(params, bool):
+        params = [params]
+    if isinstance(params, str):
+        given = 1
+    elif isinstance(params, int):
+        given = params
+    else:
+        given = len(params or ())
     if given != expected:
         return f"WhatsApp template {name!r} takes {expected} parameter(s), got {given}"
     return None

@@ -276,6 +276,7 @@ def test_check_template_for_the_flow_validator(make_settings) -> None:
     assert check_template(settings, "encuesta", "es", ["${caller_name}"]) is None
     assert check_template(settings, "encuesta", None, 1) is None
     assert check_template(settings, "aviso", "en_US", 2) is None
+    assert check_template(settings, "encuesta", "es", "${caller_name}") is None
     assert "takes 2 parameter(s), got 1" in check_template(settings, "aviso", "es", ["a"])
     assert "not in the template registry" in check_template(settings, "x", "es", [])
     assert "registered: es, en_US" in check_template(settings, "aviso", "de", 2)
