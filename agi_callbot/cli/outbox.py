@@ -139,12 +139,14 @@ def cmd_list(args: argparse.Namespace) -> int:
         print("no messages" + (f" with status {args.status}" if args.status else ""))
         return 0
     print(
-        f"{'ID':<20}  {'STATUS':<8} {'CHANNEL':<8} {'TO':<24} {'TRIES':>5}  {'UPDATED':<19}  REASON"
+        f"{'ID':<20}  {'STATUS':<14} {'CHANNEL':<8} {'TO':<24} {'TRIES':>5}  "
+        f"{'UPDATED':<19}  REASON"
     )
     for row in rows:
         updated = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row.updated_at))
+        status = f"{row.status}/{row.delivery}" if row.delivery else row.status
         print(
-            f"{row.id:<20}  {row.status:<8} {row.channel:<8} {show(row):<24} "
+            f"{row.id:<20}  {status:<14} {row.channel:<8} {show(row):<24} "
             f"{row.attempts:>5}  {updated:<19}  {row.reason}"
         )
     return 0

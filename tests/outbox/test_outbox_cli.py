@@ -38,6 +38,7 @@ async def fill(config: Path) -> dict[str, str]:
         "sent": await outbox.enqueue(Message("sms", "+34600333444", {"text": "b"}), "b"),
     }
     await outbox.run_once()
+    assert await outbox.delivery_status("sms-2", "delivered")
     ids["queued"] = await outbox.enqueue(Message("sms", "+34600555666", {"text": "c"}), "c")
     ids["skipped"] = await outbox.enqueue(Message("sms", "anonymous", {"text": "d"}), "d")
     await outbox.aclose()
@@ -55,6 +56,7 @@ def test_list_masks_numbers_and_filters(config: Path, capsys) -> None:
     out = capsys.readouterr().out
     assert "+34600***222" in out and "+34600111222" not in out
     assert "invalid To" in out and "anonymous caller" in out
+    assert "sent/delivered" in out
     assert main(["--config", str(config), "outbox", "list", "--status", "failed", "--json"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(d["id"], d["status"], d["to"]) for d in lines] == [
