@@ -39,13 +39,13 @@ def quote(value: str) -> str:
 
 
 def _escape_digits(value: str) -> str:
-    if not _DIGITS.match(value):
+    if not _DIGITS.fullmatch(value):
         raise LocalProtocolError(f"escape digits must be 0-9 * # A-D, not {value!r}")
     return quote(value)
 
 
 def _name(value: str, what: str) -> str:
-    if not _NAME.match(value):
+    if not _NAME.fullmatch(value):
         raise LocalProtocolError(f"not a valid {what}: {value!r}")
     return value
 
