@@ -75,8 +75,8 @@ class Caller:
             self.hung_up_at = event.at
 
     def drop_before(self, now: float) -> None:
-        """Timed DTMF that fell while nobody listened is lost (30); a hangup is not."""
-        while self._timed and self._timed[0].at < now and not self._timed[0].hangup:
+        """Timed DTMF whose tone ended while nobody listened is lost (30); a hangup is not."""
+        while self._timed and not self._timed[0].hangup and self._timed[0].at + DTMF_DURATION < now:
             self._timed.popleft()
 
     @property

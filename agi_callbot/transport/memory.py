@@ -1,31 +1,49 @@
 """An in-memory Asterisk: the other end of a FastAGI session, in virtual time.
 
 Flow tests, ``agi-callbot simulate`` and the reliability suite run calls through it,
-so it answers every command the way Asterisk 22 does in ``tests/transcripts`` (a
-test replays all of them through it): the env block, reply shapes, 510/511/520,
-the ``HANGUP`` notice (after the interrupted command's reply, while idle, none with
-AGISIGHUP=no, twice then EOF with AGIEXITONHANGUP), dead-channel rules, DTMF during
-prompts / GET DATA / WAIT FOR DIGIT / GET OPTION, EXEC Playback/Wait/Queue/Dial/Set
-and the variables they leave (PLAYBACKSTATUS, QUEUESTATUS, DIALSTATUS,
-ANSWEREDTIME…), missing prompt files, 8191-byte line pieces and CR kept in arguments.
+so it answers every command the way Asterisk 22 does in ``tests/transcripts``, and
+``tests/transport/test_replay_memory.py`` replays all of them through it: the env
+block, reply shapes, 510/511/520 and their arity rules, the ``HANGUP`` notice (after
+the interrupted command's reply, while idle, none with AGISIGHUP=no, twice then EOF
+with AGIEXITONHANGUP), dead-channel rules, DTMF during prompts / GET DATA / WAIT FOR
+DIGIT / GET OPTION / CONTROL STREAM FILE (stop, skip, pause, offsets in ms, 16 kHz
+counted twice), DTMF lost between commands (30), EXEC Playback/Wait/Set/Goto/Queue/
+Dial and the variables they leave (PLAYBACKSTATUS, CPLAYBACK*, QUEUESTATUS,
+DIALSTATUS, ANSWEREDTIME…), hold-music classes (14, 41), local prompt files by
+format and sample rate (34, 36), 8191-byte line pieces (17), CR kept in arguments
+(16), and a command written while another runs (33: STREAM FILE, GET DATA, GET
+OPTION and SAY stop without a reply, WAIT FOR DIGIT answers ``1``, EXEC finishes
+first).
 
-Time is virtual: a 10 s prompt "plays" at once and advances :attr:`now` by 10 s,
-so a whole call runs in microseconds while timeouts still elapse in order.
+Time is virtual: a 10 s prompt "plays" at once and its reply is due 10 s later, so a
+whole call runs in microseconds while timeouts still elapse in order. A reader that
+waits for a reply (:meth:`take_output`, the Channel) gets it at once; :meth:`advance`
+lets the server idle, and a line written before a reply was due meets the command
+still running.
 
-What it does not model (the replay test lists these lines too): Asterisk's exact
-520 usage texts (its own documentation; we send a short one), the HTTP media cache
-and audio formats/sample rates of files (every existing file plays at 8 kHz),
-CONTROL STREAM FILE's skip/pause keys, queue announcements, how SAY renders
-numbers per language, and a command written while another runs (33): one command
-is answered completely when its line arrives.
+NOT MODELLED (the replay test keeps the same list, with the lines concerned):
+
+- Asterisk's 520 usage texts: its own documentation; we send the first and last line
+  and a one-line body.
+- the HTTP media cache (34, 35, 40, 42): a URL plays like any name, with the length
+  given in ``sounds`` (or missing); Content-Type rules, the short-URL bug (asterisk#444)
+  and cache headers are not modelled.
+- queue announcements (38): position/hold-time/periodic prompts and the timeout only
+  checked between them; Queue returns at its timeout.
+- how SAY renders numbers per language (39): one fixed length per digit or letter.
+- the caller hanging up during CONTROL STREAM FILE (not recorded; we answer ``-1``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
+import dataclasses
 import itertools
 import re
+import wave
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,20 +52,60 @@ from agi_callbot.agi.env import Environment, environment_lines
 from agi_callbot.channel import Channel, Timeouts
 from agi_callbot.transport.caller import DTMF_DURATION, Caller, CallerEvent
 
+#: Asterisk reads a command in pieces of this many bytes, newline included (17)
 MAX_READ = 8191
 RATE = 8000
 ALL_DIGITS = "0123456789*#ABCD"
-#: file formats Asterisk picks from when a name has no extension
-FORMATS = (".sln", ".sln16", ".ulaw", ".alaw", ".wav", ".wav16", ".gsm", ".g722")
-_BYTES_PER_SECOND = {".sln": 16000, ".sln16": 32000, ".ulaw": 8000, ".alaw": 8000, ".wav16": 32000}
+#: formats Asterisk finds for a name without extension, cheapest for an 8 kHz slin
+#: channel first (36): bytes per second and sample rate; wav files are checked for it
+FORMATS: dict[str, tuple[int, int]] = {
+    ".sln": (16000, 8000),
+    ".wav": (16000, 8000),
+    ".sln16": (32000, 16000),
+    ".wav16": (32000, 16000),
+    ".ulaw": (8000, 8000),
+    ".alaw": (8000, 8000),
+    ".gsm": (1650, 8000),
+    ".g722": (8000, 16000),
+}
 _DEAD_OK = frozenset(
     {"NOOP", "GET VARIABLE", "GET FULL VARIABLE", "SET VARIABLE", "VERBOSE", "EXEC"}
+    | {"DATABASE GET", "DATABASE PUT", "DATABASE DEL", "DATABASE DELTREE"}
 )
+#: commands that watch the AGI socket: a new line stops them (33)
+_INTERRUPTIBLE = frozenset(
+    {"STREAM FILE", "GET DATA", "GET OPTION", "SAY DIGITS", "SAY ALPHA", "SAY NUMBER"}
+)
+_DEAD = "511 Command Not Permitted on a dead channel or intercept routine"
+_UNKNOWN = "510 Invalid or unknown command"
 _uniqueids = itertools.count(1)
 
 #: queue outcomes a test may ask for, by queue name
 QUEUE_OUTCOMES = ("answer", "timeout", "full", "joinempty", "leaveempty", "continue", "hangup")
 DIAL_OUTCOMES = ("ANSWER", "BUSY", "NOANSWER", "CHANUNAVAIL", "CONGESTION", "HANGUP")
+
+
+@dataclass(frozen=True)
+class Sound:
+    """A prompt Asterisk finds: its length, and the sample rate ``endpos`` counts in (36)."""
+
+    seconds: float
+    rate: int = RATE
+
+
+class _Interrupted(Exception):
+    """A new command line arrived while this one was still running (33)."""
+
+
+@dataclass
+class _Running:
+    """The last command, whose reply may not be due yet."""
+
+    name: str
+    end: float
+    snapshot: dict[str, Any] | None
+    line: str
+    start: float
 
 
 def parse_args(line: str) -> list[str]:
@@ -79,7 +137,13 @@ def parse_args(line: str) -> list[str]:
 
 
 class MemoryAsterisk:
-    """One call's Asterisk side. ``await ast.run(handler)`` runs ``handler(channel)``."""
+    """One call's Asterisk side. ``await ast.run(handler)`` runs ``handler(channel)``.
+
+    ``sounds`` maps prompt names (or URLs) to seconds or a :class:`Sound`; other names
+    play for 2 s, names in ``missing_sounds`` are missing, absolute paths are looked up
+    on disk like Asterisk does. ``moh_classes`` lists the hold-music classes that exist
+    (``None``: any class exists); ``queue_music`` a queue's ``musicclass``.
+    """
 
     def __init__(
         self,
@@ -90,11 +154,13 @@ class MemoryAsterisk:
         calleridname: str = "E2E Caller",
         language: str = "en",
         caller: str | Caller = "",
-        sounds: Mapping[str, float] | None = None,
+        sounds: Mapping[str, float | Sound] | None = None,
         missing_sounds: set[str] | frozenset[str] = frozenset(),
         queues: Mapping[str, str] | None = None,
         dial: Mapping[str, str] | None = None,
         queue_music: Mapping[str, str] | None = None,
+        moh_classes: set[str] | frozenset[str] | None = None,
+        ring_seconds: float = 3.0,
         talk_seconds: float = 5.0,
         agisighup: bool = True,
         exit_on_hangup: bool = False,
@@ -102,9 +168,10 @@ class MemoryAsterisk:
         read_size: int = 65536,
         dnid: str = "unknown",
         variables: Mapping[str, str] | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         number = next(_uniqueids)
-        self.environment = Environment(
+        environment = Environment(
             network="yes",
             network_script=script,
             request=f"agi://127.0.0.1:4573/{script}",
@@ -129,31 +196,53 @@ class MemoryAsterisk:
             threadid="140445473199808",
             args=args,
         )
+        #: ``env`` overrides ``agi_*`` values (without the prefix), e.g. a recorded channel
+        self.environment = dataclasses.replace(environment, **dict(env or {}))
         self.caller = caller if isinstance(caller, Caller) else Caller(caller)
-        self.sounds = dict(sounds or {})
+        self.sounds = {
+            k: v if isinstance(v, Sound) else Sound(float(v)) for k, v in (sounds or {}).items()
+        }
         self.missing_sounds = set(missing_sounds)
         self.queues = dict(queues or {})
         self.dial = dict(dial or {})
         self.queue_music = dict(queue_music or {})
+        self.moh_classes = None if moh_classes is None else set(moh_classes)
+        #: res_musiconhold's preferchannelclass: CHANNEL(musicclass) before the queue's
+        self.prefer_channel_class = True
+        self.ring_seconds = ring_seconds
         self.talk_seconds = talk_seconds
         self.agisighup = agisighup
         self.exit_on_hangup = exit_on_hangup
         self.hangup_at_command = hangup_at_command
         self.read_size = read_size
         self.variables: dict[str, str] = dict(variables or {})
+        self.database: dict[tuple[str, str], str] = {}
         self.language = language
+        self.context = self.environment.context
+        self.extension = self.environment.extension
+        self.priority = self.environment.priority
+        self.musicclass = ""  # CHANNEL(musicclass)
+        #: the model's clock: where the last command ended
         self.now = 0.0
+        #: the server's clock: when it last wrote or read
+        self.world = 0.0
         self.answered = False
         self.hung_up = False
         self.hangup_by: str | None = None
         self.commands: list[str] = []
         self.played: list[str] = []
+        #: every hold-music class started (AMI MusicOnHoldStart), and the one playing now
         self.moh: list[str] = []
+        self.moh_playing: str | None = None
         self.apps: list[tuple[str, str]] = []
         self.eof = False
+        self.last: str | None = None
         self._out = bytearray()
+        self._scheduled: list[tuple[float, bytes]] = []
         self._in = bytearray()
         self._notice_due = False
+        self._running: _Running | None = None
+        self._cut: float | None = None
 
     # -- the wire --------------------------------------------------------------------
 
@@ -161,43 +250,40 @@ class MemoryAsterisk:
         return b"".join(line + b"\n" for line in environment_lines(self.environment)) + b"\n"
 
     def receive(self, data: bytes) -> None:
-        """Bytes from the server: every complete line is answered at once."""
+        """Bytes from the server, read like Asterisk does: lines in 8191-byte pieces."""
         self._in += data
         while True:
-            end = self._in.find(b"\n")
-            if end < 0:
-                if len(self._in) >= MAX_READ - 1:
-                    self._line(bytes(self._in[: MAX_READ - 1]))
-                    del self._in[: MAX_READ - 1]
-                    continue
+            end = self._in.find(b"\n", 0, MAX_READ)
+            if end >= 0:
+                piece = bytes(self._in[:end])
+                del self._in[: end + 1]
+            elif len(self._in) >= MAX_READ:
+                piece = bytes(self._in[:MAX_READ])
+                del self._in[:MAX_READ]
+            else:
                 return
-            if end >= MAX_READ - 1:
-                self._line(bytes(self._in[: MAX_READ - 1]))
-                del self._in[: MAX_READ - 1]
-                continue
-            line = bytes(self._in[:end])
-            del self._in[: end + 1]
-            self._line(line)
+            self._line(piece)
 
-    def take_output(self, limit: int | None = None) -> bytes:
+    def take_output(self, limit: int | None = None, *, wait: bool = True) -> bytes:
+        """What Asterisk has written. ``wait``: the reader waits for replies not yet due."""
+        if wait and self._scheduled:
+            self._release(max(due for due, _ in self._scheduled))
         size = len(self._out) if limit is None else min(limit, len(self._out))
         data = bytes(self._out[:size])
         del self._out[:size]
         return data
 
     def advance(self, seconds: float) -> None:
-        """Let time pass while no command runs: DTMF is lost, a hangup is noticed (20)."""
-        until = self.now + seconds
-        event = self.caller.next_event(self.now, listening=False)
-        while event is not None and event.at <= until:
-            self.caller.consume(event)
-            if event.hangup and not self.hung_up:
-                self.now = event.at
-                self._hang_up("caller")
-                self._flush_notice()
-            event = self.caller.next_event(self.now, listening=False)
-        self.now = max(self.now, until)
-        self.caller.drop_before(self.now)
+        """The server idles: a running command may end, DTMF is lost, a hangup noticed (20)."""
+        target = self.world + seconds
+        running = self._running
+        if running is not None and running.end > target:
+            self.world = target
+            return
+        self._release(running.end if running else self.world)
+        self._idle_until(target)
+        self.world = self.now = max(self.now, target)
+        self._release(self.world)
 
     async def run(self, handler: Callable[[Channel], Awaitable[Any]]) -> Any:
         """Run one call: the env block, then ``handler`` with a live :class:`Channel`."""
@@ -211,6 +297,47 @@ class MemoryAsterisk:
         finally:
             await channel.close()
 
+    # -- scheduling ------------------------------------------------------------------
+
+    def _emit(self, reply: str) -> None:
+        self._scheduled.append((self.now, reply.encode("utf-8") + b"\n"))
+
+    def _flush_notice(self) -> None:
+        if not self._notice_due:
+            return
+        self._notice_due = False
+        if self.agisighup:
+            self._scheduled.append((self.now, b"HANGUP\n"))
+            if self.exit_on_hangup:
+                self._scheduled.append((self.now, b"HANGUP\n"))
+                self._scheduled.append((self.now, b""))  # end of stream
+
+    def _release(self, until: float) -> None:
+        """Hand out what is due by ``until``; the running command ends if it is."""
+        keep = []
+        for due, data in self._scheduled:
+            if due <= until:
+                self._out += data
+                self.eof = self.eof or data == b""
+            else:
+                keep.append((due, data))
+        self._scheduled = keep
+        self.world = max(self.world, until)
+        if self._running is not None and self._running.end <= until:
+            self._running = None
+
+    def _idle_until(self, until: float) -> None:
+        """No command runs from :attr:`now` to ``until``: DTMF is lost, a hangup noticed."""
+        event = self.caller.next_event(self.now, listening=False)
+        while event is not None and event.at <= until:
+            self.caller.consume(event)
+            if event.hangup and not self.hung_up:
+                self.now = max(self.now, event.at)
+                self._hang_up("caller")
+                self._flush_notice()
+            event = self.caller.next_event(self.now, listening=False)
+        self.caller.drop_before(until)
+
     # -- one command line ------------------------------------------------------------
 
     def _line(self, raw: bytes) -> None:
@@ -218,37 +345,58 @@ class MemoryAsterisk:
         self.commands.append(text)
         if self.eof:
             return
+        running = self._running
+        if running is not None and running.end > self.world:
+            if running.name in _INTERRUPTIBLE or running.name == "WAIT FOR DIGIT":
+                self._interrupt(running)
+            # anything else (EXEC) finishes first: the new line runs after it (33)
+        else:
+            self._release(self.world)
+            self._idle_until(self.world)
+            self.now = max(self.now, self.world)
+        self._running = None
         if self.hangup_at_command == len(self.commands) and not self.hung_up:
             self._hang_up("caller")
             self._flush_notice()
-        elif not self.hung_up:
-            self._idle_hangup()
         words = parse_args(text)
-        reply = self._dispatch(words)
-        self._emit(reply)
+        name = _command_name(words)
+        start = self.now
+        snapshot = self._snapshot() if name in _INTERRUPTIBLE or name == "WAIT FOR DIGIT" else None
+        reply = self._dispatch(words, name)
+        if reply is not None:
+            self._emit(reply)
         self._flush_notice()
+        self._running = _Running(name or "", self.now, snapshot, text, start)
 
-    def _idle_hangup(self) -> None:
-        self.caller.drop_before(self.now)
-        event = self.caller.next_event(self.now, listening=False)
-        if event is not None and event.hangup and event.at <= self.now:
-            self.caller.consume(event)
-            self._hang_up("caller")
-            self._flush_notice()
+    def _interrupt(self, running: _Running) -> None:
+        """Run ``running`` again, stopped by the line arriving at :attr:`world` (33)."""
+        assert running.snapshot is not None
+        cut = self.world
+        self._restore(running.snapshot)
+        self._cut = cut
+        try:
+            self._dispatch(parse_args(running.line), running.name)
+        except _Interrupted:
+            if running.name == "WAIT FOR DIGIT":
+                self._emit("200 result=1")
+        else:
+            raise AssertionError(f"{running.line} did not reach its interruption at {cut}")
+        finally:
+            self._cut = None
+        self._flush_notice()
+        self.now = cut
 
-    def _emit(self, reply: str) -> None:
-        self._out += reply.encode("utf-8") + b"\n"
+    _STATE = (
+        "caller", "variables", "database", "played", "moh", "moh_playing", "apps", "now",
+        "answered", "hung_up", "hangup_by", "language", "last", "_notice_due", "_scheduled",
+    )  # fmt: skip
 
-    def _flush_notice(self) -> None:
-        if not self._notice_due:
-            return
-        self._notice_due = False
-        if not self.agisighup:
-            return
-        self._out += b"HANGUP\n"
-        if self.exit_on_hangup:
-            self._out += b"HANGUP\n"
-            self.eof = True
+    def _snapshot(self) -> dict[str, Any]:
+        return {name: copy.deepcopy(getattr(self, name)) for name in self._STATE}
+
+    def _restore(self, snapshot: dict[str, Any]) -> None:
+        for name, value in snapshot.items():
+            setattr(self, name, value)
 
     def _hang_up(self, by: str) -> None:
         if self.hung_up:
@@ -256,83 +404,90 @@ class MemoryAsterisk:
         self.hung_up = True
         self.hangup_by = by
         self._notice_due = True
+        if by == "caller":
+            self.variables["HANGUPCAUSE"] = "16"  # normal clearing (18)
 
-    def _dispatch(self, words: list[str]) -> str:
-        if not words:
-            return "510 Invalid or unknown command"
-        upper = [w.upper() for w in words]
-        for size in (3, 2, 1):
-            name = " ".join(upper[:size])
-            spec = _COMMANDS.get(name)
-            if spec is not None:
-                break
-        else:
-            return "510 Invalid or unknown command"
+    def _dispatch(self, words: list[str], name: str | None) -> str | None:
+        spec = _COMMANDS.get(name or "")
+        if spec is None:
+            return _UNKNOWN
         handler, least, most = spec
-        args = words[size:]
+        args = words[len(name.split()) :] if name else []
         if len(args) < least or (most is not None and len(args) > most):
-            return _usage(name)
+            return _usage(name or "")
         if self.hung_up and name not in _DEAD_OK:
-            return "511 Command Not Permitted on a dead channel or intercept routine"
+            return _DEAD
         return handler(self, args)
 
     # -- media -----------------------------------------------------------------------
 
-    def _length(self, name: str) -> float | None:
-        """Seconds of audio Asterisk would find for ``name``, ``None`` if it finds nothing."""
+    def _sound(self, name: str) -> Sound | None:
+        """What Asterisk would find for ``name``; ``None`` if it finds nothing."""
         if name in self.missing_sounds:
             return None
         if name in self.sounds:
             return self.sounds[name]
         if name.startswith("/"):
-            return _file_length(Path(name))
-        return 2.0
+            return _file_sound(Path(name))
+        return Sound(2.0)
 
     def _listen(self, seconds: float | None, digits: str) -> CallerEvent | None:
         """Let ``seconds`` pass (``None``: for ever) while the channel hears ``digits``.
 
         Returns the first event that ends it (a digit in ``digits`` or a hangup) with
-        :attr:`now` at that moment, or ``None`` with :attr:`now` at the end.
+        :attr:`now` when it took effect (a digit when its tone ends), or ``None`` with
+        :attr:`now` at the end. Raises :class:`_Interrupted` at a new command line (33).
         """
         self.caller.drop_before(self.now)
         end = None if seconds is None else self.now + seconds
+        cut = self._cut if self._cut is not None and (end is None or self._cut < end) else None
+        limit = cut if cut is not None else end
         while True:
             event = self.caller.next_event(self.now, listening=True)
-            if event is None and end is None:
+            if event is None and limit is None:
                 event = CallerEvent(self.now)  # nobody will ever press anything: caller leaves
-            if event is None or (end is not None and event.at >= end):
-                self.now = end if end is not None else self.now
+            when = None if event is None else event.at + (0 if event.hangup else DTMF_DURATION)
+            if event is None or (limit is not None and when is not None and when >= limit):
+                self.now = max(self.now, limit if limit is not None else self.now)
+                if cut is not None:
+                    raise _Interrupted
                 return None
             self.caller.consume(event)
-            self.now = max(self.now, event.at)
+            self.now = max(self.now, when or self.now)
             if event.hangup:
                 self._hang_up("caller")
                 return event
             if event.dtmf in digits:
-                self.now += DTMF_DURATION
                 return event
 
+    def _stop_moh(self) -> None:
+        self.moh_playing = None
+
     def _play(self, name: str, digits: str, offset: int = 0) -> tuple[str, int]:
-        """Play a prompt: (``done``/``digit``/``hangup``/``missing``, endpos); digit in ``.last``."""
-        length = self._length(name)
-        if length is None:
+        """Play a prompt: (``done``/``digit``/``hangup``/``missing``, endpos in file samples).
+
+        The digit that stopped it is in :attr:`last`. PLAYBACKSTATUS as Asterisk sets it
+        (37: FAILED when an escape digit stopped it)."""
+        self._stop_moh()  # STREAM FILE stops hold music and does not restart it (14)
+        sound = self._sound(name)
+        if sound is None:
             self.variables["PLAYBACKSTATUS"] = "FAILED"
             return "missing", 0
         self.played.append(name)
-        total = int(length * RATE)
+        total = round(sound.seconds * sound.rate)
         start = self.now
-        event = self._listen(max(total - offset, 0) / RATE, digits)
+        event = self._listen(max(total - offset, 0) / sound.rate, digits)
         if event is None:
             self.variables["PLAYBACKSTATUS"] = "SUCCESS"
             return "done", max(total, offset)
-        endpos = offset + int((event.at - start) * RATE)
         self.last = event.dtmf
         self.variables["PLAYBACKSTATUS"] = "FAILED"
+        endpos = offset + int((self.now - start) * sound.rate)
         return ("hangup" if event.hangup else "digit"), endpos
 
     def stream_file(self, args: list[str]) -> str:
-        offset = int(args[2]) if len(args) > 2 and args[2].lstrip("-").isdigit() else 0
-        outcome, endpos = self._play(args[0], args[1], offset)
+        offset = _int(args[2]) if len(args) > 2 else 0
+        outcome, endpos = self._play(args[0], args[1], max(offset, 0))
         if outcome in ("missing", "hangup"):
             return f"200 result=-1 endpos={endpos}"
         if outcome == "digit":
@@ -340,25 +495,26 @@ class MemoryAsterisk:
         return f"200 result=0 endpos={endpos}"
 
     def get_option(self, args: list[str]) -> str:
-        timeout = int(args[2]) / 1000 if len(args) > 2 and args[2].isdigit() else 5.0
+        """STREAM FILE, then a wait for one digit in ms (37): any digit ends the wait."""
+        timeout = _int(args[2]) / 1000 if len(args) > 2 else 5.0
         outcome, endpos = self._play(args[0], args[1])
         if outcome in ("missing", "hangup"):
             return f"200 result=-1 endpos={endpos}"
         if outcome == "digit":
             return f"200 result={ord(self.last or '0')} endpos={endpos}"
-        event = self._listen(timeout, ALL_DIGITS)
+        event = self._listen(timeout if timeout > 0 else 5.0, ALL_DIGITS)
         if event is None or event.hangup or event.dtmf not in args[1]:
-            return f"200 result=0 endpos={endpos}"
+            return f"200 result=0 endpos={endpos}"  # a hangup here answers 0 too (37)
         return f"200 result={ord(event.dtmf or '0')} endpos={endpos}"
 
     def get_data(self, args: list[str]) -> str:
-        timeout = (
-            int(args[1]) / 1000 if len(args) > 1 and args[1].isdigit() and int(args[1]) else 6.0
-        )
-        most = int(args[2]) if len(args) > 2 and args[2].isdigit() and int(args[2]) else 1024
+        timeout = _int(args[1]) / 1000 if len(args) > 1 else 0
+        most = _int(args[2]) if len(args) > 2 else 0
+        timeout = timeout if timeout > 0 else 6.0  # the channel's digit timeout (04)
+        most = most if most > 0 else 1024
         outcome, _ = self._play(args[0], ALL_DIGITS)
         if outcome in ("missing", "hangup"):
-            return "200 result=-1"
+            return "200 result=-1"  # digits typed before a hangup are lost (19)
         digits = ""
         pressed = self.last if outcome == "digit" else None
         while True:
@@ -376,45 +532,115 @@ class MemoryAsterisk:
             pressed = event.dtmf
 
     def wait_for_digit(self, args: list[str]) -> str:
-        timeout = int(args[0])
+        timeout = _int(args[0])
         event = self._listen(None if timeout < 0 else timeout / 1000, ALL_DIGITS)
         if event is None:
             return "200 result=0"
         return "200 result=-1" if event.hangup else f"200 result={ord(event.dtmf or '0')}"
 
     def _say(self, seconds: float, digits: str) -> str:
+        self._stop_moh()
         event = self._listen(seconds, digits)
         if event is None:
             return "200 result=0"
         return "200 result=-1" if event.hangup else f"200 result={ord(event.dtmf or '0')}"
 
     def say_digits(self, args: list[str]) -> str:
-        return self._say(0.6 * len(args[0]), args[1])
+        return self._say(0.83 * len(args[0]), args[1])  # a stock digits/N prompt (06)
+
+    def say_alpha(self, args: list[str]) -> str:
+        return self._say(0.68 * len(args[0]), args[1])
 
     def say_number(self, args: list[str]) -> str:
-        return self._say(1.2, args[1])
+        return self._say(0.85 * max(len(args[0].lstrip("-")), 1), args[1])
+
+    def control_stream_file(self, args: list[str]) -> str:
+        """Play with stop/skip/pause keys; ``endpos`` in ms, ``-1`` at the end (37)."""
+        name, stop = args[0], args[1]
+        skip = _int(args[2]) / 1000 if len(args) > 2 and args[2] else 3.0
+        forward = args[3] if len(args) > 3 and args[3] else "#"
+        rewind = args[4] if len(args) > 4 and args[4] else "*"
+        pause = args[5] if len(args) > 5 and args[5] else ""
+        offset_ms = _int(args[6]) if len(args) > 6 else 0
+        self._stop_moh()
+        sound = self._sound(name)
+        if sound is None:
+            self.variables.update(CPLAYBACKSTATUS="ERROR", CPLAYBACKOFFSET="-1")
+            return "200 result=-1 endpos=-1"
+        # offsets count ms of an 8 kHz file: a 16 kHz one moves twice as fast (37)
+        scale = sound.rate / RATE
+        position = min(offset_ms / 1000 / scale, sound.seconds)
+        self.played.append(name)
+        keys = stop + forward + rewind + pause
+        paused = False
+        while True:
+            started = self.now
+            event = self._listen(None if paused else sound.seconds - position, keys)
+            if not paused:
+                position += self.now - started
+            if event is None:
+                self.variables.update(CPLAYBACKSTATUS="SUCCESS", CPLAYBACKOFFSET="-1")
+                return "200 result=0 endpos=-1"
+            reached = int(position * 1000 * scale)
+            if event.hangup:
+                self.variables.update(CPLAYBACKSTATUS="ERROR", CPLAYBACKOFFSET=str(reached))
+                return f"200 result=-1 endpos={reached}"
+            key = event.dtmf or ""
+            if key in stop:
+                self.variables.update(
+                    CPLAYBACKSTATUS="USERSTOPPED",
+                    CPLAYBACKOFFSET=str(reached),
+                    CPLAYBACKSTOPKEY=key,
+                )
+                return f"200 result={ord(key)} endpos={reached}"
+            if key in pause:
+                paused = not paused
+            elif not paused and key in forward:
+                position = min(position + skip, sound.seconds)
+            elif not paused and key in rewind:
+                position = max(position - skip, 0.0)
 
     def answer(self, args: list[str]) -> str:
         if not self.answered:
             self.answered = True
-            self.now += 0.5
+            self.now += 0.5  # the first ANSWER takes about 0.5 s, a second none (31)
         return "200 result=0"
 
+    def _channel_known(self, name: str) -> bool:
+        """This call's channel, or the other half of its Local channel (07)."""
+        own = self.environment.channel
+        peers = {own}
+        if own.startswith("Local/") and own[-2:] in (";1", ";2"):
+            peers.add(own[:-1] + ("1" if own.endswith("2") else "2"))
+        return name in peers
+
     def hangup(self, args: list[str]) -> str:
-        if args and args[0] != self.environment.channel:
+        if args and not self._channel_known(args[0]):
             return "200 result=-1"
         self._hang_up("bot")
         return "200 result=1"
 
     def channel_status(self, args: list[str]) -> str:
-        if args and args[0] != self.environment.channel:
+        if args and not self._channel_known(args[0]):
             return "200 result=-1"
         return "200 result=6" if self.answered else "200 result=4"
 
     def set_music(self, args: list[str]) -> str:
-        if args[0].upper() == "ON":
-            self.moh.append(args[1] if len(args) > 1 else "default")
+        """Always ``0``; an unknown class plays ``default``; neither ON nor OFF: ignored (14)."""
+        state = args[0].upper()
+        if state == "ON":
+            wanted = args[1] if len(args) > 1 else "default"
+            self._start_moh(wanted if self._moh_exists(wanted) else "default")
+        elif state == "OFF":
+            self._stop_moh()
         return "200 result=0"
+
+    def _moh_exists(self, name: str) -> bool:
+        return bool(name) and (self.moh_classes is None or name in self.moh_classes)
+
+    def _start_moh(self, name: str) -> None:
+        self.moh.append(name)
+        self.moh_playing = name
 
     def noop(self, args: list[str]) -> str:
         return "200 result=0"
@@ -426,9 +652,13 @@ class MemoryAsterisk:
 
     def set_variable(self, args: list[str]) -> str:
         name, value = args[0], args[1]
-        if name.upper() == "CHANNEL(LANGUAGE)":
+        upper = name.upper()
+        if upper == "CHANNEL(LANGUAGE)":
             self.language = value
-        self.variables[name.lstrip("_")] = value
+        elif upper == "CHANNEL(MUSICCLASS)":
+            self.musicclass = value
+        else:
+            self.variables[name.lstrip("_")] = value
         return "200 result=1"
 
     def get_variable(self, args: list[str]) -> str:
@@ -436,6 +666,8 @@ class MemoryAsterisk:
         return "200 result=0" if value is None else f"200 result=1 ({value})"
 
     def get_full_variable(self, args: list[str]) -> str:
+        if len(args) > 1 and not self._channel_known(args[1]):
+            return "200 result=0"
         return f"200 result=1 ({self.expand(args[0])})"
 
     def _variable(self, name: str) -> str | None:
@@ -446,10 +678,13 @@ class MemoryAsterisk:
             "CALLERID(ALL)": f'"{env.calleridname}" <{env.callerid}>',
             "CHANNEL": env.channel,
             "CHANNEL(LANGUAGE)": self.language,
+            "CHANNEL(MUSICCLASS)": self.musicclass,
             "CHANNEL(STATE)": "Up" if self.answered else "Ring",
-            "CONTEXT": env.context,
-            "EXTEN": env.extension,
-            "PRIORITY": env.priority,
+            "CHANNEL(AUDIONATIVEFORMAT)": "(slin)",
+            "CHANNEL(AUDIOWRITEFORMAT)": "slin",
+            "CONTEXT": self.context,
+            "EXTEN": self.extension,
+            "PRIORITY": self.priority,
             "UNIQUEID": env.uniqueid,
         }
         upper = name.upper()
@@ -481,6 +716,28 @@ class MemoryAsterisk:
                 i += 1
         return "".join(out)
 
+    def database_get(self, args: list[str]) -> str:
+        value = self.database.get((args[0], args[1]))
+        return "200 result=0" if value is None else f"200 result=1 ({value})"
+
+    def database_put(self, args: list[str]) -> str:
+        self.database[(args[0], args[1])] = args[2]
+        return "200 result=1"
+
+    def database_del(self, args: list[str]) -> str:
+        return (
+            "200 result=1"
+            if self.database.pop((args[0], args[1]), None) is not None
+            else ("200 result=0")
+        )
+
+    def database_deltree(self, args: list[str]) -> str:
+        family, prefix = args[0], args[1] if len(args) > 1 else ""
+        doomed = [k for k in self.database if k[0] == family and k[1].startswith(prefix)]
+        for key in doomed:
+            del self.database[key]
+        return "200 result=1" if doomed else "200 result=0"
+
     # -- applications ----------------------------------------------------------------
 
     def exec(self, args: list[str]) -> str:
@@ -494,6 +751,7 @@ class MemoryAsterisk:
         return f"200 result={runner(self, data.split(','))}"
 
     def app_playback(self, opts: list[str]) -> int:
+        """Playback answers 0 even for a missing file; PLAYBACKSTATUS says (08)."""
         for name in opts[0].split("&"):
             outcome, _ = self._play(name, "")
             if outcome == "hangup":
@@ -503,45 +761,76 @@ class MemoryAsterisk:
         return 0
 
     def app_wait(self, opts: list[str]) -> int:
-        seconds = float(opts[0] or 0)
-        return -1 if self._listen(seconds, "") is not None else 0
+        seconds = _number(opts[0])
+        return -1 if self._listen(seconds, "") is not None else 0  # DTMF is swallowed (30)
 
     def app_set(self, opts: list[str]) -> int:
         name, _, value = ",".join(opts).partition("=")
-        self.variables[name.lstrip("_")] = value
+        self.set_variable([name, value])
         return 0
 
     def app_noop(self, opts: list[str]) -> int:
         return 0
 
+    def app_goto(self, opts: list[str]) -> int:
+        """``[[context,]exten,]priority``: the pbx adds one when the app returns (29)."""
+        parts = [p for p in opts if p != ""] or ["1"]
+        if len(parts) >= 3:
+            self.context = parts[-3]
+        if len(parts) >= 2:
+            self.extension = parts[-2]
+        self.priority = str(_int(parts[-1]) - 1)
+        return 0
+
+    def _moh_for_queue(self, queue: str, options: str) -> str | None:
+        """The class Queue plays (41): channel class and the queue's, first that exists."""
+        if "r" in re.sub(r"\([^)]*\)", "", options):
+            return None  # ring instead of music
+        music = re.search(r"m\(([^)]*)\)", options)
+        requested = music.group(1) if music else self.queue_music.get(queue, "")
+        order = [self.musicclass, requested]
+        if not self.prefer_channel_class:
+            order.reverse()
+        return next((c for c in order if self._moh_exists(c)), "default")
+
     def app_queue(self, opts: list[str]) -> int:
         name = opts[0]
         options = opts[1] if len(opts) > 1 else ""
-        timeout = float(opts[4]) if len(opts) > 4 and opts[4] else 300.0
+        timeout = _number(opts[4]) if len(opts) > 4 and opts[4] else 300.0
         outcome = self.queues.get(name, "timeout")
-        music = re.search(r"m\(([^)]*)\)", options)
-        if "r" not in re.sub(r"\([^)]*\)", "", options):
-            self.moh.append(music.group(1) if music else self.queue_music.get(name, "default"))
         self.variables.update(ANSWEREDTIME="", DIALEDTIME="")
         self.variables.pop("QUEUESTATUS", None)
         if outcome in ("full", "joinempty"):
             self.variables["QUEUESTATUS"] = outcome.upper()
             return 0
-        waited = {"leaveempty": 5.0, "answer": 3.0, "continue": 3.0}.get(outcome, timeout)
-        if outcome == "hangup":
-            waited = timeout + 1
-        if self._listen(min(waited, timeout), "") is not None:
+        self._stop_moh()
+        music = self._moh_for_queue(name, options)
+        if music is not None:
+            self._start_moh(music)
+        start = self.now
+        waited = {"leaveempty": 5.0, "answer": self.ring_seconds}.get(outcome, timeout)
+        waited = {"continue": self.ring_seconds, "hangup": timeout + 1}.get(outcome, waited)
+        left = self._listen(min(waited, timeout), "")
+        self._stop_moh()  # MOH is off after Queue returns (41)
+        self.variables["DIALEDTIME"] = str(int(self.now - start))
+        if left is not None:
+            self.variables["ANSWEREDTIME"] = "0"
             return -1
         if outcome in ("timeout", "hangup") or waited >= timeout:
-            self.variables["QUEUESTATUS"] = "TIMEOUT"
+            self.variables.update(QUEUESTATUS="TIMEOUT", ANSWEREDTIME="0")
             return 0
         if outcome == "leaveempty":
             self.variables["QUEUESTATUS"] = "LEAVEEMPTY"
             return 0
-        return self._talk(f"{name}-agent", continue_after="c" in options, queue=True)
+        result = self._talk(f"{name}-agent", continue_after="c" in options, queue=True)
+        self.variables["DIALEDTIME"] = str(int(self.now - start))
+        return result
 
     def _talk(self, member: str, *, continue_after: bool, queue: bool) -> int:
-        """Bridged to an agent: the caller may hang up first, else the agent does."""
+        """Bridged to an agent: the caller may hang up first, else the agent does.
+
+        Without ``c`` (Queue) or ``g`` (Dial) the app answers ``-1`` when the agent hangs
+        up, but the AGI session goes on (09, 13)."""
         self.variables["MEMBERNAME" if queue else "DIALEDPEERNAME"] = member
         start = self.now
         event = self._listen(self.talk_seconds, "")
@@ -556,53 +845,97 @@ class MemoryAsterisk:
 
     def app_dial(self, opts: list[str]) -> int:
         target = opts[0]
-        ring = float(opts[1]) if len(opts) > 1 and opts[1] else 60.0
+        ring = _number(opts[1]) if len(opts) > 1 and opts[1] else 60.0
         options = opts[2] if len(opts) > 2 else ""
         outcome = self.dial.get(target, "NOANSWER")
-        waited = {"ANSWER": min(3.0, ring), "NOANSWER": ring}.get(outcome, 0.5)
+        self.variables.update(DIALSTATUS="", ANSWEREDTIME="", DIALEDTIME="")
+        start = self.now
+        waited = {"ANSWER": 0.0, "HANGUP": 0.0, "NOANSWER": ring}.get(outcome, 0.0)
         if self._listen(waited, "") is not None:
             self.variables["DIALSTATUS"] = "CANCEL"
             return -1
         self.variables["DIALSTATUS"] = "ANSWER" if outcome == "HANGUP" else outcome
+        result = 0
         if outcome in ("ANSWER", "HANGUP"):
-            return self._talk(target, continue_after="g" in options, queue=False)
-        return 0
+            result = self._talk(target, continue_after="g" in options, queue=False)
+        self.variables["DIALEDTIME"] = str(int(self.now - start))
+        return result
+
+
+def _command_name(words: list[str]) -> str | None:
+    """The longest command name the words start with (names are case-insensitive, 16)."""
+    upper = [w.upper() for w in words]
+    for size in (3, 2, 1):
+        name = " ".join(upper[:size])
+        if len(upper) >= size and name in _COMMANDS:
+            return name
+    return None
+
+
+def _int(text: str) -> int:
+    """``atoi``: leading digits, 0 for none (Asterisk reads numbers this way)."""
+    match = re.match(r"\s*([-+]?\d+)", text)
+    return int(match.group(1)) if match else 0
+
+
+def _number(text: str) -> float:
+    match = re.match(r"\s*([-+]?\d+(?:\.\d*)?)", text)
+    return float(match.group(1)) if match else 0.0
 
 
 def _usage(name: str) -> str:
-    return f"520-Invalid command syntax.  Proper usage follows:\nUsage: {name} (see the AGI documentation)\n520 End of proper usage."
+    return (
+        "520-Invalid command syntax.  Proper usage follows:\n"
+        f"Usage: {name} (see the AGI documentation)\n"
+        "520 End of proper usage."
+    )
 
 
-def _file_length(path: Path) -> float | None:
-    """A local prompt plays only without its extension (34), in one of Asterisk's formats."""
-    if path.suffix in FORMATS:
-        return None
-    for ext in FORMATS:
+def _file_sound(path: Path) -> Sound | None:
+    """A local prompt: Asterisk tries ``<path>.<format>`` by cost (34, 36).
+
+    ``hola.wav`` is looked up as ``hola.wav.sln``… and not found (34); a ``.wav`` must be
+    8 kHz mono, a ``.wav16`` 16 kHz mono, or it fails to open (36)."""
+    for ext, (per_second, rate) in FORMATS.items():
         candidate = path.with_name(path.name + ext)
-        if candidate.exists():
-            size = candidate.stat().st_size
-            return size / _BYTES_PER_SECOND.get(ext, 16000)
+        if not candidate.is_file():
+            continue
+        if ext in (".wav", ".wav16"):
+            try:
+                with wave.open(str(candidate)) as audio:
+                    if audio.getframerate() != rate or audio.getnchannels() != 1:
+                        return None
+                    return Sound(audio.getnframes() / rate, rate)
+            except (wave.Error, EOFError):
+                return None
+        return Sound(candidate.stat().st_size / per_second, rate)
     return None
 
 
 _COMMANDS: dict[str, tuple[Callable[[MemoryAsterisk, list[str]], str], int, int | None]] = {
+    # name: (handler, least and most arguments; more or fewer answer 520 like res_agi)
     "ANSWER": (MemoryAsterisk.answer, 0, None),
     "HANGUP": (MemoryAsterisk.hangup, 0, 1),
     "NOOP": (MemoryAsterisk.noop, 0, None),
     "CHANNEL STATUS": (MemoryAsterisk.channel_status, 0, 1),
-    "STREAM FILE": (MemoryAsterisk.stream_file, 2, None),
-    "GET OPTION": (MemoryAsterisk.get_option, 2, None),
+    "STREAM FILE": (MemoryAsterisk.stream_file, 2, 3),
+    "CONTROL STREAM FILE": (MemoryAsterisk.control_stream_file, 2, 7),
+    "GET OPTION": (MemoryAsterisk.get_option, 2, 3),
     "GET DATA": (MemoryAsterisk.get_data, 1, None),
-    "WAIT FOR DIGIT": (MemoryAsterisk.wait_for_digit, 1, None),
-    "SAY DIGITS": (MemoryAsterisk.say_digits, 2, None),
-    "SAY ALPHA": (MemoryAsterisk.say_digits, 2, None),
-    "SAY NUMBER": (MemoryAsterisk.say_number, 2, None),
-    "SET MUSIC": (MemoryAsterisk.set_music, 1, None),
-    "SET VARIABLE": (MemoryAsterisk.set_variable, 2, None),
-    "GET VARIABLE": (MemoryAsterisk.get_variable, 1, None),
-    "GET FULL VARIABLE": (MemoryAsterisk.get_full_variable, 1, None),
-    "VERBOSE": (MemoryAsterisk.verbose, 1, None),
+    "WAIT FOR DIGIT": (MemoryAsterisk.wait_for_digit, 1, 1),
+    "SAY DIGITS": (MemoryAsterisk.say_digits, 2, 2),
+    "SAY ALPHA": (MemoryAsterisk.say_alpha, 2, 2),
+    "SAY NUMBER": (MemoryAsterisk.say_number, 2, 3),
+    "SET MUSIC": (MemoryAsterisk.set_music, 1, 2),
+    "SET VARIABLE": (MemoryAsterisk.set_variable, 2, 2),
+    "GET VARIABLE": (MemoryAsterisk.get_variable, 1, 1),
+    "GET FULL VARIABLE": (MemoryAsterisk.get_full_variable, 1, 2),
+    "VERBOSE": (MemoryAsterisk.verbose, 1, 2),
     "EXEC": (MemoryAsterisk.exec, 1, None),
+    "DATABASE GET": (MemoryAsterisk.database_get, 2, 2),
+    "DATABASE PUT": (MemoryAsterisk.database_put, 3, 3),
+    "DATABASE DEL": (MemoryAsterisk.database_del, 2, 2),
+    "DATABASE DELTREE": (MemoryAsterisk.database_deltree, 1, 2),
 }
 
 _APPS: dict[str, Callable[[MemoryAsterisk, list[str]], int]] = {
@@ -611,7 +944,7 @@ _APPS: dict[str, Callable[[MemoryAsterisk, list[str]], int]] = {
     "set": MemoryAsterisk.app_set,
     "noop": MemoryAsterisk.app_noop,
     "verbose": MemoryAsterisk.app_noop,
-    "goto": MemoryAsterisk.app_noop,
+    "goto": MemoryAsterisk.app_goto,
     "queue": MemoryAsterisk.app_queue,
     "dial": MemoryAsterisk.app_dial,
 }
