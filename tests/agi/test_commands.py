@@ -228,3 +228,13 @@ def test_a_lone_surrogate_is_a_local_protocol_error() -> None:
     """Text decoded with ``surrogateescape`` cannot be sent: refused like any bad argument."""
     with pytest.raises(LocalProtocolError, match="not valid Unicode"):
         cmd.SetVariable("X", "caf\udce9").to_bytes()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [cmd.Exec("Set\n"), cmd.SayNumber("1", "", "f\n"), cmd.StreamFile("x", "1\n")],
+)
+def test_a_trailing_newline_does_not_slip_through_the_name_checks(command: cmd.Command) -> None:
+    """``$`` matches before a final newline: names are checked whole (found by fuzzing)."""
+    with pytest.raises(LocalProtocolError):
+        command.to_bytes()
