@@ -17,7 +17,8 @@ from agi_callbot.gateways.base import (
     Gateway,
     Sent,
     build_gateways,
+    probe,
     register,
 )
 
-__all__ = ["DryRunGateway", "Gateway", "Sent", "build_gateways", "register"]
+__all__ = ["DryRunGateway", "Gateway", "Sent", "build_gateways", "probe", "register"]

@@ -71,10 +71,8 @@ class DryRunGateway:
 
     def __init__(self, channel: str) -> None:
         self.channel = channel
-        self.sent: list[tuple[Message, str]] = []
 
     async def send(self, message: Message, *, key: str) -> Sent:
-        self.sent.append((message, key))
         log.info(
             "dry-run %s to %s (key %s, fields %s)",
             self.channel,
@@ -86,6 +84,20 @@ class DryRunGateway:
 
     async def aclose(self) -> None:
         return None
+
+
+async def probe(gateways: Mapping[str, Any]) -> dict[str, str | None]:
+    """Can each channel reach its provider? ``{channel: None | what is wrong}``.
+
+    For start-up logs and ``doctor``: an unreachable provider is reported, never fatal
+    (the outbox keeps messages until it answers). Gateways without a ``check()`` (dry-run,
+    test doubles) count as fine.
+    """
+    results: dict[str, str | None] = {}
+    for channel, gateway in gateways.items():
+        check = getattr(gateway, "check", None)
+        results[channel] = await check() if check is not None else None
+    return results
 
 
 def build_gateways(settings: Settings) -> dict[str, Gateway]:

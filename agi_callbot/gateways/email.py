@@ -137,6 +137,26 @@ class SmtpGateway:
         log.info("email sent via smtp (%s)", mail["Message-ID"])
         return Sent(str(mail["Message-ID"]), self.provider)
 
+    async def check(self) -> str | None:
+        """Connect, say EHLO, STARTTLS and log in as a send would, then QUIT."""
+        client = aiosmtplib.SMTP(
+            hostname=self.host,
+            port=self.port,
+            use_tls=self.security == "tls",
+            start_tls=self.security == "starttls",
+            tls_context=self.tls_context,
+            timeout=self.timeout,
+        )
+        try:
+            await client.connect()
+            if self.username:
+                await client.login(self.username, self.password or "")
+            await client.quit()
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            client.close()
+            return str(from_smtp(exc))
+        return None
+
     async def aclose(self) -> None:
         return None
 
@@ -168,6 +188,4 @@ def from_smtp(exc: BaseException) -> ProviderError:
         )
     if isinstance(exc, ssl.SSLError):
         return ProviderError(f"smtp: TLS failed ({exc.reason})", retryable=False, code="tls")
-    return ProviderError(
-        f"smtp: cannot deliver to the server ({exc})", retryable=True, code="connect"
-    )
+    return ProviderError(f"smtp: cannot reach the server ({exc})", retryable=True, code="connect")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -54,6 +57,33 @@ class HttpGateway:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+    #: the URL whose host :meth:`check` connects to (None: nothing fixed to check)
+    probe_url: str | None = None
+
+    async def check(self) -> str | None:
+        """Open (and close) a TCP connection to the provider: ``None`` or what failed.
+
+        A connection, not a request: a provider's API has no harmless call to make, and
+        a TCP connect already shows DNS, routing and firewall problems.
+        """
+        if not self.probe_url:
+            return None
+        parts = urlsplit(self.probe_url)
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        timeout = self.client.timeout.connect or 5.0
+        try:
+            async with asyncio.timeout(timeout):
+                _, writer = await asyncio.open_connection(host, port)
+        except TimeoutError:
+            return f"{self.provider}: {host}:{port} did not answer within {timeout:g}s"
+        except OSError as exc:
+            return f"{self.provider}: cannot connect to {host}:{port} ({exc.strerror or exc})"
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return None
 
 
 def recipient(message: Message) -> str:

@@ -121,6 +121,7 @@ class HttpSmsGateway(HttpGateway):
                 raise ConfigError(f"setting {conf.path('url')!r} (or base_url) is required")
             url = base + "/" + conf.text("path", "").lstrip("/")
         self.url = url
+        self.probe_url = url
         self.method = conf.text("method", "POST").upper()
         if self.method not in ("GET", "POST", "PUT"):
             raise ConfigError(f"setting {conf.path('method')!r}: expected GET, POST or PUT")

@@ -57,6 +57,7 @@ class TwilioGateway(HttpGateway):
         self.auth = httpx.BasicAuth(sid, token)
         base = conf.url("base_url", "https://api.twilio.com")
         self.url = f"{base}/2010-04-01/Accounts/{sid}/Messages.json"
+        self.probe_url = self.url
         self.sender = conf.optional("from")
         self.service_sid = conf.optional("messaging_service_sid")
         if not self.sender and not self.service_sid:

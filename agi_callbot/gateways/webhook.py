@@ -55,6 +55,7 @@ class WebhookGateway(HttpGateway):
     def __init__(self, settings: Settings, data: Mapping[str, Any], where: str) -> None:
         conf = ProviderConf(data, where, self.KEYS)
         self.url = conf.url("url", None)
+        self.probe_url = self.url
         self.secret = conf.secret("secret_env") if "secret_env" in conf.data else None
         self.headers = {str(k): str(v) for k, v in (conf.mapping("headers", {}) or {}).items()}
         self.headers["Content-Type"] = "application/json"

@@ -193,6 +193,7 @@ class MetaWhatsAppGateway(HttpGateway):
         self.settings = settings
         base = conf.url("base_url", "https://graph.facebook.com/v21.0")
         self.url = f"{base}/{conf.text('phone_number_id')}/messages"
+        self.probe_url = self.url
         token = conf.secret("token_env") or ""
         self.headers = {"Authorization": f"Bearer {token}"}
         super().__init__(conf, hide=(token,))

@@ -275,3 +275,18 @@ async def test_body_is_accepted_for_text(make_settings, smtp) -> None:
     email_gw = gateway(make_settings, port=smtp(inbox))
     await email_gw.send(mail(text=None, body="Cuerpo"), key="a")
     assert inbox.message().get_content().strip() == "Cuerpo"
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+async def test_check_logs_in_like_a_send(make_settings, smtp, monkeypatch, unused_tcp_port_factory):
+    monkeypatch.setenv("SMTP_PASSWORD", PASSWORD)
+    inbox = Inbox()
+    port = smtp(inbox, authenticator=authenticator, auth_require_tls=False, auth_required=True)
+    good = gateway(make_settings, port=port, username="bot", password_env="SMTP_PASSWORD")
+    assert await good.check() is None
+    monkeypatch.setenv("SMTP_PASSWORD", "wrong")
+    bad = gateway(make_settings, port=port, username="bot", password_env="SMTP_PASSWORD")
+    assert "authentication failed" in await bad.check()
+    down = gateway(make_settings, port=unused_tcp_port_factory())
+    assert (await down.check()).startswith("smtp: cannot reach the server")
+    assert inbox.envelopes == []

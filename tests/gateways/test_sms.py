@@ -10,7 +10,7 @@ import pytest
 from gateway_helpers import ProviderServer, sms
 
 from agi_callbot.errors import ConfigError, GatewayError
-from agi_callbot.gateways import DryRunGateway, Sent, build_gateways
+from agi_callbot.gateways import DryRunGateway, Sent, build_gateways, probe
 from agi_callbot.gateways.errors import ProviderError
 
 TOKEN = "s3cr3t-token-value-123"
@@ -387,3 +387,21 @@ async def test_long_keys_become_a_stable_twilio_token(make_settings, provider, t
         await gateway.aclose()
     tokens = [r.headers["I-Twilio-Idempotency-Token"] for r in provider.requests]
     assert all(len(t) == 64 for t in tokens) and tokens[0] != tokens[1]
+
+
+async def test_probe_reports_unreachable_providers(make_settings, provider, unused_tcp_port):
+    settings = make_settings(
+        {
+            "sms": {"provider": "http", "url": provider.url + "/send"},
+            "webhook": {"url": f"http://127.0.0.1:{unused_tcp_port}/hook"},
+        }
+    )
+    gateways = build_gateways(settings)
+    try:
+        results = await probe(gateways)
+    finally:
+        for gateway in gateways.values():
+            await gateway.aclose()
+    assert results["sms"] is None and results["email"] is None
+    assert results["webhook"].startswith(f"http: cannot connect to 127.0.0.1:{unused_tcp_port}")
+    assert provider.requests == []
