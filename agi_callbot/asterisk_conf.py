@@ -209,6 +209,31 @@ class Dialplan:
         """Replace ``${NAME}`` of [globals]; unknown variables stay as written."""
         return re.sub(r"\$\{(\w+)\}", lambda m: self.globals.get(m.group(1), m.group(0)), text)
 
+    def assigned(self) -> dict[str, set[str]]:
+        """Every value each variable gets from ``Set(NAME=value)`` (globals expanded)."""
+        values: dict[str, set[str]] = {}
+        for step in self.steps("Set"):
+            name, equals, value = step.args.partition("=")
+            if equals and re.fullmatch(r"\w+", name.strip()):
+                values.setdefault(name.strip(), set()).add(self.expand(value.strip()))
+        return values
+
+    def variants(self, text: str) -> set[str]:
+        """``text`` with each ``${NAME}`` replaced by every value the dialplan gives it.
+
+        Variables set nowhere (channel variables such as ``${EXTEN}``) stay as written.
+        """
+        known = self.assigned()
+        results = {self.expand(text)}
+        for name, values in known.items():
+            token = "${" + name + "}"
+            results = (
+                {r.replace(token, v) for r in results for v in values}
+                if any(token in r for r in results)
+                else results
+            )
+        return results
+
 
 def dialplan(conf: ConfigFile) -> Dialplan:
     """Contexts with their numbered steps (``same``, ``n`` and labels resolved)."""

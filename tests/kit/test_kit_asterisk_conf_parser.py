@@ -172,3 +172,21 @@ def test_patterns(pattern, exten, expected):
 def test_split_args_keeps_expressions_whole():
     args = 'callbot-outcome,${IF($["${X}" = ""]?FAILED:${X})},1'
     assert split_args(args) == ["callbot-outcome", '${IF($["${X}" = ""]?FAILED:${X})}', "1"]
+
+
+def test_variants_follow_set_and_globals(tmp_path):
+    plan = dialplan(
+        parse(
+            write(
+                tmp_path,
+                "extensions.conf",
+                (
+                    "[globals]\nDEF=es\n"
+                    "[in]\nexten => 1,1,Set(LANG=en)\nexten => 2,1,Set(LANG=${DEF})\n"
+                    " same => n,Playback(x/${LANG}/${EXTEN})\n"
+                ),
+            )
+        )
+    )
+    assert plan.assigned() == {"LANG": {"en", "es"}}
+    assert plan.variants("x/${LANG}/${EXTEN}") == {"x/en/${EXTEN}", "x/es/${EXTEN}"}

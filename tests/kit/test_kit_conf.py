@@ -39,23 +39,20 @@ def moh():
 
 
 def queue_names(plan: Dialplan) -> set[str]:
-    return {split_args(plan.expand(s.args))[0] for s in plan.steps("Queue")}
+    names = {split_args(v)[0] for s in plan.steps("Queue") for v in plan.variants(s.args)}
+    assert not [n for n in names if "${" in n], names
+    return names
 
 
 def flow_names(plan: Dialplan) -> set[str]:
-    """Flows the dialplan runs: AGI URLs, with ${FLOW} from Set(FLOW=…) and [globals]."""
+    """Flows the dialplan runs: its AGI URLs, ${FLOW} and hosts resolved."""
     names: set[str] = set()
-    for step in plan.steps("Set"):
-        name, _, value = plan.expand(step.args).partition("=")
-        if name == "FLOW":
-            names.add(value)
     for step in plan.steps("AGI"):
-        url = plan.expand(step.args)
-        match = re.fullmatch(r"h?agi://[^/]+/([^?,]+)(?:\?.*)?", url)
-        assert match, f"{step.file.name}:{step.line}: not a FastAGI URL: {url}"
-        if "${" not in match.group(1):
+        for url in plan.variants(step.args):
+            match = re.fullmatch(r"h?agi://[^/]+/([A-Za-z0-9_/-]+)(?:\?.*)?", url)
+            assert match, f"{step.file.name}:{step.line}: not a FastAGI URL: {url}"
             names.add(match.group(1))
-    return {plan.expand(n) for n in names}
+    return names
 
 
 def test_every_file_parses():
@@ -125,8 +122,17 @@ def test_goto_targets_exist(plan):
 
 def test_every_queue_the_dialplan_names_exists(plan, queues):
     named = queue_names(plan)
-    assert named, "the fallback branches queue the caller"
+    assert named == {"soporte", "support", "sales"}, "the fallback branches queue the caller"
     assert named <= set(queues.names()) - {"general"}
+
+
+def test_every_inbound_number_sets_what_the_branches_use(plan):
+    for exten in plan.extensions("callbot-in") - {"h"}:
+        steps = [s for s in plan.contexts["callbot-in"] if s.exten == exten]
+        if steps[0].app == "Goto":
+            continue  # jumps to an extension that does
+        names = {s.args.split("=")[0] for s in steps if s.app == "Set"}
+        assert {"FLOW", "LANG", "TEAM"} <= names, exten
 
 
 def test_one_queue_per_team_with_its_music_and_safe_settings(queues, moh):
@@ -180,9 +186,9 @@ def test_members_and_agents_are_pjsip_endpoints(plan, queues):
 
 
 def test_sounds_and_mailboxes_the_dialplan_names_exist(plan):
-    for step in plan.steps("Playback"):
-        name = plan.expand(step.args).split(",")[0]
-        assert name.startswith("callbot/")
+    played = {v.split(",")[0] for s in plan.steps("Playback") for v in plan.variants(s.args)}
+    assert played == {"callbot/es/technical-problem", "callbot/en/technical-problem"}
+    for name in played:
         assert list((SOUNDS / name).parent.glob(Path(name).name + ".*")), name
     voicemail = parse(CONF / "voicemail.conf")
     for step in plan.steps("VoiceMail"):
