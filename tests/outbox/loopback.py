@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,7 @@ from agi_callbot.services import Message
 class Received:
     key: str
     body: dict[str, Any]
+    sender: str = ""  # the sending process (X-Sender-Pid), for multi-process tests
 
 
 @dataclass
@@ -83,7 +85,9 @@ class ProviderServer:
     async def _send(self, request: web.Request) -> web.Response:
         body = await request.json()
         async with self._arrived:
-            self.requests.append(Received(request.headers.get("Idempotency-Key", ""), body))
+            key = request.headers.get("Idempotency-Key", "")
+            sender = request.headers.get("X-Sender-Pid", "")
+            self.requests.append(Received(key, body, sender))
             self._arrived.notify_all()
         if self.hold:
             await self._release.wait()
@@ -110,9 +114,8 @@ class LoopbackGateway:
     async def send(self, message: Message, *, key: str) -> Sent:
         body = {"channel": message.channel, "to": message.to, "payload": message.payload}
         try:
-            response = await self._client.post(
-                self.url, json=body, headers={"Idempotency-Key": key}
-            )
+            headers = {"Idempotency-Key": key, "X-Sender-Pid": str(os.getpid())}
+            response = await self._client.post(self.url, json=body, headers=headers)
         except httpx.TimeoutException as exc:
             raise GatewayError(f"timeout: {exc}", retryable=True) from exc
         except httpx.TransportError as exc:

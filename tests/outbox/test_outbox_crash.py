@@ -155,3 +155,28 @@ async def test_kill_9_during_enqueues_keeps_every_acknowledged_message(spec: str
 async def test_kill_9_during_enqueues_repeatedly(spec: str) -> None:
     for after in (1, 50, 500, 2000):
         await _enqueue_and_kill(spec, after, prefix=f"round-{after}")
+
+
+async def test_two_worker_processes_on_one_store_send_each_message_once(
+    spec: str, provider: ProviderServer
+) -> None:
+    """Two processes claim from the same SQLite file (``serve`` and ``outbox work`` on one
+    machine) or the same PostgreSQL database: every message goes out exactly once."""
+    outbox = open_outbox(spec)
+    await outbox.open()
+    workers = [await start_worker(spec, provider.url) for _ in range(2)]
+    count = 300
+    for n in range(count):
+        await outbox.enqueue(Message("sms", "+34600111222", {"text": str(n)}), f"k{n}")
+
+    async def all_sent() -> bool:
+        return (await outbox.counts()).get("sent", 0) == count
+
+    await until(all_sent, timeout=120)
+    for worker in workers:
+        worker.send_signal(signal.SIGTERM)
+        assert await worker.wait() == 0
+    keys = [r.key for r in provider.requests]
+    assert sorted(keys) == sorted(f"k{n}" for n in range(count))
+    assert {r.sender for r in provider.requests} == {str(w.pid) for w in workers}, "both took part"
+    await outbox.aclose()
