@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import resource
 import signal
@@ -52,6 +53,8 @@ async def serve_panoramisk(commands: int) -> None:
         for _ in range(commands):
             await request.send_command("NOOP")
 
+    # calls cut at the end of a window would each log a traceback
+    logging.getLogger("panoramisk").setLevel(logging.CRITICAL)
     app = Application()
     app.add_route("bench", bench)
     await _run(await asyncio.start_server(app.handler, "127.0.0.1", 0, backlog=BACKLOG))
@@ -106,7 +109,8 @@ def serve_spawner(commands: int) -> None:
     argv = [sys.executable, str(CLASSIC_SCRIPT), str(commands)]
     while True:
         conn, _ = listener.accept()
-        subprocess.Popen(argv, stdin=conn, stdout=conn, close_fds=True)
+        # stderr muted: scripts cut at the end of a window die on a broken pipe
+        subprocess.Popen(argv, stdin=conn, stdout=conn, stderr=subprocess.DEVNULL, close_fds=True)
         conn.close()
 
 
