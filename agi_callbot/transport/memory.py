@@ -21,17 +21,23 @@ waits for a reply (:meth:`take_output`, the Channel) gets it at once; :meth:`adv
 lets the server idle, and a line written before a reply was due meets the command
 still running.
 
-NOT MODELLED (the replay test keeps the same list, with the lines concerned):
+NOT MODELLED (the same list, keyed by transcript and line, is ``NOT_MODELLED`` in
+tests/transport/test_replay_memory.py; the replay fails when either side changes):
 
-- Asterisk's 520 usage texts: its own documentation; we send the first and last line
-  and a one-line body.
-- the HTTP media cache (34, 35, 40, 42): a URL plays like any name, with the length
-  given in ``sounds`` (or missing); Content-Type rules, the short-URL bug (asterisk#444)
-  and cache headers are not modelled.
-- queue announcements (38): position/hold-time/periodic prompts and the timeout only
-  checked between them; Queue returns at its timeout.
-- how SAY renders numbers per language (39): one fixed length per digit or letter.
-- the caller hanging up during CONTROL STREAM FILE (not recorded; we answer ``-1``).
+- (25) a FastAGI connection that fails: there is no connection to replay.
+- (38) queue announcements: position, hold-time and periodic prompts, hold music
+  restarted around each, and the queue timeout only checked between them; Queue
+  returns at its timeout.
+- (39) SAY NUMBER in other languages: Spanish grammar and the es_MX/xx fallbacks; the
+  English prompt count and lengths are used.
+- (40, 42) the HTTP media cache: format from a known Content-Type before the URL's
+  extension, short URLs failing (asterisk#444), a closed port; a URL plays like any
+  name, for the length given in ``sounds`` (34 and 35 replay that way).
+
+Compared loosely by the replay, being run-dependent or Asterisk's own text: the
+``endpos`` of an interrupted playback, 520 usage bodies (we send a one-line body),
+durations within 0.15 s. Not recorded, so chosen here: the caller hanging up during
+CONTROL STREAM FILE answers ``200 result=-1 endpos=<ms>``.
 """
 
 from __future__ import annotations
@@ -76,6 +82,9 @@ _DEAD_OK = frozenset(
 _INTERRUPTIBLE = frozenset(
     {"STREAM FILE", "GET DATA", "GET OPTION", "SAY DIGITS", "SAY ALPHA", "SAY NUMBER"}
 )
+#: seconds of a stock ``digits/*`` and ``letters/*`` prompt (06)
+SAY_FILE = 0.85
+SAY_LETTER = 0.68
 _DEAD = "511 Command Not Permitted on a dead channel or intercept routine"
 _UNKNOWN = "510 Invalid or unknown command"
 _uniqueids = itertools.count(1)
@@ -466,28 +475,28 @@ class MemoryAsterisk:
     def _play(self, name: str, digits: str, offset: int = 0) -> tuple[str, int]:
         """Play a prompt: (``done``/``digit``/``hangup``/``missing``, endpos in file samples).
 
-        The digit that stopped it is in :attr:`last`. PLAYBACKSTATUS as Asterisk sets it
-        (37: FAILED when an escape digit stopped it)."""
+        The digit that stopped it is in :attr:`last`."""
         self._stop_moh()  # STREAM FILE stops hold music and does not restart it (14)
         sound = self._sound(name)
         if sound is None:
-            self.variables["PLAYBACKSTATUS"] = "FAILED"
             return "missing", 0
         self.played.append(name)
         total = round(sound.seconds * sound.rate)
         start = self.now
         event = self._listen(max(total - offset, 0) / sound.rate, digits)
         if event is None:
-            self.variables["PLAYBACKSTATUS"] = "SUCCESS"
             return "done", max(total, offset)
         self.last = event.dtmf
-        self.variables["PLAYBACKSTATUS"] = "FAILED"
         endpos = offset + int((self.now - start) * sound.rate)
         return ("hangup" if event.hangup else "digit"), endpos
 
     def stream_file(self, args: list[str]) -> str:
+        """PLAYBACKSTATUS: SUCCESS, or FAILED when a digit or hangup stopped it (37);
+        a file that does not open leaves it alone (03)."""
         offset = _int(args[2]) if len(args) > 2 else 0
         outcome, endpos = self._play(args[0], args[1], max(offset, 0))
+        if outcome != "missing":
+            self.variables["PLAYBACKSTATUS"] = "SUCCESS" if outcome == "done" else "FAILED"
         if outcome in ("missing", "hangup"):
             return f"200 result=-1 endpos={endpos}"
         if outcome == "digit":
@@ -546,13 +555,15 @@ class MemoryAsterisk:
         return "200 result=-1" if event.hangup else f"200 result={ord(event.dtmf or '0')}"
 
     def say_digits(self, args: list[str]) -> str:
-        return self._say(0.83 * len(args[0]), args[1])  # a stock digits/N prompt (06)
+        """One stock ``digits/N`` prompt per digit; other characters play nothing (06)."""
+        return self._say(SAY_FILE * sum(c in "0123456789*#" for c in args[0]), args[1])
 
     def say_alpha(self, args: list[str]) -> str:
-        return self._say(0.68 * len(args[0]), args[1])
+        return self._say(SAY_LETTER * len(args[0]), args[1])
 
     def say_number(self, args: list[str]) -> str:
-        return self._say(0.85 * max(len(args[0].lstrip("-")), 1), args[1])
+        """English rules (``forty`` ``two``); other languages' grammars are not modelled."""
+        return self._say(SAY_FILE * _number_words(_int(args[0])), args[1])
 
     def control_stream_file(self, args: list[str]) -> str:
         """Play with stop/skip/pause keys; ``endpos`` in ms, ``-1`` at the end (37)."""
@@ -754,6 +765,7 @@ class MemoryAsterisk:
         """Playback answers 0 even for a missing file; PLAYBACKSTATUS says (08)."""
         for name in opts[0].split("&"):
             outcome, _ = self._play(name, "")
+            self.variables["PLAYBACKSTATUS"] = "SUCCESS" if outcome == "done" else "FAILED"
             if outcome == "hangup":
                 return -1
             if outcome == "missing":
@@ -881,6 +893,20 @@ def _int(text: str) -> int:
 def _number(text: str) -> float:
     match = re.match(r"\s*([-+]?\d+(?:\.\d*)?)", text)
     return float(match.group(1)) if match else 0.0
+
+
+def _number_words(number: int) -> int:
+    """How many prompts Asterisk's English SAY NUMBER plays: 1234 is one thousand two
+    hundred thirty four (six), 42 is forty two (two)."""
+    if number < 0:
+        return 1 + _number_words(-number)  # digits/minus
+    for size in (1_000_000_000, 1_000_000, 1000, 100):
+        if number >= size:
+            rest = number % size
+            return _number_words(number // size) + 1 + (_number_words(rest) if rest else 0)
+    if number < 20 or number % 10 == 0:
+        return 1
+    return 2
 
 
 def _usage(name: str) -> str:
