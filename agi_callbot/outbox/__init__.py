@@ -28,6 +28,7 @@ import logging
 import random
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 from agi_callbot import metrics
 from agi_callbot.config import Settings
@@ -62,8 +63,18 @@ PHONE_CHANNELS = ("sms", "whatsapp")
 def open_store(settings: Settings) -> Store:
     """The store ``outbox.store`` names: ``sqlite`` (under data_dir) or a PostgreSQL URL."""
     spec = settings.outbox.store.strip()
-    if spec == "sqlite":
-        return SqliteStore(settings.outbox_db)
+    if spec == "sqlite" or spec.startswith("sqlite?"):
+        options = dict(parse_qsl(spec.partition("?")[2], keep_blank_values=True))
+        unknown = sorted(set(options) - {"synchronous"})
+        if unknown:
+            raise ConfigError(
+                f"setting 'outbox.store': unknown SQLite option {unknown[0]!r} "
+                "(sqlite?synchronous=normal|full)"
+            )
+        try:
+            return SqliteStore(settings.outbox_db, synchronous=options.get("synchronous", "NORMAL"))
+        except ConfigError as exc:
+            raise ConfigError(f"setting 'outbox.store': {exc}") from None
     if spec.startswith(("postgresql://", "postgres://")):
         from agi_callbot.outbox.store.postgres import PostgresStore, SpooledStore
 
@@ -76,7 +87,8 @@ def open_store(settings: Settings) -> Store:
             timeout=settings.outbox.enqueue_timeout,
         )
     raise ConfigError(
-        f"setting 'outbox.store': expected sqlite or a postgresql:// URL, got {spec!r}"
+        f"setting 'outbox.store': expected sqlite (or sqlite?synchronous=full) "
+        f"or a postgresql:// URL, got {spec!r}"
     )
 
 

@@ -45,7 +45,11 @@ async def _clear_postgres() -> None:
         await conn.execute("TRUNCATE outbox, optins")
 
 
-STORE_KINDS = ["sqlite", pytest.param("postgres", marks=[needs_postgres, pytest.mark.postgres])]
+STORE_KINDS = [
+    "sqlite",
+    "sqlite-full",  # synchronous=FULL: every statement on the store's thread, none inline
+    pytest.param("postgres", marks=[needs_postgres, pytest.mark.postgres]),
+]
 
 
 @pytest.fixture(params=STORE_KINDS)
@@ -56,7 +60,8 @@ async def new_store(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[
 
         await _clear_postgres()
         return lambda: PostgresStore(POSTGRES_URL or "")
-    return lambda: SqliteStore(tmp_path / "outbox.sqlite")
+    sync = "FULL" if request.param == "sqlite-full" else "NORMAL"
+    return lambda: SqliteStore(tmp_path / "outbox.sqlite", synchronous=sync)
 
 
 @pytest.fixture

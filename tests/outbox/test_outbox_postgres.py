@@ -127,6 +127,13 @@ def test_settings_choose_the_store(tmp_path: Path) -> None:
     assert isinstance(pg, SpooledStore)
     assert pg.spool.path == tmp_path / "outbox-spool.sqlite"
     assert "pw" not in pg.description
+    full = open_store(
+        load_settings(overrides={**base, "outbox.store": "sqlite?synchronous=full"}, environ={})
+    )
+    assert isinstance(full, SqliteStore) and full.synchronous == "FULL"
+    for bad in ("sqlite?synchronous=off", "sqlite?journal=delete"):
+        with pytest.raises(ConfigError, match=r"outbox\.store"):
+            open_store(load_settings(overrides={**base, "outbox.store": bad}, environ={}))
     with pytest.raises(ConfigError, match=r"outbox\.store"):
         open_store(load_settings(overrides={**base, "outbox.store": "mysql://x"}, environ={}))
     assert redact_url("postgresql://u:p@h/d") == "postgresql://u:***@h/d"

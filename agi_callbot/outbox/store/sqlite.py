@@ -9,7 +9,8 @@ Why this shape:
   ``COMMIT`` returns. Only a power cut or kernel panic can lose the last commits before
   the next checkpoint; ``synchronous=FULL`` closes that window at the price of one
   fsync per enqueue (``benchmarks/outbox.py`` prints both figures). Set
-  ``CALLBOT_OUTBOX_SQLITE_SYNC=FULL`` where power loss matters more than latency.
+  ``outbox: {store: "sqlite?synchronous=full"}`` where power loss matters more than
+  latency.
 - **One connection on one dedicated thread** for everything the workers and the CLI
   do. SQLite allows one writer at a time anyway; a single thread serialises our writes
   without lock contention, keeps the event loop free while SQLite waits on the disk or
@@ -130,11 +131,11 @@ def _insert(db: sqlite3.Connection, values: tuple[Any, ...], key: str) -> tuple[
 class SqliteStore:
     """The outbox table and the opt-in ledger in one SQLite file."""
 
-    def __init__(self, path: str | os.PathLike[str], *, synchronous: str | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, synchronous: str = "NORMAL") -> None:
         self.path = Path(path)
-        sync = (synchronous or os.environ.get("CALLBOT_OUTBOX_SQLITE_SYNC") or "NORMAL").upper()
+        sync = synchronous.upper()
         if sync not in _SYNC_MODES:
-            raise ConfigError(f"CALLBOT_OUTBOX_SQLITE_SYNC: expected NORMAL or FULL, got {sync!r}")
+            raise ConfigError(f"SQLite synchronous: expected normal or full, got {synchronous!r}")
         self.synchronous = sync
         self.description = f"sqlite:{self.path}"
         self._executor: ThreadPoolExecutor | None = None
