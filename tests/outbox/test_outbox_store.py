@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from agi_callbot.outbox.model import NewMessage, fallback_key, new_id
 from agi_callbot.services import Message
 
@@ -136,3 +138,19 @@ def test_fallback_keys_count_up() -> None:
 def test_ids_sort_by_creation_time() -> None:
     ids = [new_id(T0 + n / 1000) for n in range(50)]
     assert ids == sorted(ids) and len(set(ids)) == 50
+
+
+@pytest.mark.parametrize("content", [b"this is not a database" * 100, None])
+async def test_an_unusable_database_file_is_a_clear_error(tmp_path, content) -> None:
+    from agi_callbot.errors import ConfigError
+    from agi_callbot.outbox.store.sqlite import SqliteStore
+
+    path = tmp_path / "outbox.sqlite"
+    if content is None:
+        path = tmp_path / "a-file" / "outbox.sqlite"  # its folder is a file
+        (tmp_path / "a-file").write_text("x")
+    else:
+        path.write_bytes(content)
+    store = SqliteStore(path)
+    with pytest.raises(ConfigError, match="cannot open the outbox database"):
+        await store.open()

@@ -106,7 +106,7 @@ CREATE INDEX IF NOT EXISTS optins_number ON optins (number, channel, at);
 """
 
 _SYNC_MODES = ("NORMAL", "FULL")
-#: inline inserts between two checkpoints requested from the thread (about 4 MB of WAL)
+#: inline statements between two checkpoints asked of the thread (a few MB of WAL)
 _CHECKPOINT_EVERY = 1000
 
 
@@ -161,15 +161,15 @@ class SqliteStore:
             self._inline = inline
 
     def _connect(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise ConfigError(f"cannot open the outbox database {self.path}: {exc}") from exc
-        conn.execute("PRAGMA busy_timeout = 5000")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute(f"PRAGMA synchronous = {self.synchronous}")
-        conn.executescript(SCHEMA)
+            conn.execute("PRAGMA busy_timeout = 5000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+            conn.executescript(SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise ConfigError(f"cannot open the outbox database {self.path}: {exc}") from None
         self._conn = conn
 
     async def aclose(self) -> None:
