@@ -15,7 +15,12 @@ from agi_callbot.config import load_settings
 from agi_callbot.errors import ConfigError
 from agi_callbot.outbox import Outbox, open_store
 from agi_callbot.outbox.model import NewMessage
-from agi_callbot.outbox.store.postgres import PostgresStore, SpooledStore, redact_url
+from agi_callbot.outbox.store.postgres import (
+    PostgresStore,
+    SpooledStore,
+    redact_url,
+    url_password,
+)
 from agi_callbot.outbox.store.sqlite import SqliteStore
 from agi_callbot.services import Message
 
@@ -68,13 +73,15 @@ async def test_enqueue_spools_when_postgres_does_not_answer_and_drains_later(
     server, port = await _black_hole()
     spool_path = tmp_path / "outbox-spool.sqlite"
     hung = SpooledStore(
-        PostgresStore(f"postgresql://callbot:secret@127.0.0.1:{port}/callbot", connect_timeout=1),
+        PostgresStore(
+            f"postgresql://callbot:outbox-test-secret@127.0.0.1:{port}/callbot", connect_timeout=1
+        ),
         SqliteStore(spool_path),
         timeout=0.2,
     )
     down = Outbox(hung, {}, optin_timeout=0.2)
     await down.open()
-    assert "secret" not in hung.description
+    assert "outbox-test-secret" not in hung.description
     ids = [
         await down.enqueue(Message("sms", "+34600111222", {"text": str(n)}), f"k{n}")
         for n in range(3)
@@ -122,11 +129,11 @@ def test_settings_choose_the_store(tmp_path: Path) -> None:
     base = {"data_dir": str(tmp_path)}
     sqlite = open_store(load_settings(overrides=base, environ={}))
     assert isinstance(sqlite, SqliteStore) and sqlite.path == tmp_path / "outbox.sqlite"
-    url = "postgresql://callbot:pw@db/callbot"
+    url = "postgresql://callbot:outbox-test-pw@db/callbot"
     pg = open_store(load_settings(overrides={**base, "outbox.store": url}, environ={}))
     assert isinstance(pg, SpooledStore)
     assert pg.spool.path == tmp_path / "outbox-spool.sqlite"
-    assert "pw" not in pg.description
+    assert "outbox-test-pw" not in pg.description
     full = open_store(
         load_settings(overrides={**base, "outbox.store": "sqlite?synchronous=full"}, environ={})
     )
@@ -138,6 +145,12 @@ def test_settings_choose_the_store(tmp_path: Path) -> None:
         open_store(load_settings(overrides={**base, "outbox.store": "mysql://x"}, environ={}))
     assert redact_url("postgresql://u:p@h/d") == "postgresql://u:***@h/d"
     assert redact_url("postgresql://u@h/d") == "postgresql://u@h/d"
+    assert redact_url("postgresql://u@h/d?password=s3&port=1") == (
+        "postgresql://u@h/d?password=***&port=1"
+    )
+    assert url_password("postgresql://u:p%40ss@h/d") == "p@ss"
+    assert url_password("postgresql://u@h/d?password=s3") == "s3"
+    assert url_password("postgresql://u@h/d") is None
 
 
 @needs_postgres

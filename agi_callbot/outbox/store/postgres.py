@@ -20,11 +20,13 @@ import logging
 import re
 import time
 from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import psycopg
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from agi_callbot.log import register_secret
 from agi_callbot.outbox.model import COLUMNS, StoredMessage, from_row
 from agi_callbot.outbox.store import (
     CLAIM_SET,
@@ -99,8 +101,16 @@ def _values(row: StoredMessage) -> tuple[Any, ...]:
 
 
 def redact_url(url: str) -> str:
-    """The URL without its password, for logs and ``outbox list``."""
-    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
+    """The URL without its password (``user:pw@`` or ``?password=``), for logs and errors."""
+    url = re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
+    return re.sub(r"([?&]password=)[^&]*", r"\1***", url)
+
+
+def url_password(url: str) -> str | None:
+    """The password a PostgreSQL URL carries, if any (so the log filter can hide it)."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    return unquote(parts.password) if parts.password else query.get("password")
 
 
 class PostgresStore:
@@ -109,6 +119,7 @@ class PostgresStore:
     def __init__(self, url: str, *, max_size: int = 10, connect_timeout: float = 5.0) -> None:
         self.url = url
         self.description = redact_url(url)
+        register_secret(url_password(url))  # a driver error quoting the URL stays clean
         self.max_size = max_size
         self.connect_timeout = connect_timeout
         self._pool: AsyncConnectionPool | None = None
