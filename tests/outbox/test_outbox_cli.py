@@ -128,7 +128,8 @@ def test_bad_store_setting_is_a_clear_error(tmp_path: Path, capsys) -> None:
 def test_unreachable_postgres_is_a_clear_error(tmp_path: Path, capsys) -> None:
     config = write_config(
         tmp_path,
-        outbox="{store: 'postgresql://callbot:outbox-test-pw@127.0.0.1:1/callbot', enqueue_timeout: 0.2s}",
+        outbox="{store: 'postgresql://callbot:outbox-test-pw@127.0.0.1:1/callbot', "
+        "enqueue_timeout: 0.2s}",
     )
     assert main(["--config", str(config), "outbox", "list"]) == 1
     err = capsys.readouterr().err
