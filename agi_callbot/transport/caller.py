@@ -3,10 +3,12 @@
 Two ways to write it, one model underneath (a queue of caller events with times):
 
 - a **script** for flows and ``simulate``: ``"1,wait:6,2,hangup"``. A digit is
-  pressed shortly after the channel next listens (a prompt with escape digits,
-  GET DATA, WAIT FOR DIGIT); ``wait:N`` keeps silent for N seconds from there, so
-  timeouts elapse; ``hangup`` hangs up at that point. Tokens are placed in time
-  only when the channel listens, so a script never depends on prompt lengths.
+  pressed shortly after the channel next listens for DTMF (a prompt with escape
+  digits, GET DATA, WAIT FOR DIGIT); ``wait:N`` keeps silent for N seconds from the
+  next point where the caller is on the line (any of those, a prompt, a queue, a
+  Dial), so timeouts elapse; ``hangup`` hangs up at that point (between commands:
+  at once). Tokens are placed in time only when the channel listens, so a script
+  never depends on prompt lengths.
 - **timed events** for transcript replays: ``CallerEvent(at=1.42, dtmf="2")``.
 
 DTMF that arrives while no command listens is lost, as on a real Asterisk (30).
@@ -47,23 +49,27 @@ class Caller:
         self._silent_until = 0.0
         self.hung_up_at: float | None = None
 
-    def next_event(self, now: float, listening: bool) -> CallerEvent | None:
+    def next_event(self, now: float, listening: bool, digits: bool = True) -> CallerEvent | None:
         """The caller's next event, without consuming it.
 
-        ``listening`` says whether the channel listens now: only then are script tokens
-        placed in time (a ``wait`` starts counting from here).
+        ``listening`` says whether the channel has the caller on the line now (a prompt,
+        GET DATA, a queue...): only then are script tokens placed in time (a ``wait``
+        starts counting from here, a ``hangup`` happens). ``digits`` says whether it
+        also listens for DTMF: a scripted digit waits for such a point.
         """
         if self._timed:
             return self._timed[0]
         while listening and self._tokens and self._tokens[0].startswith("wait:"):
             seconds = float(self._tokens.popleft()[5:])
             self._silent_until = max(self._silent_until, now) + seconds
-        if not self._tokens or (not listening and self._tokens[0] != "hangup"):
+        if not self._tokens:
             return None
         start = max(now, self._silent_until)
         token = self._tokens[0]
         if token == "hangup":
             return CallerEvent(start if listening else now)
+        if not (listening and digits):
+            return None
         return CallerEvent(start + REACTION, token)
 
     def consume(self, event: CallerEvent) -> None:

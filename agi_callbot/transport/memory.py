@@ -452,7 +452,7 @@ class MemoryAsterisk:
         cut = self._cut if self._cut is not None and (end is None or self._cut < end) else None
         limit = cut if cut is not None else end
         while True:
-            event = self.caller.next_event(self.now, listening=True)
+            event = self.caller.next_event(self.now, listening=True, digits=bool(digits))
             if event is None and limit is None:
                 event = CallerEvent(self.now)  # nobody will ever press anything: caller leaves
             when = None if event is None else event.at + (0 if event.hangup else DTMF_DURATION)

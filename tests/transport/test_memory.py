@@ -1,0 +1,286 @@
+"""The in-memory Asterisk driven through a real Channel: caller scripts, hangups at
+every command, byte-at-a-time reads, queue and dial outcomes.
+
+Its faithfulness to a real Asterisk is checked by test_replay_memory.py; these tests
+pin the parts flows and ``simulate`` rely on.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from agi_callbot.agi.commands import Raw
+from agi_callbot.channel import Channel
+from agi_callbot.errors import CommandError, DeadChannel, Hangup
+from agi_callbot.transport.caller import DTMF_DURATION, REACTION, Caller, parse_script
+from agi_callbot.transport.memory import DIAL_OUTCOMES, QUEUE_OUTCOMES, MemoryAsterisk
+
+SOUNDS = {"menu": 3.0, "welcome": 2.0, "bye": 0.5}
+
+
+def asterisk(caller: str = "", **options) -> MemoryAsterisk:
+    return MemoryAsterisk("demo", caller=caller, sounds=SOUNDS, **options)
+
+
+# -- caller scripts ------------------------------------------------------------------
+
+
+async def test_a_digit_is_pressed_where_the_channel_listens() -> None:
+    ast = asterisk("1")
+
+    async def call(channel: Channel) -> object:
+        await channel.answer()
+        return await channel.stream_file("menu", "12")
+
+    playback = await ast.run(call)
+    assert playback.digit == "1" and playback.ok
+    # pressed REACTION after the prompt started, effective when its tone ends
+    assert playback.endpos == round((REACTION + DTMF_DURATION) * 8000)
+    assert ast.caller.pending == []
+
+
+async def test_a_prompt_without_escape_digits_does_not_take_the_digit() -> None:
+    ast = asterisk("7")
+
+    async def call(channel: Channel) -> tuple[object, object]:
+        played = await channel.stream_file("welcome")
+        return played, await channel.get_data("menu", 3000, 1)
+
+    played, typed = await ast.run(call)
+    assert played.digit is None and played.endpos == 16000
+    assert typed.digits == "7" and not typed.timed_out
+
+
+async def test_script_1_wait_6_2_hangup() -> None:
+    """The README's example: 1, then silence long enough for a timeout, 2, then gone."""
+    ast = asterisk("1,wait:6,2,hangup")
+    seen: list[object] = []
+
+    async def call(channel: Channel) -> None:
+        await channel.answer()
+        seen.append(await channel.get_data("menu", 2000, 1))
+        seen.append(await channel.get_data("menu", 2000, 1))  # 6 s of silence: 3 + 2 s pass
+        seen.append(await channel.get_data("menu", 2000, 1))  # 2 pressed 1.3 s into it
+        try:
+            await channel.stream_file("bye", "#")
+        except Hangup:
+            seen.append("hangup")
+            await channel.set_variable("CALLBOT_STATUS", "HANGUP")
+
+    await ast.run(call)
+    assert [getattr(s, "digits", s) for s in seen] == ["1", "", "2", "hangup"]
+    assert seen[1].timed_out
+    assert ast.hangup_by == "caller" and ast.hung_up
+    assert ast.variables["CALLBOT_STATUS"] == "HANGUP"
+    assert ast.caller.pending == []
+
+
+async def test_wait_elapses_while_the_channel_listens() -> None:
+    ast = asterisk("wait:2.5,5")
+
+    async def call(channel: Channel) -> str | None:
+        return await channel.wait_for_digit(10000)
+
+    assert await ast.run(call) == "5"
+    assert ast.now == pytest.approx(2.5 + REACTION + DTMF_DURATION)
+
+
+async def test_unused_tokens_are_reported() -> None:
+    ast = asterisk("1,2,3")
+
+    async def call(channel: Channel) -> None:
+        await channel.wait_for_digit(1000)
+
+    await ast.run(call)
+    assert ast.caller.pending == ["2", "3"]
+
+
+@pytest.mark.parametrize("script", ["x", "12", "wait:", "wait:abc", "hang", "1,,?"])
+def test_bad_scripts_name_the_token(script: str) -> None:
+    with pytest.raises(ValueError, match="bad caller action"):
+        parse_script(script)
+    with pytest.raises(ValueError):
+        Caller(script)
+
+
+def test_script_tokens_may_be_separated_by_blanks() -> None:
+    assert parse_script("1 2, wait:1.5 ,hangup") == ["1", "2", "wait:1.5", "hangup"]
+
+
+# -- a hangup at every command ---------------------------------------------------------
+
+LIVE = {"answer", "stream_file", "get_data", "wait_for_digit", "channel_status"}
+
+
+async def steps(channel: Channel, done: list[str]) -> None:
+    for name, run in [
+        ("answer", channel.answer),
+        ("set_variable", lambda: channel.set_variable("CALLBOT_STEP", "1")),
+        ("stream_file", lambda: channel.stream_file("welcome", "1")),
+        ("noop", channel.noop),
+        ("get_data", lambda: channel.get_data("menu", 3000, 4)),
+        ("verbose", lambda: channel.verbose("half way")),
+        ("wait_for_digit", lambda: channel.wait_for_digit(1000)),
+        ("get_variable", lambda: channel.get_variable("CALLBOT_STEP")),
+        ("channel_status", channel.channel_status),
+    ]:
+        done.append(name)
+        await run()
+
+
+@pytest.mark.parametrize("at", range(1, 10))
+async def test_hangup_at_every_command(at: int) -> None:
+    ast = asterisk(hangup_at_command=at)
+    done: list[str] = []
+
+    async def call(channel: Channel) -> type[Exception]:
+        try:
+            await steps(channel, done)
+        except Hangup as gone:
+            # post-call work still reaches the dialplan (15)
+            await channel.set_variable("CALLBOT_STATUS", "HANGUP")
+            await channel.verbose("caller gone")
+            assert await channel.get_variable("CALLBOT_STATUS") == "HANGUP"
+            return type(gone)
+        return type(None)
+
+    raised = await ast.run(call)
+    assert ast.hung_up and ast.hangup_by == "caller"
+    assert ast.variables["CALLBOT_STATUS"] == "HANGUP"
+    # the Hangup surfaces at the first step needing the caller, from command ``at`` on
+    assert done[-1] in LIVE and len(done) >= at
+    assert all(step not in LIVE for step in done[at - 1 : -1])
+    # 511 to a command sent on the dead channel, or the notice seen before sending
+    assert raised in (Hangup, DeadChannel)
+
+
+# -- one byte per read ---------------------------------------------------------------
+
+
+async def session(channel: Channel) -> list[object]:
+    out: list[object] = [channel.env.calleridname]
+    await channel.answer()
+    out.append(await channel.get_full_variable("${CALLERID(name)}"))
+    out.append(await channel.stream_file("welcome", "12"))
+    out.append(await channel.get_data("menu", 2000, 3))
+    await channel.set_variable("CALLBOT_Q", 'say "hi" (twice)')
+    out.append(await channel.get_variable("CALLBOT_Q"))
+    out.append(await channel.exec("Playback", "nothere"))
+    out.append(await channel.get_variable("PLAYBACKSTATUS"))
+    try:
+        await channel.send(Raw("SAY DIGITS"))
+    except CommandError as refused:
+        out.append((refused.code, refused.usage))
+    out.append(await channel.stream_file("nothere"))
+    out.append(await channel.channel_status())
+    return out
+
+
+@pytest.mark.parametrize("read_size", [1, 2, 7, 65536])
+async def test_reads_of_any_size_give_the_same_call(read_size: int) -> None:
+    def make(size: int) -> MemoryAsterisk:
+        return MemoryAsterisk(
+            "demo",
+            calleridname="Line1\nagi_injected: yes",  # 27: a two-line reply
+            caller="2,4,#",
+            sounds=SOUNDS,
+            missing_sounds={"nothere"},
+            read_size=size,
+        )
+
+    small, whole = make(read_size), make(65536)
+    got, want = await small.run(session), await whole.run(session)
+    assert got == want
+    assert got[1] == "Line1\nagi_injected: yes"
+    assert got[3].digits == "4" and got[4] == 'say "hi" (twice)'
+    assert got[5] == 0 and got[6] == "FAILED"
+    assert got[7][0] == 520 and got[8].ok is False and got[9] == 6
+    assert small.commands == whole.commands
+
+
+# -- applications ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("outcome", QUEUE_OUTCOMES)
+async def test_queue_outcomes(outcome: str) -> None:
+    ast = asterisk(queues={"ventas": outcome}, talk_seconds=2.0)
+
+    async def call(channel: Channel) -> tuple[int | str, str | None]:
+        await channel.answer()
+        try:
+            result: int | str = await channel.exec("Queue", "ventas", "c", "", "", "30")
+        except Hangup:
+            result = "hangup"
+        return result, await channel.get_variable("QUEUESTATUS")
+
+    result, status = await ast.run(call)
+    expected = {
+        "answer": (0, "CONTINUE"),  # ``c``: the caller continues after the agent (10)
+        "continue": (0, "CONTINUE"),
+        "timeout": (0, "TIMEOUT"),
+        "full": (0, "FULL"),
+        "joinempty": (0, "JOINEMPTY"),
+        "leaveempty": (0, "LEAVEEMPTY"),
+        "hangup": (0, "TIMEOUT"),
+    }
+    assert (result, status) == expected[outcome]
+    assert ast.moh == ([] if outcome in ("full", "joinempty") else ["default"])
+
+
+async def test_queue_without_c_answers_minus_one_but_the_call_goes_on() -> None:
+    """09: the agent hung up; Queue answers -1, the session (and the caller) stay."""
+    ast = asterisk(queues={"sales": "answer"})
+
+    async def call(channel: Channel) -> int:
+        await channel.answer()
+        result = await channel.exec("Queue", "sales")
+        await channel.noop()
+        return result
+
+    assert await ast.run(call) == -1
+    assert not ast.hung_up and "QUEUESTATUS" not in ast.variables
+    assert ast.variables["MEMBERNAME"] == "sales-agent"
+
+
+@pytest.mark.parametrize("outcome", DIAL_OUTCOMES)
+async def test_dial_outcomes(outcome: str) -> None:
+    ast = asterisk(dial={"PJSIP/1001": outcome}, talk_seconds=1.0)
+
+    async def call(channel: Channel) -> tuple[int, str | None]:
+        await channel.answer()
+        result = await channel.exec("Dial", "PJSIP/1001", "20", "g")
+        return result, await channel.get_variable("DIALSTATUS")
+
+    result, status = await ast.run(call)
+    assert result == 0
+    assert status == ("ANSWER" if outcome == "HANGUP" else outcome)
+
+
+async def test_hold_music_classes_follow_41() -> None:
+    ast = asterisk(moh_classes={"default", "alt", "ventas"}, queue_music={"ventas": "ventas"})
+
+    async def call(channel: Channel) -> None:
+        await channel.answer()
+        await channel.set_music(True, "no-such-class")  # 14: plays default
+        await channel.exec("Queue", "ventas", "", "", "", "1")  # the queue's class
+        await channel.exec("Queue", "ventas", "m(no-such-class)", "", "", "1")  # default
+        await channel.exec("Queue", "ventas", "r", "", "", "1")  # ringing, no music
+        await channel.set_variable("CHANNEL(musicclass)", "alt")
+        await channel.exec("Queue", "ventas", "m(ventas)", "", "", "1")  # channel wins
+
+    await ast.run(call)
+    assert ast.moh == ["default", "ventas", "default", "alt"]
+    assert ast.moh_playing is None
+
+
+async def test_a_missing_prompt_is_not_a_hangup() -> None:
+    ast = asterisk(missing_sounds={"custom/nothere"})
+
+    async def call(channel: Channel) -> object:
+        await channel.answer()
+        return await channel.stream_file("custom/nothere")
+
+    playback = await ast.run(call)
+    assert not playback.ok and playback.endpos == 0
+    assert not ast.hung_up
+    assert ast.commands[-1] == "CHANNEL STATUS"  # the probe that told -1 apart (03 vs 18)
