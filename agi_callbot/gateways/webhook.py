@@ -8,11 +8,16 @@ Settings::
       headers: {X-Tenant: acme}
       timeout: 10s
 
-The body is ``{"id": <idempotency key>, "call": <uniqueid>, "flow", "block", "data"}``
-(``data`` is the payload's ``data``, or the whole payload). Headers:
+Payload (what a flow's ``webhook`` action gives): ``data`` (the JSON body), ``method``
+(POST, PUT or PATCH), ``headers``. The body is ``data`` exactly as the flow wrote it,
+because the receiver is often someone else's API with its own schema; a flow that gives
+no body sends ``{"id": <idempotency key>, "call": <uniqueid>, "flow", "block"}``.
+
+Headers: the settings' ``headers``, then the action's, then ours, which always win:
 ``X-Callbot-Signature: sha256=<hex HMAC of the raw body>`` (the GitHub convention, so
-existing verifiers work) and ``Idempotency-Key`` — at-least-once delivery means a
-receiver may see a message twice, and that key is how it tells.
+existing verifiers work), ``Idempotency-Key`` (at-least-once delivery means a receiver
+may see a message twice, and that key is how it tells), ``X-Callbot-Call``,
+``X-Callbot-Flow``, ``X-Callbot-Block``.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from agi_callbot.services import Message
 log = logging.getLogger("agi_callbot.gateways")
 
 SIGNATURE_HEADER = "X-Callbot-Signature"
+METHODS = ("POST", "PUT", "PATCH")
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -58,7 +64,6 @@ class WebhookGateway(HttpGateway):
         self.probe_url = self.url
         self.secret = conf.secret("secret_env") if "secret_env" in conf.data else None
         self.headers = {str(k): str(v) for k, v in (conf.mapping("headers", {}) or {}).items()}
-        self.headers["Content-Type"] = "application/json"
         super().__init__(conf, hide=(self.secret or "",))
 
     def target(self, message: Message) -> str:
@@ -75,24 +80,49 @@ class WebhookGateway(HttpGateway):
 
     async def send(self, message: Message, *, key: str) -> Sent:
         url = self.target(message)
-        data = message.payload.get("data", message.payload)
-        document = {
-            "id": key,
-            "call": message.call_uniqueid,
-            "flow": message.flow,
-            "block": message.block,
-            "data": data,
-        }
+        payload = message.payload
+        method = str(payload.get("method") or "POST").upper()
+        if method not in METHODS:
+            raise ProviderError(
+                f"webhook: method {method} cannot carry a message (use POST, PUT or PATCH; "
+                "a GET belongs in a webhook with save_as)",
+                retryable=False,
+                code="payload",
+            )
+        document = payload.get("data")
+        if document is None or document == {}:
+            document = {
+                "id": key,
+                "call": message.call_uniqueid,
+                "flow": message.flow,
+                "block": message.block,
+            }
         try:
             body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
         except (TypeError, ValueError) as exc:
             raise ProviderError(
                 f"webhook: the data is not JSON ({exc})", retryable=False, code="payload"
             ) from None
-        headers = {**self.headers, "Idempotency-Key": key}
+        extra = payload.get("headers")
+        headers = dict(self.headers)
+        if isinstance(extra, Mapping):
+            headers.update({str(k): str(v) for k, v in extra.items()})
+        headers.update(
+            {
+                "Content-Type": "application/json",
+                "Idempotency-Key": key,
+                "X-Callbot-Call": message.call_uniqueid,
+                "X-Callbot-Flow": message.flow,
+                "X-Callbot-Block": message.block,
+            }
+        )
+        if any("\r" in v or "\n" in v for v in headers.values()):
+            raise ProviderError(
+                "webhook: a header value contains a line break", retryable=False, code="payload"
+            )
         if self.secret:
             headers[SIGNATURE_HEADER] = sign(self.secret, body)
-        response = await self.request("POST", url, content=body, headers=headers)
+        response = await self.request(method, url, content=body, headers=headers)
         provider_id = None
         try:
             answer = response.json()

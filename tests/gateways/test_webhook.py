@@ -30,14 +30,14 @@ async def webhook(make_settings, provider, monkeypatch):
     await gateway.aclose()
 
 
-def event(to: str = "", **data) -> Message:
+def event(to: str = "", method: str = "POST", headers: dict | None = None, **data) -> Message:
+    payload = {
+        "data": {"caller": "+34600111222", "choice": "2", **data},
+        "method": method,
+        "headers": headers or {},
+    }
     return Message(
-        "webhook",
-        to,
-        {"data": {"caller": "+34600111222", "choice": "2", **data}},
-        call_uniqueid="1700000000.7",
-        flow="soporte",
-        block="send_link",
+        "webhook", to, payload, call_uniqueid="1700000000.7", flow="soporte", block="send_link"
     )
 
 
@@ -47,13 +47,8 @@ async def test_signed_json_post(webhook, provider) -> None:
     assert sent == Sent("evt_1", "http")
     request = provider.requests[0]
     assert request.path == "/hooks/callbot"
-    assert request.json == {
-        "id": "1700000000.7:send_link:0",
-        "call": "1700000000.7",
-        "flow": "soporte",
-        "block": "send_link",
-        "data": {"caller": "+34600111222", "choice": "2", "nota": "ñandú"},
-    }
+    assert request.method == "POST"
+    assert request.json == {"caller": "+34600111222", "choice": "2", "nota": "ñandú"}
     expected = "sha256=" + hmac.new(SECRET.encode(), request.body, hashlib.sha256).hexdigest()
     assert request.headers["X-Callbot-Signature"] == expected
     assert verify(SECRET, request.body, request.headers["X-Callbot-Signature"])
@@ -63,6 +58,9 @@ async def test_signed_json_post(webhook, provider) -> None:
     assert request.headers["Idempotency-Key"] == "1700000000.7:send_link:0"
     assert request.headers["X-Tenant"] == "acme"
     assert request.headers["Content-Type"] == "application/json"
+    assert request.headers["X-Callbot-Call"] == "1700000000.7"
+    assert request.headers["X-Callbot-Flow"] == "soporte"
+    assert request.headers["X-Callbot-Block"] == "send_link"
 
 
 async def test_action_url_wins_and_plain_answers_are_fine(webhook, provider) -> None:
@@ -120,4 +118,40 @@ def test_webhook_config_errors(make_settings) -> None:
 async def test_bad_action_url_is_permanent(webhook, provider) -> None:
     with pytest.raises(GatewayError, match="bad URL") as info:
         await webhook.send(event(to="http://[::1"), key="k")
+    assert not info.value.retryable and provider.requests == []
+
+
+async def test_method_action_headers_and_default_body(webhook, provider) -> None:
+    message = Message(
+        "webhook",
+        "",
+        {"data": {}, "method": "put", "headers": {"X-Tenant": "beta", "Idempotency-Key": "mine"}},
+        call_uniqueid="1700000000.8",
+        flow="ventas",
+        block="fin",
+    )
+    await webhook.send(message, key="1700000000.8:fin:0")
+    request = provider.requests[0]
+    assert request.method == "PUT"
+    assert request.json == {
+        "id": "1700000000.8:fin:0",
+        "call": "1700000000.8",
+        "flow": "ventas",
+        "block": "fin",
+    }
+    assert request.headers["X-Tenant"] == "beta"
+    assert request.headers["Idempotency-Key"] == "1700000000.8:fin:0"
+    assert verify(SECRET, request.body, request.headers["X-Callbot-Signature"])
+
+
+@pytest.mark.parametrize(
+    ("message", "match"),
+    [
+        (event(method="GET"), "method GET cannot carry a message"),
+        (event(headers={"X-Note": "a\r\nX-Evil: 1"}), "line break"),
+    ],
+)
+async def test_bad_webhook_actions_are_permanent(webhook, provider, message, match) -> None:
+    with pytest.raises(GatewayError, match=match) as info:
+        await webhook.send(message, key="k")
     assert not info.value.retryable and provider.requests == []
