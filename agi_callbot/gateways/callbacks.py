@@ -47,8 +47,8 @@ META_STATUSES = {"delivered": "delivered", "read": "read", "failed": "failed"}
 
 
 def twilio_signature(token: str, url: str, params: Iterable[tuple[str, str]]) -> str:
-    """Twilio's request signature: base64(HMAC-SHA1(token, url + k1v1k2v2… sorted by key))."""
-    data = url + "".join(k + v for k, v in sorted(params, key=lambda kv: kv[0]))
+    """Twilio's signature: base64(HMAC-SHA1(token, url + k1v1k2v2…)), sorted by key, then value."""
+    data = url + "".join(k + v for k, v in sorted(params))
     digest = hmac.new(token.encode(), data.encode(), hashlib.sha1).digest()
     return base64.b64encode(digest).decode()
 
