@@ -25,11 +25,13 @@ from pathlib import Path
 
 import pytest
 
+from agi_callbot.agi import commands as cmd
 from agi_callbot.agi.commands import Raw
 from agi_callbot.agi.connection import NEED_DATA, Closed, Connection, HangupNotice, State
 from agi_callbot.agi.env import KNOWN_KEYS, Environment
 from agi_callbot.agi.replies import Reply
 from agi_callbot.errors import LocalProtocolError
+from agi_callbot.transport.memory import parse_args
 from agi_callbot.transport.transcript import Transcript, load_all
 
 TRANSCRIPTS = Path(__file__).resolve().parents[1] / "transcripts"
@@ -206,3 +208,81 @@ def test_dead_channel_of_15_and_notices_of_22() -> None:
 def test_cr_kept_inside_values_of_16() -> None:
     data = [e.data for e in replay(ALL["16-errors"]).events if isinstance(e, Reply)]
     assert data.count("v\r") == 2
+
+
+# -- each server line as a typed command ------------------------------------------------
+
+
+def typed(words: list[str]) -> cmd.Command | None:
+    """The typed command for a recorded line, from the words Asterisk read; None when the
+    line is no well-formed command (the 510/520 cases, 16's CR lines)."""
+    upper = [w.upper() for w in words]
+    for size in (3, 2, 1):
+        build = BUILDERS.get(" ".join(upper[:size]))
+        if build is not None:
+            try:
+                return build(*words[size:])
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+def _number(text: str) -> int:
+    if not text.lstrip("-").isdigit():
+        raise ValueError(text)
+    return int(text)
+
+
+BUILDERS = {
+    "ANSWER": lambda: cmd.Answer(),
+    "HANGUP": lambda *channel: cmd.Hangup(*channel),
+    "NOOP": lambda *text: cmd.Noop(" ".join(text)),
+    "CHANNEL STATUS": lambda *channel: cmd.ChannelStatus(*channel),
+    "STREAM FILE": lambda f, d, *o: cmd.StreamFile(f, d, *map(_number, o)),
+    "CONTROL STREAM FILE": lambda f, d, skip="3000", ff="#", rew="*", pause="", off="0": (
+        cmd.ControlStreamFile(f, d, _number(skip), ff, rew, pause, _number(off))
+    ),
+    "GET DATA": lambda f, t="5000", m="1024": cmd.GetData(f, _number(t), _number(m)),
+    "GET OPTION": lambda f, d, t="5000": cmd.GetOption(f, d, _number(t)),
+    "WAIT FOR DIGIT": lambda t: cmd.WaitForDigit(_number(t)),
+    "SAY DIGITS": lambda v, d: cmd.SayDigits(v, d),
+    "SAY ALPHA": lambda v, d: cmd.SayAlpha(v, d),
+    "SAY NUMBER": lambda v, d, g="": cmd.SayNumber(v, d, g),
+    "EXEC": lambda app, data="": cmd.Exec(app, data),
+    "SET VARIABLE": lambda n, v: cmd.SetVariable(n, v),
+    "GET VARIABLE": lambda n: cmd.GetVariable(n),
+    "GET FULL VARIABLE": lambda e, *c: cmd.GetFullVariable(e, *c),
+    "SET MUSIC": lambda state, *c: (
+        cmd.SetMusic(state.upper() == "ON", *c) if state.upper() in ("ON", "OFF") else None
+    ),
+    "VERBOSE": lambda m, level="1": cmd.Verbose(m, _number(level)),
+}
+#: typed commands that write out optional arguments the recording may have left off
+DEFAULTED = {"GET DATA", "GET OPTION", "CONTROL STREAM FILE", "VERBOSE"}
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_server_lines_rebuild_as_typed_commands(name: str) -> None:
+    """Each ``>>`` line as a typed Command builds bytes that Asterisk splits into the
+    same words (defaults written out where the recording left them implicit)."""
+    rebuilt = 0
+    for line in ALL[name].wire("server"):
+        try:
+            text = line.decode("utf-8")
+            cmd.Raw(text).to_bytes()
+        except (UnicodeDecodeError, LocalProtocolError):
+            continue  # 16, 17: refused as they are (test_core_replay)
+        words = parse_args(text)
+        command = typed(words)
+        if command is None:
+            continue
+        again = parse_args(command.to_bytes()[:-1].decode("utf-8"))
+        head = len(command.verb.split())
+        assert [w.upper() for w in again[:head]] == [w.upper() for w in words[:head]]
+        got, want = again[head:], words[head:]
+        if isinstance(command, cmd.Noop):
+            want = [" ".join(want)] if want else []  # one quoted word instead of several
+        assert got[: len(want)] == want, (line, again)
+        assert command.verb in DEFAULTED or len(got) == len(want), (line, again)
+        rebuilt += 1
+    assert rebuilt or name in ("23-server-closes-early", "25-connection-refused")
