@@ -77,7 +77,8 @@ async def test_generic_form_body_and_query_template(make_settings, provider, tok
     assert request.headers["Authorization"] == "Basic " + base64.b64encode(TOKEN.encode()).decode()
 
 
-async def test_kannel_style_get(make_settings, provider, token) -> None:
+async def test_kannel_style_get(make_settings, provider, token, caplog) -> None:
+    caplog.set_level(logging.INFO)
     provider.reply(202, text="0: Accepted for delivery", content_type="text/plain")
     gateway = await http_sms(
         make_settings,
@@ -103,6 +104,8 @@ async def test_kannel_style_get(make_settings, provider, token) -> None:
         "text": "Hola",
     }
     assert "Authorization" not in request.headers
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name != "aiohttp.access")
+    assert TOKEN not in ours and "600111222" not in ours  # httpx would log the query at INFO
 
 
 async def test_status_outside_success_list_is_an_error(make_settings, provider) -> None:
