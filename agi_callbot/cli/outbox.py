@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import signal
 import sqlite3
 import sys
@@ -27,6 +28,7 @@ from agi_callbot.outbox.store import PURGEABLE_STATUSES
 from agi_callbot.units import parse_duration
 
 T = TypeVar("T")
+log = logging.getLogger("agi_callbot.outbox")
 
 
 def register(subparsers: Any) -> None:
@@ -187,6 +189,20 @@ def cmd_purge(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _report_unreachable(gateways: dict[str, Any]) -> None:
+    """Say at start-up which providers cannot be reached; messages wait for them meanwhile."""
+    from agi_callbot.gateways.base import probe
+
+    try:
+        problems = await probe(gateways)
+    except Exception as exc:  # a report, never a reason to stop delivering
+        log.warning("outbox: could not check the providers: %s", exc)
+        return
+    for channel, problem in sorted(problems.items()):
+        if problem:
+            log.warning("outbox: the %s provider is not reachable now: %s", channel, problem)
+
+
 def _days(seconds: float) -> str:
     return f"{seconds / 86400:g}d" if seconds >= 86400 else f"{seconds:g}s"
 
@@ -224,7 +240,9 @@ async def _work(settings: Settings, gateways: dict[str, Any], *, once: bool) -> 
                 file=sys.stderr,
                 flush=True,
             )
+            checks = asyncio.create_task(_report_unreachable(gateways))
             await stop.wait()
+            checks.cancel()
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)

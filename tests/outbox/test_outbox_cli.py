@@ -157,7 +157,7 @@ async def test_outbox_work_killed_mid_send_delivers_after_restart(
     config = write_config(
         tmp_path,
         outbox="{workers: 2, send_timeout: 1s}",
-        gateways=f"{{webhook: {{url: '{provider.url}'}}}}",
+        gateways=f"{{webhook: {{url: '{provider.url}'}}, sms: {{url: 'http://127.0.0.1:1/sms'}}}}",
     )
     outbox = Outbox.from_settings(load_settings(config, environ={}), {})
     await outbox.open()
@@ -176,6 +176,8 @@ async def test_outbox_work_killed_mid_send_delivers_after_restart(
             await asyncio.sleep(0.05)
     work.send_signal(signal.SIGTERM)
     assert await work.wait() == 0
+    assert work.stderr is not None
+    assert b"the sms provider is not reachable now" in await work.stderr.read()
     assert [r.key for r in provider.requests] == ["1700.9/end/0", "1700.9/end/0"]
     assert "+34600111222" in json.dumps(provider.requests[0].body)  # the gateway's body
     assert (await outbox.get(id)).attempts == 2
