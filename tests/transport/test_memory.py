@@ -8,8 +8,12 @@ pin the parts flows and ``simulate`` rely on.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agi_callbot.agi.commands import Raw
+from agi_callbot.agi.connection import NEED_DATA, Connection, HangupNotice
+from agi_callbot.agi.replies import Reply
 from agi_callbot.channel import Channel
 from agi_callbot.errors import CommandError, DeadChannel, Hangup
 from agi_callbot.transport.caller import DTMF_DURATION, REACTION, Caller, parse_script
@@ -284,3 +288,40 @@ async def test_a_missing_prompt_is_not_a_hangup() -> None:
     assert not playback.ok and playback.endpos == 0
     assert not ast.hung_up
     assert ast.commands[-1] == "CHANNEL STATUS"  # the probe that told -1 apart (03 vs 18)
+
+
+# -- whatever the server writes, the answer is AGI -------------------------------------
+
+WORDS = st.sampled_from(
+    ["STREAM", "FILE", "GET", "DATA", "OPTION", "SET", "VARIABLE", "FULL", "EXEC", "Queue",
+     "Dial", "Wait", "Playback", "Goto", "SAY", "DIGITS", "NUMBER", "ALPHA", "WAIT", "FOR",
+     "DIGIT", "CHANNEL", "STATUS", "HANGUP", "ANSWER", "NOOP", "MUSIC", "ON", "OFF",
+     "CONTROL", "DATABASE", "PUT", "DEL", "VERBOSE", "welcome", "12#", '""', "-1", "0",
+     "3000", "${CALLERID(name)}", "sales,c", "x\\ y", '"a b"', "\r"]
+)  # fmt: skip
+
+
+@given(
+    lines=st.lists(st.lists(WORDS, min_size=0, max_size=6).map(" ".join), max_size=12),
+    script=st.lists(st.sampled_from(["1", "#", "wait:2", "hangup"]), max_size=4),
+)
+@settings(max_examples=150, deadline=None)
+def test_every_line_gets_one_parsable_reply(lines: list[str], script: list[str]) -> None:
+    """Arbitrary command lines, one at a time: exactly one reply each (plus notices),
+    all of which the sans-IO core parses, until AGIEXITONHANGUP's EOF."""
+    ast = MemoryAsterisk("fuzz", caller=",".join(script), sounds=SOUNDS)
+    conn = Connection()
+    conn.receive_data(ast.env_block())
+    assert conn.next_event() == ast.environment
+    for line in lines:
+        conn.send(Raw(line) if line.strip() and "\r" not in line else Raw("NOOP"))
+        ast.receive((line if line.strip() else "NOOP").encode() + b"\n")
+        conn.receive_data(ast.take_output())
+        events = []
+        while (event := conn.next_event()) is not NEED_DATA:
+            events.append(event)
+        replies = [e for e in events if isinstance(e, Reply)]
+        assert len(replies) == 1, (line, events)
+        assert all(isinstance(e, Reply | HangupNotice) for e in events)
+        assert replies[0].code in (200, 510, 511, 520)
+    assert ast.commands == [line if line.strip() else "NOOP" for line in lines]
