@@ -31,6 +31,7 @@ from urllib.parse import urlsplit, urlunsplit
 from aiohttp import web
 
 from agi_callbot.config import Settings, secret
+from agi_callbot.gateways.errors import describe
 
 log = logging.getLogger("agi_callbot.gateways")
 
@@ -109,6 +110,9 @@ def routes(receiver: Any, settings: Settings | None = None) -> list[web.RouteDef
             result = await result
         if result is False:
             log.info("callback from %s for unknown message %s (%s)", provider, provider_id, status)
+        elif status == "failed":
+            meaning = describe(provider, code) or "no reason given"
+            log.info("%s message %s failed: %s (%s)", provider, provider_id, code, meaning)
 
     async def twilio(request: web.Request) -> web.Response:
         if not secrets.twilio_tokens:

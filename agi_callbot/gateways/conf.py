@@ -85,12 +85,6 @@ class ProviderConf:
         except ValueError as exc:
             raise ConfigError(f"setting {self.path(key)!r}: {exc}") from exc
 
-    def flag(self, key: str, default: bool) -> bool:
-        value = self.data.get(key, default)
-        if not isinstance(value, bool):
-            raise ConfigError(f"setting {self.path(key)!r}: expected true or false, got {value!r}")
-        return value
-
     def mapping(self, key: str, default: Any = _MISSING) -> Any:
         value = self.data.get(key, default)
         if value is _MISSING:

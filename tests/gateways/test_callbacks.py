@@ -220,7 +220,8 @@ def meta_headers(body: bytes, secret: str = APP_SECRET) -> dict[str, str]:
     return {"Content-Type": "application/json", "X-Hub-Signature-256": f"sha256={digest}"}
 
 
-async def test_meta_status_notifications(callback_server) -> None:
+async def test_meta_status_notifications(callback_server, caplog) -> None:
+    caplog.set_level(logging.INFO)
     client, reports, _ = callback_server
     body = meta_notification(
         {
@@ -247,6 +248,7 @@ async def test_meta_status_notifications(callback_server) -> None:
         ("meta", "wamid.B", "failed", "131047"),
         ("meta", "wamid.D", "read", None),
     ]
+    assert "meta message wamid.B failed: 131047 (re-engagement" in caplog.text
 
 
 async def test_meta_bad_signature_and_bad_json(callback_server) -> None:
