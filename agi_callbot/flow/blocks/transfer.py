@@ -47,7 +47,10 @@ async def run(call: Call, block: Block) -> Outcome:
         return await _to_agent(call, block, spec, spec.agent)
     except Hangup:
         if not call.transferred and spec.on_hangup:
-            call.post_call.append((f"{block.name}.on_hangup", spec.on_hangup))
+            label = f"{block.name}.on_hangup"
+            if call.current_flow is not None and call.current_flow is not call.flow:
+                label = f"{call.current_flow.name}:{label}"  # post-call runs in the main flow
+            call.post_call.append((label, spec.on_hangup))
         raise
 
 
