@@ -13,7 +13,8 @@ Not modelled (nothing in the callbot reads them): security events (``SuccessfulA
 call events (03), device/extension/presence state (04), Originate.
 
 Fault knobs for the client's tests: ``silent`` (actions never answered), ``cut_after``
-(close the socket after N list events of a list answer), ``restart()``.
+(close the socket after N list events of a list answer), ``interleave`` (an unsolicited
+event between list events, as an ``Events: on`` session sees them), ``restart()``.
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ class FakeAmi:
         self.cli = cli or {}
         self.silent: set[str] = set()
         self.cut_after: int | None = None
+        self.interleave = False
         self.port = 0
         self.connections = 0
         self.logins: list[str] = []  # "ok" / "failed" per Login received
@@ -115,10 +117,16 @@ class FakeAmi:
             await self._server.wait_closed()
             self._server = None
 
-    async def restart(self, down_for: float = 0.25) -> None:
-        """``core restart now``: Shutdown event, EOF; connections reset while booting."""
+    async def restart(self, down_for: float = 0.25, *, announce: bool = True) -> None:
+        """``core restart now``: Shutdown event, EOF; connections reset while booting.
+
+        ``announce=False``: a plain EOF (a session with ``Events: off``, or a crash).
+        """
         self._down = True
         for writer in list(self._writers):
+            if not announce:
+                writer.close()
+                continue
             shutdown = [
                 ("Event", "Shutdown"),
                 ("Privilege", "system,all"),
@@ -280,6 +288,8 @@ class FakeAmi:
                 await writer.drain()
                 return False
             writer.write(message([*event, *ident]))
+            if self.interleave:
+                writer.write(message(_member_status_event()))
         complete = "QueueSummaryComplete" if summary else "QueueStatusComplete"
         writer.write(
             message(
@@ -292,6 +302,20 @@ class FakeAmi:
             )
         )
         return True
+
+
+def _member_status_event() -> Headers:
+    """An unsolicited event (transcript 03's shape): Privilege, Timestamp, no ActionID."""
+    return [
+        ("Event", "QueueMemberStatus"),
+        ("Privilege", "agent,all"),
+        ("Timestamp", _timestamp()),
+        ("Queue", "other"),
+        ("MemberName", "X"),
+        ("Interface", "PJSIP/1009"),
+        ("Status", "2"),
+        ("Paused", "0"),
+    ]
 
 
 def _summary(name: str, queue: FakeQueue) -> list[Headers]:

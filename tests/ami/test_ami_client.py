@@ -265,3 +265,23 @@ async def test_login_never_answered_is_retried(fake):
         assert await client.wait_ready(5)
     finally:
         await client.aclose()
+
+
+async def test_unsolicited_events_inside_a_list_are_not_mistaken_for_it(fake, teams):
+    fake.interleave = True
+    events = await teams.client.list_action("QueueStatus", Queue="sales")
+    assert [e.event for e in events] == [
+        "QueueParams",
+        "QueueMember",
+        "QueueMember",
+        "QueueEntry",
+        "QueueEntry",
+    ]
+    assert await teams.availability("sales") == Availability(True, 1, 0, 0, 2, 7.0)
+
+
+async def test_silent_eof_without_shutdown_event_reconnects(fake, teams):
+    client = teams.client
+    await fake.restart(down_for=0.05, announce=False)
+    await until(lambda: client.stats.connects >= 2 and client.logged_in)
+    assert (await teams.availability("ventas")).available == 1
