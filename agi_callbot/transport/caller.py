@@ -72,6 +72,15 @@ class Caller:
             return None
         return CallerEvent(start + REACTION, token)
 
+    def copy(self) -> Caller:
+        """An independent copy: the in-memory Asterisk rewinds a command with it (33)."""
+        twin = Caller()
+        twin._tokens = deque(self._tokens)
+        twin._timed = deque(self._timed)
+        twin._silent_until = self._silent_until
+        twin.hung_up_at = self.hung_up_at
+        return twin
+
     def consume(self, event: CallerEvent) -> None:
         if self._timed and self._timed[0] == event:
             self._timed.popleft()

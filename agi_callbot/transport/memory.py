@@ -43,7 +43,6 @@ CONTROL STREAM FILE answers ``200 result=-1 endpos=<ms>``.
 from __future__ import annotations
 
 import asyncio
-import copy
 import dataclasses
 import itertools
 import re
@@ -395,17 +394,30 @@ class MemoryAsterisk:
         self._flush_notice()
         self.now = cut
 
-    _STATE = (
-        "caller", "variables", "database", "played", "moh", "moh_playing", "apps", "now",
-        "answered", "hung_up", "hangup_by", "language", "last", "_notice_due", "_scheduled",
+    #: what a command may change, restored when a new line interrupts it (33)
+    _SCALARS = (
+        "now", "answered", "hung_up", "hangup_by", "language", "last", "moh_playing",
+        "_notice_due",
     )  # fmt: skip
+    _GROWING = ("played", "moh", "apps")
 
     def _snapshot(self) -> dict[str, Any]:
-        return {name: copy.deepcopy(getattr(self, name)) for name in self._STATE}
+        state: dict[str, Any] = {name: getattr(self, name) for name in self._SCALARS}
+        state.update({name: len(getattr(self, name)) for name in self._GROWING})
+        state.update(
+            caller=self.caller.copy(),
+            variables=dict(self.variables),
+            database=dict(self.database),
+            _scheduled=list(self._scheduled),
+        )
+        return state
 
     def _restore(self, snapshot: dict[str, Any]) -> None:
         for name, value in snapshot.items():
-            setattr(self, name, value)
+            if name in self._GROWING:
+                del getattr(self, name)[value:]
+            else:
+                setattr(self, name, value)
 
     def _hang_up(self, by: str) -> None:
         if self.hung_up:
