@@ -365,3 +365,25 @@ async def test_hangup_with_other_agi_settings_still_finishes(
     assert result.status == "HANGUP" and not result.error
     assert [m["channel"] for m in result.record["messages"]] == ["email"]
     assert (await services.records.last(1))[0]["status"] == "HANGUP"
+
+
+async def test_sub_flows_nested_too_deep_are_stopped(
+    tmp_path, write_flow, settings, services, place_call
+):
+    folder = tmp_path / "deep"
+    for n in range(1, 11):
+        write_flow(
+            folder, f"s{n}", f"flow: s{n}\nlanguage: en\nblocks:\n  in: {{subflow: s{n + 1}}}\n"
+        )
+    write_flow(folder, "s11", "flow: s11\nlanguage: en\nblocks:\n  end: {say: Deep.}\n")
+    write_flow(
+        folder,
+        "top",
+        "flow: top\nlanguage: en\non_error: out\nblocks:\n  go: {subflow: s1, next: out}\n"
+        "  out: {return: {result: stopped}}\n",
+    )
+    flow, subs = pin(FlowLibrary(folder, settings=settings), "top")
+    _, result = await place_call(services, settings, flow, subs)
+    assert result.result == "stopped"
+    assert "sub-flows deep" in result.error
+    assert result.path[-2:] == ["s8:in", "out"]

@@ -76,6 +76,8 @@ class Call:
     #: the flow (or sub-flow) whose blocks are running, and the block running now
     current_flow: Flow | None = None
     block: str = ""
+    #: how many sub-flows deep the running block is
+    depth: int = 0
     #: what happened, in order, for transcripts (simulate, flow tests): {"event": kind, …}
     events: list[dict[str, Any]] = field(default_factory=list)
     #: the last runtime surprise (kept for the record even when on_error handled it)

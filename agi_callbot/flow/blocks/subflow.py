@@ -12,9 +12,16 @@ from agi_callbot.flow.blocks.registry import runs
 from agi_callbot.flow.expr import interpolate
 from agi_callbot.flow.model import Block, Subflow
 
+#: sub-flows inside sub-flows deeper than this are a loop, not a design
+MAX_DEPTH = 8
+
 
 class MissingSubflow(LookupError):
     """The sub-flow was not loaded with the call (the library refused or lost it)."""
+
+
+class SubflowTooDeep(RecursionError):
+    """Sub-flows nested more than :data:`MAX_DEPTH` deep (a flow calling itself)."""
 
 
 @runs("subflow")
@@ -27,11 +34,15 @@ async def run(call: Call, block: Block) -> Outcome:
         raise MissingSubflow(f"sub-flow {spec.flow!r} is not loaded")
     for name, value in spec.vars.items():
         call.set(name, interpolate(value, call.variables) if isinstance(value, str) else value)
+    if call.depth >= MAX_DEPTH:
+        raise SubflowTooDeep(f"sub-flow {spec.flow!r}: more than {MAX_DEPTH} sub-flows deep")
     outer = call.current_flow
     call.note("subflow", flow=spec.flow)
+    call.depth += 1
     try:
         outcome = await walk(call, flow)
     finally:
+        call.depth -= 1
         call.current_flow = outer
     if isinstance(outcome, End):
         return outcome
