@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from loopback import ManualClock, ProviderServer, ScriptedGateway
+from outbox_loopback import (
+    POSTGRES_URL,
+    ManualClock,
+    ProviderServer,
+    ScriptedGateway,
+    clear_postgres,
+    needs_postgres,
+)
 
 from agi_callbot.outbox import Outbox
 from agi_callbot.outbox.store.sqlite import SqliteStore
-
-POSTGRES_URL = os.environ.get("CALLBOT_TEST_POSTGRES_URL")
-needs_postgres = pytest.mark.skipif(
-    not POSTGRES_URL, reason="CALLBOT_TEST_POSTGRES_URL is not set (.ci/run sets it)"
-)
 
 
 @pytest.fixture
@@ -32,19 +33,6 @@ async def provider() -> AsyncIterator[ProviderServer]:
     await server.stop()
 
 
-async def _clear_postgres() -> None:
-    """Empty the shared test database's outbox tables (each test starts from nothing)."""
-    import psycopg
-
-    from agi_callbot.outbox.store.postgres import PostgresStore
-
-    setup = PostgresStore(POSTGRES_URL or "")
-    await setup.open()  # creates the tables on a fresh database
-    await setup.aclose()
-    async with await psycopg.AsyncConnection.connect(POSTGRES_URL or "", autocommit=True) as conn:
-        await conn.execute("TRUNCATE outbox, optins")
-
-
 STORE_KINDS = [
     "sqlite",
     "sqlite-full",  # synchronous=FULL: every statement on the store's thread, none inline
@@ -58,7 +46,7 @@ async def new_store(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[
     if request.param == "postgres":
         from agi_callbot.outbox.store.postgres import PostgresStore
 
-        await _clear_postgres()
+        await clear_postgres()
         return lambda: PostgresStore(POSTGRES_URL or "")
     sync = "FULL" if request.param == "sqlite-full" else "NORMAL"
     return lambda: SqliteStore(tmp_path / "outbox.sqlite", synchronous=sync)

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from loopback import ProviderServer, ScriptedGateway
+from outbox_loopback import ProviderServer, ScriptedGateway
 
 from agi_callbot.cli import main
 from agi_callbot.config import load_settings

@@ -12,14 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import POSTGRES_URL, _clear_postgres, needs_postgres
-from loopback import ProviderServer
+from outbox_loopback import POSTGRES_URL, ProviderServer, clear_postgres, needs_postgres
 
 from agi_callbot.outbox import Outbox
 from agi_callbot.outbox.store.sqlite import SqliteStore
 from agi_callbot.services import Message
 
-SCRIPT = Path(__file__).with_name("crash_process.py")
+SCRIPT = Path(__file__).with_name("outbox_crash_process.py")
 LEASE = 1.5
 SEND_TIMEOUT = 1.0
 
@@ -56,7 +55,7 @@ async def until(check: Any, timeout: float = 30.0) -> None:
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=[needs_postgres])])
 async def spec(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     if request.param == "postgres":
-        await _clear_postgres()
+        await clear_postgres()
         yield POSTGRES_URL or ""
     else:
         yield str(tmp_path / "outbox.sqlite")

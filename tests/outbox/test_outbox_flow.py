@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from loopback import ProviderServer
+from outbox_loopback import ProviderServer
 
 from agi_callbot.config import load_settings
 from agi_callbot.flow.loader import load_flow

@@ -8,8 +8,13 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import POSTGRES_URL, _clear_postgres, needs_postgres
-from loopback import LoopbackGateway, ProviderServer
+from outbox_loopback import (
+    POSTGRES_URL,
+    LoopbackGateway,
+    ProviderServer,
+    clear_postgres,
+    needs_postgres,
+)
 
 from agi_callbot.config import load_settings
 from agi_callbot.errors import ConfigError
@@ -29,7 +34,7 @@ pytestmark = [pytest.mark.postgres]
 
 @needs_postgres
 async def test_two_nodes_claiming_together_never_send_twice(provider: ProviderServer) -> None:
-    await _clear_postgres()
+    await clear_postgres()
     nodes = []
     for _ in range(2):
         gateway = LoopbackGateway("sms", provider.url)
@@ -69,7 +74,7 @@ async def _black_hole() -> tuple[asyncio.Server, int]:
 async def test_enqueue_spools_when_postgres_does_not_answer_and_drains_later(
     tmp_path: Path,
 ) -> None:
-    await _clear_postgres()
+    await clear_postgres()
     server, port = await _black_hole()
     spool_path = tmp_path / "outbox-spool.sqlite"
     hung = SpooledStore(
@@ -111,7 +116,7 @@ async def test_enqueue_spools_when_postgres_does_not_answer_and_drains_later(
 
 @needs_postgres
 async def test_a_message_in_both_stores_is_handed_on_once(tmp_path: Path) -> None:
-    await _clear_postgres()
+    await clear_postgres()
     up = SpooledStore(
         PostgresStore(POSTGRES_URL or ""), SqliteStore(tmp_path / "spool.sqlite"), timeout=2
     )
@@ -155,9 +160,9 @@ def test_settings_choose_the_store(tmp_path: Path) -> None:
 
 @needs_postgres
 async def test_running_workers_hand_spooled_messages_on_and_deliver_them(tmp_path: Path) -> None:
-    from loopback import ScriptedGateway
+    from outbox_loopback import ScriptedGateway
 
-    await _clear_postgres()
+    await clear_postgres()
     store = SpooledStore(
         PostgresStore(POSTGRES_URL or ""), SqliteStore(tmp_path / "spool.sqlite"), timeout=2
     )

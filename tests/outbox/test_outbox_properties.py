@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from loopback import ManualClock, ScriptedGateway
+from outbox_loopback import ManualClock, ScriptedGateway
 
 from agi_callbot.errors import GatewayError
 from agi_callbot.outbox import Outbox

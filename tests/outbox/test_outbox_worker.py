@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from loopback import LoopbackGateway, ProviderServer, ScriptedGateway
+from outbox_loopback import LoopbackGateway, ProviderServer, ScriptedGateway
 
 from agi_callbot.errors import GatewayError
 from agi_callbot.outbox import Outbox

@@ -8,7 +8,10 @@ requests (never answer) so a test can kill the sending process mid-send.
 real provider gateways do. ``ScriptedGateway`` fails a given number of times, then
 succeeds, without any network (for backoff arithmetic).
 
-This file is imported by the tests and by the worker processes they start.
+``needs_postgres`` and ``clear_postgres`` serve the tests that run against the database
+``CALLBOT_TEST_POSTGRES_URL`` names. This file is imported by the tests and by the
+worker processes they start (a plain module, not conftest: ``conftest`` is a name every
+test folder has).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import pytest
 from aiohttp import web
 
 from agi_callbot.errors import GatewayError
@@ -165,3 +169,22 @@ class ManualClock:
 
     def advance(self, seconds: float) -> None:
         self.t += seconds
+
+
+POSTGRES_URL = os.environ.get("CALLBOT_TEST_POSTGRES_URL")
+needs_postgres = pytest.mark.skipif(
+    not POSTGRES_URL, reason="CALLBOT_TEST_POSTGRES_URL is not set (.ci/run sets it)"
+)
+
+
+async def clear_postgres() -> None:
+    """Empty the shared test database's outbox tables (each test starts from nothing)."""
+    import psycopg
+
+    from agi_callbot.outbox.store.postgres import PostgresStore
+
+    setup = PostgresStore(POSTGRES_URL or "")
+    await setup.open()  # creates the tables on a fresh database
+    await setup.aclose()
+    async with await psycopg.AsyncConnection.connect(POSTGRES_URL or "", autocommit=True) as conn:
+        await conn.execute("TRUNCATE outbox, optins")

@@ -1,7 +1,7 @@
 """A process for the kill -9 tests: outbox workers, or a loop of enqueues, on a given store.
 
-    python crash_process.py work STORE PROVIDER_URL LEASE SEND_TIMEOUT
-    python crash_process.py enqueue STORE COUNT PREFIX
+    python outbox_crash_process.py work STORE PROVIDER_URL LEASE SEND_TIMEOUT
+    python outbox_crash_process.py enqueue STORE COUNT PREFIX
 
 STORE is a SQLite file path or a ``postgresql://`` URL. ``work`` prints ``ready`` and
 delivers SMS to the loopback provider until SIGTERM (exit 0 after a clean stop);
@@ -16,7 +16,7 @@ import signal
 import sys
 from typing import Any
 
-from loopback import LoopbackGateway
+from outbox_loopback import LoopbackGateway
 
 from agi_callbot.outbox import Outbox
 from agi_callbot.outbox.store.sqlite import SqliteStore
