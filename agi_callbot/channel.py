@@ -29,7 +29,13 @@ from agi_callbot.agi.connection import NEED_DATA, Closed, Connection, HangupNoti
 from agi_callbot.agi.env import Environment
 from agi_callbot.agi.replies import Reply
 from agi_callbot.config import Listen
-from agi_callbot.errors import CommandError, DeadChannel, Hangup, ProtocolError
+from agi_callbot.errors import (
+    CommandError,
+    DeadChannel,
+    Hangup,
+    ProtocolError,
+    RemoteProtocolError,
+)
 
 log = logging.getLogger("agi_callbot.channel")
 
@@ -270,7 +276,7 @@ class Channel:
         if reply.value < 0:
             await self._settle(what)
             return Playback(None, endpos, ok=False)
-        return Playback(chr(reply.value) if reply.value > 0 else None, endpos)
+        return Playback(_dtmf(reply) if reply.value > 0 else None, endpos)
 
     async def get_data(self, file: str, timeout_ms: int = 5000, max_digits: int = 1024) -> Digits:
         reply = await self._live(cmd.GetData(file, timeout_ms, max_digits))
@@ -301,7 +307,7 @@ class Channel:
         if reply.value < 0:
             await self._settle(what)
             raise CommandError(f"{what} failed", command=what)
-        return chr(reply.value) if reply.value > 0 else None
+        return _dtmf(reply) if reply.value > 0 else None
 
     async def exec(self, app: str, *args: str) -> int:
         """Run a dialplan application and return its result.
@@ -343,3 +349,13 @@ class Channel:
         self._closed = True
         self.connection.close()
         await self.wire.aclose()
+
+
+_DTMF = frozenset("0123456789*#ABCD")
+
+
+def _dtmf(reply: Reply) -> str:
+    """The digit whose ASCII code a playback/wait reply carries (``53`` is ``5``)."""
+    if reply.value < 128 and chr(reply.value).upper() in _DTMF:
+        return chr(reply.value).upper()
+    raise RemoteProtocolError(f"not a DTMF digit code: result={reply.result[:20]}")
