@@ -10,7 +10,8 @@ Queues are asked over AMI (``QueueStatus``: a queue exists iff ``QueueParams``
 comes back — an unknown queue is not an AMI error). MOH classes need the CLI command
 ``moh show classes``, which the AMI user may only run with ``write = command``;
 without it the row says "not checked". ``--asterisk-conf DIR`` also checks a copy of
-the Asterisk configuration files (queues.conf, musiconhold.conf) without AMI.
+the Asterisk configuration files without AMI: queues.conf, musiconhold.conf, and the
+PJSIP endpoints of agent transfers in pjsip.conf.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -49,6 +50,7 @@ class FlowRefs:
     names: list[str]
     teams: set[str]
     music: set[str]
+    agents: set[str] = field(default_factory=set)  # literal PJSIP/<endpoint> dial strings
 
 
 def register(subparsers: Any) -> None:
@@ -127,9 +129,14 @@ def check_flows(settings: Settings) -> tuple[Check, FlowRefs | None]:
     refs = FlowRefs(names, set(), set())
     for name in names:
         for block in library.get(name).blocks.values():
-            if isinstance(block.spec, Transfer) and block.spec.team:
+            if not isinstance(block.spec, Transfer):
+                continue
+            if block.spec.team:
                 refs.teams.add(block.spec.team)
                 refs.music.add(block.spec.music or block.spec.team)
+            agent = block.spec.agent or ""
+            if agent.startswith("PJSIP/") and "${" not in agent:
+                refs.agents.add(agent.split("/")[1].split("&")[0])
     return Check("flows", OK, f"{len(names)} valid: {', '.join(names)}"), refs
 
 
@@ -305,4 +312,19 @@ def check_conf_files(folder: Path, refs: FlowRefs | None) -> list[Check]:
             checks.append(Check(name, FAIL, f"{what} missing: {', '.join(missing)}"))
         else:
             checks.append(Check(name, OK, f"{what}: {', '.join(sorted(wanted)) or 'none used'}"))
+    if refs.agents and (folder / "pjsip.conf").is_file():
+        try:
+            pjsip = parse(folder / "pjsip.conf")
+        except ConfigError as exc:
+            return [*checks, Check("pjsip.conf", FAIL, str(exc))]
+        endpoints = {c.name for c in pjsip.sections() if c.get("type") == "endpoint"}
+        missing = sorted(refs.agents - endpoints)
+        detail = ", ".join(f"PJSIP/{a}" for a in (missing or sorted(refs.agents)))
+        checks.append(
+            Check(
+                "pjsip.conf",
+                FAIL if missing else OK,
+                f"agents missing: {detail}" if missing else f"agents: {detail}",
+            )
+        )
     return checks

@@ -62,6 +62,7 @@ async def test_healthy_deployment(tmp_path, asterisk, monkeypatch):
         assert "1 available" in checks[f"queue {team}"].detail
     assert checks["moh classes"].status == OK
     assert checks["queues.conf"].status == OK and checks["musiconhold.conf"].status == OK
+    assert checks["pjsip.conf"].status == OK and "PJSIP/1001" in checks["pjsip.conf"].detail
     assert checks["gateway sms"].status == WARN  # no provider configured: dry-run
     assert not [c for c in checks.values() if c.status == FAIL]
 
@@ -138,11 +139,13 @@ async def test_conf_files_missing_a_queue(tmp_path, monkeypatch):
     conf.mkdir()
     (conf / "queues.conf").write_text("[ventas]\n[soporte]\n", encoding="utf-8")
     (conf / "musiconhold.conf").write_text("[default]\nmode = files\n", encoding="utf-8")
+    (conf / "pjsip.conf").write_text("[1002]\ntype = endpoint\n", encoding="utf-8")
     settings = load_settings(config(tmp_path), environ={})
     checks = by_name(await diagnose(settings, asterisk_conf=conf))
     assert checks["queues.conf"].status == FAIL
     assert checks["queues.conf"].detail == "queues missing: sales, support"
     assert checks["musiconhold.conf"].status == FAIL
+    assert checks["pjsip.conf"].detail == "agents missing: PJSIP/1001"
 
 
 def test_cli_table_and_exit_status(tmp_path, capsys):
