@@ -61,6 +61,7 @@ class App:
         prompts.check()
         self._closers.append(prompts.aclose)
         gateways = build_gateways(settings)
+        await self._probe(gateways)
         for gateway in set(gateways.values()):
             closer = getattr(gateway, "aclose", None)
             if closer is not None:
@@ -87,6 +88,26 @@ class App:
         )
         self.library = FlowLibrary.from_settings(settings)
         self.router = Router(settings, self.services, self.library)
+
+    @staticmethod
+    async def _probe(gateways: dict[str, Any]) -> None:
+        """One line per channel at start-up; an unreachable provider is not fatal."""
+        from agi_callbot.gateways import probe
+
+        try:
+            async with asyncio.timeout(5.0):
+                results = await probe(gateways)
+        except TimeoutError:
+            log.warning("gateways: no answer from the providers' check within 5 s")
+            return
+        for channel, problem in results.items():
+            kind = type(gateways[channel]).__name__
+            if problem:
+                log.warning(
+                    "gateway %s (%s): %s; messages wait in the outbox", channel, kind, problem
+                )
+            else:
+                log.info("gateway %s: %s", channel, kind)
 
     async def start(self) -> None:
         """Build, then listen: FastAGI, HTTP, and the flow hot-reload watcher."""
