@@ -120,3 +120,15 @@ def test_cli_generate(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "moh/ventas/callbot-hold.ulaw" in out and "4 files" in out
     assert 15 < seconds(tmp_path / "moh" / "default" / "callbot-hold.sln") < 17
+
+
+def test_the_prompts_are_laid_out_as_recordings_the_prompt_service_finds():
+    """``tts.recordings_dir: sounds/callbot`` lets a flow say ``{prompt: goodbye}``."""
+    from agi_callbot.tts.engines import Recordings
+
+    recordings = Recordings(SOUNDS / "callbot")
+    for language, texts in sounds.PROMPTS.items():
+        for prompt_id in texts:
+            found = recordings.find(f"{language}-XX", prompt_id)
+            assert found is not None and found.parent.name == language
+    assert recordings.find("fr", "goodbye") is None
