@@ -16,17 +16,19 @@ Asterisk: env block, ``200 result=0`` to each command, at each concurrency. It r
 patterns:
 
   saturation  replies at once: the most calls/s each server can do; CPU per call
-  paced       replies after a prompt-like pause (--think, 1 s ±50 %): the turnaround a
+  paced       replies after a prompt-like pause (--think, 0.5 s ±50 %): the turnaround a
               caller sees with that many calls open; RSS per open call
 
 CPU per call = server CPU time (``/proc/<pid>/stat``; children included for per-call) /
 calls in the window, counted as commands answered / N (so calls straddling the window's
 edges count for their share). RSS per call = (peak RSS during the window − RSS idle) /
 concurrent calls. Turnaround = our reply (or the env block) → the next command line.
-The load generator shares the machine's cores with the server: saturation figures and
-their p99 include its CPU contention. Each (server, pattern, concurrency) runs --repeat
-times, interleaved with the others; the table keeps each figure's best (noise from other
-jobs on the machine only ever makes a figure worse).
+Server and load generator each get one of the two CPUs (``sched_setaffinity``; the
+process-per-call spawner's children stay on the server's CPU); ``--no-pin`` lets them
+share both. Either way the generator runs on this machine beside the server, and any
+other job on the machine competes with both: p99 includes that scheduling. Each (server,
+pattern, concurrency) runs --repeat times, interleaved with the others; the table keeps
+each figure's best (noise from other jobs only ever makes a figure worse).
 
 Targets: ours ≥ 0.80 × baseline calls/s and ≥ 1.2 × panoramisk; ≥ 20× less CPU and
 ≥ 300× less memory per call than process-per-call; 2000 concurrent calls in one process
@@ -44,6 +46,7 @@ import select
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent / "peers"
@@ -52,12 +55,20 @@ SERVER_KIND = {"per-call": "spawner"}
 PER_CALL_MAX = 100
 
 
-def start_server(kind: str, commands: int) -> tuple[subprocess.Popen[str], int]:
+def pinned(cpu: int | None) -> Callable[[], None] | None:
+    """A preexec_fn that keeps a process (and its children) on one CPU."""
+    if cpu is None:
+        return None
+    return lambda: os.sched_setaffinity(0, {cpu})
+
+
+def start_server(kind: str, commands: int, cpu: int | None) -> tuple[subprocess.Popen[str], int]:
     proc = subprocess.Popen(
         [sys.executable, str(HERE / "servers.py"), SERVER_KIND.get(kind, kind),
          "--commands", str(commands)],
         stdout=subprocess.PIPE,
         text=True,
+        preexec_fn=pinned(cpu),
     )  # fmt: skip
     assert proc.stdout is not None
     ready, _, _ = select.select([proc.stdout], [], [], 20)
@@ -78,18 +89,23 @@ def stop_server(proc: subprocess.Popen[str]) -> None:
 
 
 def measure(kind: str, concurrency: int, think: float, args: argparse.Namespace) -> dict:
-    proc, port = start_server(kind, args.commands)
+    server_cpu, loadgen_cpu = (0, 1) if args.pin else (None, None)
+    proc, port = start_server(kind, args.commands, server_cpu)
     try:
         cmd = [
             sys.executable, str(HERE / "loadgen.py"), "--port", str(port),
             "--pid", str(proc.pid), "--concurrency", str(concurrency),
             "--commands", str(args.commands),
             "--think", str(think), "--duration", str(args.duration),
-            "--warmup", str(args.warmup + (think * 2 if think else 0)),
+            # paced: warm up for one whole call, so the window sees calls start and end
+            "--warmup", str(args.warmup + think * args.commands),
         ]  # fmt: skip
         if kind == "per-call":
             cmd.append("--tree")
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=600)
+        out = subprocess.run(
+            cmd, capture_output=True, text=True, check=True, timeout=600,
+            preexec_fn=pinned(loadgen_cpu),
+        )  # fmt: skip
         result = json.loads(out.stdout)
     finally:
         stop_server(proc)
@@ -197,9 +213,13 @@ def main() -> int:
     parser.add_argument("--commands", type=int, default=10, help="NOOPs per call")
     parser.add_argument("--duration", type=float, default=5.0, help="measuring window, s")
     parser.add_argument("--warmup", type=float, default=1.0)
-    parser.add_argument("--think", type=float, default=1.0, help="paced: mean reply delay, s")
+    parser.add_argument("--think", type=float, default=0.5, help="paced: mean reply delay, s")
     parser.add_argument("--only", default=",".join(KINDS), help="servers to run")
     parser.add_argument("--repeat", type=int, default=3, help="interleaved repeats; best kept")
+    parser.add_argument(
+        "--no-pin", dest="pin", action="store_false",
+        help="let server and load generator share both CPUs (default: one CPU each)",
+    )  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="levels 100,1000; 2 s; no repeat")
     parser.add_argument("--json", help="write every figure to this file")
     args = parser.parse_args()
@@ -214,10 +234,18 @@ def main() -> int:
     if "ours" in kinds and importlib.util.find_spec("agi_callbot.transport.fastagi") is None:
         print("ours: not available yet (agi_callbot.transport.fastagi missing)")
         kinds.remove("ours")
+    placement = (
+        "server on CPU 0, load generator on CPU 1"
+        if args.pin
+        else "server and load generator share the CPUs"
+    )
     print(
         f"peers benchmark: {args.commands} NOOP per call, windows of {args.duration:g} s, "
-        f"best of {args.repeat}; {os.cpu_count()} CPUs shared by server and load generator"
+        f"best of {args.repeat}; {os.cpu_count()} CPUs, {placement}; p99 includes the "
+        "generator's own scheduling and other jobs on this machine"
     )
+    if args.pin and (os.cpu_count() or 1) < 2:
+        sys.exit("one CPU per side needs two CPUs: use --no-pin")
     runs = []
     for repeat in range(args.repeat):
         for think in (0.0, args.think):
