@@ -123,7 +123,7 @@ def test_cli_generate(tmp_path, capsys):
 
 
 def test_the_prompts_are_laid_out_as_recordings_the_prompt_service_finds():
-    """``tts.recordings_dir: sounds/callbot`` lets a flow say ``{prompt: goodbye}``."""
+    """With ``tts.recordings_dir: sounds/callbot`` a block named ``goodbye`` plays the file."""
     from agi_callbot.tts.engines import Recordings
 
     recordings = Recordings(SOUNDS / "callbot")
