@@ -350,9 +350,24 @@ class Outbox:
         age = 0.0 if oldest is None else max(0.0, self.clock.now() - oldest)
         metrics.outbox_oldest_age_seconds.set(age)
 
-    async def delivery_status(self, provider_id: str, state: str) -> bool:
-        """A provider's status callback (delivered, read, failed): ``False`` if no row matches."""
-        return await self.store.set_delivery(provider_id, state, self.clock.now())
+    async def delivery_status(self, provider_id: str, state: str, code: str | None = None) -> bool:
+        """A provider's status callback (delivered, read, failed); ``False`` if no row matches.
+
+        ``failed`` after a provider accepted the message is how WhatsApp reports most
+        permanent failures (outside the customer-service window: Meta 131047, Twilio
+        63016), so it starts the message's fallback chain like a refusal at send time.
+        Providers repeat callbacks: the fallback's key makes a repeat a no-op.
+        """
+        reason = f"provider reported failure{f' (code {code})' if code else ''}"
+        row = await self.store.set_delivery(
+            provider_id, state, reason if state == "failed" else "", self.clock.now()
+        )
+        if row is None:
+            return False
+        log.info("outbox: %s %s: provider says %s", row.channel, row.id, state)
+        if state == "failed":
+            await self.follow_fallback(row, FAILED, reason)
+        return True
 
 
 def _fallback_entry(entry: Any) -> tuple[str, dict[str, Any]]:

@@ -113,9 +113,11 @@ async def test_delivery_callbacks_find_the_row_by_provider_id(store) -> None:
     await store.insert(row("a"))
     [a] = await store.claim(T0, 10, 1)
     await store.mark_sent(a, "SM123", T0)
-    assert await store.set_delivery("SM123", "read", T0 + 9)
-    assert not await store.set_delivery("SM999", "read", T0 + 9)
-    assert (await store.get(a.id)).delivery == "read"
+    updated = await store.set_delivery("SM123", "failed", "code 63016", T0 + 9)
+    assert (updated.id, updated.status, updated.delivery) == (a.id, "sent", "failed")
+    assert await store.set_delivery("SM999", "read", "", T0 + 9) is None
+    got = await store.get(a.id)
+    assert (got.delivery, got.reason, got.updated_at) == ("failed", "code 63016", T0 + 9)
 
 
 async def test_opt_in_ledger_keeps_history_and_the_newest_entry_wins(store) -> None:

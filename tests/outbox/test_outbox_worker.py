@@ -233,6 +233,25 @@ async def test_provider_status_callbacks_update_the_sent_row(outbox: Outbox) -> 
     assert (await outbox.get(id)).delivery == "delivered"
 
 
+async def test_a_failure_reported_after_the_send_follows_the_fallback(outbox, gateways) -> None:
+    """Meta reports 131047 (outside the customer-service window) in a status callback,
+    after accepting the message: the SMS fallback goes out, once however often it repeats."""
+    await outbox.optins.record(NUMBER, "whatsapp", "ivr")
+    message = Message("whatsapp", NUMBER, {"template": "t"}, fallback=({"sms": {"text": "x"}},))
+    id = await outbox.enqueue(message, "k")
+    await outbox.run_once()
+    assert await outbox.delivery_status("whatsapp-1", "failed", "131047")
+    assert await outbox.delivery_status("whatsapp-1", "failed", "131047")
+    await outbox.run_once()
+    row = await outbox.get(id)
+    assert (row.status, row.delivery, row.reason) == (
+        "sent",
+        "failed",
+        "provider reported failure (code 131047)",
+    )
+    assert [(m.to, k) for m, k in gateways["sms"].calls] == [(NUMBER, "k/fallback/1")]
+
+
 @pytest.mark.parametrize("workers", [0, -1])
 def test_workers_count_must_be_positive(workers: int) -> None:
     from agi_callbot.outbox.store.sqlite import SqliteStore

@@ -49,7 +49,10 @@ RELEASE = (
 NEXT_DUE = "SELECT MIN(next_attempt_at) FROM outbox WHERE status IN ('queued', 'sending')"
 OLDEST_WAITING = "SELECT MIN(created_at) FROM outbox WHERE status IN ('queued', 'sending')"
 COUNTS = "SELECT status, COUNT(*) FROM outbox GROUP BY status"
-SET_DELIVERY = "UPDATE outbox SET delivery = %s, updated_at = %s WHERE provider_id = %s"
+SET_DELIVERY = (
+    "UPDATE outbox SET delivery = %s, reason = %s, updated_at = %s WHERE provider_id = %s "
+    f"RETURNING {SELECT_COLUMNS}"
+)
 OPTIN_HAS = (
     "SELECT action FROM optins WHERE number = %s AND channel = %s "
     "ORDER BY at DESC, seq DESC LIMIT 1"
@@ -108,7 +111,9 @@ class Store(Protocol):
         """Creation time of the oldest message not yet sent (queued or sending)."""
         ...
 
-    async def set_delivery(self, provider_id: str, state: str, now: float) -> bool:
+    async def set_delivery(
+        self, provider_id: str, state: str, reason: str, now: float
+    ) -> StoredMessage | None:
         """Record a provider's status callback (delivered, read, failed) on the sent row."""
         ...
 

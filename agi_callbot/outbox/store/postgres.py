@@ -261,8 +261,11 @@ class PostgresStore:
     async def counts(self) -> dict[str, int]:
         return {s: int(n) for s, n in await self._all(COUNTS)}
 
-    async def set_delivery(self, provider_id: str, state: str, now: float) -> bool:
-        return await self._count(SET_DELIVERY, (state, now, provider_id)) >= 1
+    async def set_delivery(
+        self, provider_id: str, state: str, reason: str, now: float
+    ) -> StoredMessage | None:
+        rows = await self._all(SET_DELIVERY, (state, reason, now, provider_id))
+        return from_row(rows[0]) if rows else None
 
     # ------------------------------------------------------------------ opt-in ledger
 

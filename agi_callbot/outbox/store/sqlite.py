@@ -253,8 +253,11 @@ class SqliteStore:
     async def counts(self) -> dict[str, int]:
         return dict(await self._thread(_all, COUNTS, ()))
 
-    async def set_delivery(self, provider_id: str, state: str, now: float) -> bool:
-        return await self._change(SET_DELIVERY, (state, now, provider_id))
+    async def set_delivery(
+        self, provider_id: str, state: str, reason: str, now: float
+    ) -> StoredMessage | None:
+        rows = await self._hot(_all, _q(SET_DELIVERY), (state, reason, now, provider_id))
+        return from_row(rows[0]) if rows else None
 
     async def take(self, limit: int) -> list[StoredMessage]:
         """The oldest rows, whatever their status (the spool hands them on in order)."""
