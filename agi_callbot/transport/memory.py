@@ -10,7 +10,10 @@ DIGIT / GET OPTION / CONTROL STREAM FILE (stop, skip, pause, offsets in ms, 16 k
 counted twice), DTMF lost between commands (30), EXEC Playback/Wait/Set/Goto/Queue/
 Dial and the variables they leave (PLAYBACKSTATUS, CPLAYBACK*, QUEUESTATUS,
 DIALSTATUS, ANSWEREDTIME…), hold-music classes (14, 41), local prompt files by
-format and sample rate (34, 36), 8191-byte line pieces (17), CR kept in arguments
+format and sample rate (34, 36), prompt URLs through the HTTP media cache (``urls``:
+404s, dead servers, slow ones, the short-URL bug asterisk#444, the format taken from a
+known Content-Type before the URL's extension: 34, 35, 40, 42; cache headers only
+change what the HTTP server sees), 8191-byte line pieces (17), CR kept in arguments
 (16), and a command written while another runs (33: STREAM FILE, GET DATA, GET
 OPTION and SAY stop without a reply, WAIT FOR DIGIT answers ``1``, EXEC finishes
 first).
@@ -30,9 +33,6 @@ tests/transport/test_replay_memory.py; the replay fails when either side changes
   returns at its timeout.
 - (39) SAY NUMBER in other languages: Spanish grammar and the es_MX/xx fallbacks; the
   English prompt count and lengths are used.
-- (40, 42) the HTTP media cache: format from a known Content-Type before the URL's
-  extension, short URLs failing (asterisk#444), a closed port; a URL plays like any
-  name, for the length given in ``sounds`` (34 and 35 replay that way).
 
 Compared loosely by the replay, being run-dependent or Asterisk's own text: the
 ``endpos`` of an interrupted playback, 520 usage bodies (we send a one-line body),
@@ -49,8 +49,9 @@ import re
 import wave
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 from agi_callbot.agi.connection import Connection
 from agi_callbot.agi.env import Environment, environment_lines
@@ -99,6 +100,38 @@ class Sound:
 
     seconds: float
     rate: int = RATE
+
+
+@dataclass(frozen=True)
+class Served:
+    """What an HTTP server answers for a prompt URL (34, 35, 40, 42).
+
+    ``kind`` is what the bytes are (``wav`` = 8 kHz mono RIFF, ``wav16``, ``sln``,
+    ``sln16``, ``ulaw``, ``alaw``, ``gsm``); ``status`` ``None`` means nothing listens;
+    ``delay`` is how long the server takes to answer."""
+
+    kind: str = "wav"
+    seconds: float = 1.0
+    content_type: str | None = None
+    status: int | None = 200
+    delay: float = 0.0
+
+    @property
+    def size(self) -> int:
+        per_second = FORMATS.get(f".{self.kind}", (16000, RATE))[0]
+        return round(self.seconds * per_second) + (44 if self.kind.startswith("wav") else 0)
+
+
+#: MIME types format modules register; res_http_media_cache tries them before the
+#: URL's extension, then again without parameters (42). format_sln registers none.
+MEDIA_TYPES = {
+    "audio/wav": ".wav",
+    "audio/x-wav": ".wav",
+    "audio/x-wav;codec=pcm;bit=16;rate=8000": ".wav",
+    "audio/x-wav;codec=pcm;bit=16;rate=16000": ".wav16",
+    "audio/basic": ".ulaw",
+    "audio/gsm": ".gsm",
+}
 
 
 class _Interrupted(Exception):
@@ -164,6 +197,8 @@ class MemoryAsterisk:
         caller: str | Caller = "",
         sounds: Mapping[str, float | Sound] | None = None,
         missing_sounds: set[str] | frozenset[str] = frozenset(),
+        urls: Mapping[str, Served] | None = None,
+        media_cache_path: int = 33,
         queues: Mapping[str, str] | None = None,
         dial: Mapping[str, str] | None = None,
         queue_music: Mapping[str, str] | None = None,
@@ -211,6 +246,9 @@ class MemoryAsterisk:
             k: v if isinstance(v, Sound) else Sound(float(v)) for k, v in (sounds or {}).items()
         }
         self.missing_sounds = set(missing_sounds)
+        self.urls = dict(urls or {})
+        #: length of the local path the media cache stores a URL at (astcachedir/bucket-…)
+        self.media_cache_path = media_cache_path
         self.queues = dict(queues or {})
         self.dial = dict(dial or {})
         self.queue_music = dict(queue_music or {})
@@ -448,9 +486,30 @@ class MemoryAsterisk:
             return None
         if name in self.sounds:
             return self.sounds[name]
+        if name in self.urls:
+            return self._fetch(name, self.urls[name])
         if name.startswith("/"):
             return _file_sound(Path(name))
         return Sound(2.0)
+
+    def _fetch(self, url: str, served: Served) -> Sound | None:
+        """res_http_media_cache: download, pick the format, open the file (40, 42)."""
+        self.now += served.delay  # fetched while the command runs
+        if served.status != 200:
+            return None  # 404, or nothing listening
+        # asterisk#444: the local path is copied into strlen(URL)+strlen(language)+4 bytes
+        if self.media_cache_path + 1 > len(url) + len(self.language) + 4:
+            return None
+        content_type = (served.content_type or "").replace(" ", "")
+        ext = MEDIA_TYPES.get(content_type) or MEDIA_TYPES.get(content_type.split(";")[0])
+        ext = ext or PurePosixPath(urlsplit(url).path).suffix
+        if ext not in FORMATS:
+            return None  # no extension Asterisk knows: "does not exist in any format"
+        per_second, rate = FORMATS[ext]
+        if ext in (".wav", ".wav16"):
+            # the bytes must be a RIFF file at the rate the format expects (36)
+            return Sound(served.seconds, rate) if served.kind == ext[1:] else None
+        return Sound(served.size / per_second, rate)  # raw formats play any bytes (42)
 
     def _listen(self, seconds: float | None, digits: str) -> CallerEvent | None:
         """Let ``seconds`` pass (``None``: for ever) while the channel hears ``digits``.

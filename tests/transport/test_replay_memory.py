@@ -29,7 +29,7 @@ import pytest
 
 from agi_callbot.transport import memory
 from agi_callbot.transport.caller import Caller, CallerEvent
-from agi_callbot.transport.memory import MemoryAsterisk
+from agi_callbot.transport.memory import MemoryAsterisk, Served, parse_args
 from agi_callbot.transport.transcript import Entry, Transcript, load_all
 
 TRANSCRIPTS = Path(__file__).resolve().parents[1] / "transcripts"
@@ -55,14 +55,6 @@ NOT_MODELLED: dict[str | tuple[str, str], str] = {
     },
     ("38-queue-announcements", "[ami] MusicOnHoldStart"): (
         "hold music stops and starts again around each queue announcement"
-    ),
-    "40-prompt-url-edge-cases": (
-        "the HTTP media cache: short URLs fail (asterisk#444), Content-Type beats the"
-        " extension, a closed port fails; URLs play like names with a given length"
-    ),
-    "42-prompt-url-formats": (
-        "the HTTP media cache picks the format from a known Content-Type, else the URL's"
-        " extension; the in-memory Asterisk does not fetch URLs"
     ),
 }
 
@@ -95,13 +87,58 @@ DIAL = {
 #: hold-music classes of the lab, and the queue with its own class (41)
 MOH_CLASSES = {"default", "alt", "ventas"}
 QUEUE_MUSIC = {"q-ventas": "ventas"}
-#: 34 and 35's HTTP server: what each URL served (the media cache itself is not modelled)
-HOLA = 1.5
-URLS = {
-    f"http://127.0.0.1:<port>/{path}": HOLA
-    for path in ("hola.wav", "cc-hola.wav", "et-hola.wav", "typed-noext", "typed-q.wav?v=1")
+#: the recordings write their 4-digit ports as placeholders; URL lengths matter (40)
+PORTS = {b"<port>": b"8080", b"<closed-port>": b"8081"}
+#: what the lab's HTTP servers answered (the headers of 34, 35 and 40; 42's notes)
+WEB = "http://127.0.0.1:8080/"
+HOLA = Served("wav", 1.5, "audio/x-wav")
+SERVED_34 = {
+    WEB + "hola.wav": HOLA,
+    WEB + "nothere.wav": Served(status=404),
+    WEB + "hola": Served("wav", 1.5, "application/octet-stream"),
 }
-URLS_MISSING = {"http://127.0.0.1:<port>/nothere.wav", "http://127.0.0.1:<port>/hola"}
+SERVED_35 = {
+    WEB + "cc-hola.wav": Served("wav", 1.5, "audio/wav"),
+    WEB + "et-hola.wav": Served("wav", 1.5, "audio/wav"),
+    WEB + "typed-noext": Served("wav", 1.5, "audio/wav"),
+    WEB + "typed-q.wav?v=1": HOLA,
+}
+SERVED_40 = {
+    WEB + "hola.wav": HOLA,
+    WEB + "hola.wav?": HOLA,
+    WEB + "hola.wav?v": HOLA,
+    WEB + "prompts/hola.wav": HOLA,
+    WEB + "prompts/nothere.wav": Served(status=404),
+    WEB + "prompts/hola": Served("wav", 1.5, "application/octet-stream"),
+    WEB + "slow/prompts/hola.wav": Served("wav", 1.5, "audio/x-wav", delay=2.0),
+    "http://127.0.0.1:8081/prompts/hola.wav": Served(status=None),
+    WEB + "prompts/hola.sln16": Served("sln16", 1.0, "application/octet-stream"),
+    WEB + "prompts/hola16k.wav": Served("wav16", 1.0, "audio/x-wav"),
+    WEB + "prompts/hola16k.wav16": Served("wav16", 1.0, "application/octet-stream"),
+    WEB + "ctype16/prompts/hola16k.wav": Served(
+        "wav16", 1.0, "audio/x-wav;codec=pcm;bit=16;rate=16000"
+    ),
+}
+_SERVED_AS = re.compile(r"^\((\S+) served as (?:Content-Type: (.+)|no Content-Type header)\)$")
+_TONE = re.compile(r"tone(?:\d+k)?-(\d+)ms(?:\.(\w+)|-noext)$")
+
+
+def served_42(transcript: Transcript) -> dict[str, Served]:
+    """42 names, before each STREAM FILE, the file and the Content-Type it was served with."""
+    served: dict[str, Served] = {}
+    pending: Served | None = None
+    for entry in transcript.entries:
+        if entry.kind == "note" and (match := _SERVED_AS.match(entry.text)):
+            tone = _TONE.match(match.group(1))
+            assert tone, entry.text
+            kind = tone.group(2) or "sln16"  # the extension-less copy of the 16 kHz tone
+            pending = Served(kind, int(tone.group(1)) / 1000, match.group(2))
+        elif entry.kind == "server" and pending is not None:
+            served[parse_args(entry.data.decode())[2]] = pending
+            pending = None
+    return served
+
+
 #: per transcript: what its dialplan or lab did differently. The agents of 09/10/13
 #: answer after CALLBOT_AGENT_RING s and hang up CALLBOT_AGENT_TALK + 1.5 s later
 #: (their prompt and echo), as the AMI events show.
@@ -111,14 +148,19 @@ SETUP: dict[str, dict[str, Any]] = {
     "13-exec-dial": {"talk_seconds": 3.5},
     "21-agisighup-no": {"agisighup": False},
     "22-agiexitonhangup": {"exit_on_hangup": True},
-    "34-prompt-files-and-urls": {"sounds": {**SOUNDS, **URLS}, "missing_sounds": URLS_MISSING},
-    "35-prompt-urls-cache-headers": {"sounds": {**SOUNDS, **URLS}},
+    # 34's media cache path was 2 characters shorter than 40's 37 (40's header)
+    "34-prompt-files-and-urls": {"urls": SERVED_34, "media_cache_path": 35},
+    "35-prompt-urls-cache-headers": {"urls": SERVED_35, "media_cache_path": 35},
+    "40-prompt-url-edge-cases": {"urls": SERVED_40, "media_cache_path": 37},
 }
 _DTMF = re.compile(r"^caller presses DTMF '(.)'")
 _IDLE = re.compile(r"^\((?:server idle for|no EOF from Asterisk within) (\d+(?:\.\d+)?) s")
 _TOOK = re.compile(r"^\(reply after (\d+(?:\.\d+)?) s\)")
 #: how far the modelled duration of a command may be from the recorded one
 TIME_SLACK = 0.15
+#: at most this much of a command's logged start is the lab's own overhead (20-70 ms
+#: per command); a later start means the command itself waited (40's slow server)
+MAX_OVERHEAD = 0.5
 #: when a command really started: Asterisk logged its playback, or AMI its start (33)
 _STARTED = re.compile(r"^\+(\d+(?:\.\d+)?)s \[log\] .*Playing '")
 _ENDPOS = re.compile(rb"^200 result=(-?\d*) endpos=(-?\d+)$")
@@ -189,6 +231,8 @@ def asterisk_for(transcript: Transcript) -> MemoryAsterisk:
     if header:
         del options["env"]["calleridname"]
     options.update(SETUP.get(transcript.name, {}))
+    if transcript.name == "42-prompt-url-formats":
+        options["urls"] = served_42(transcript)
     return MemoryAsterisk(**options)
 
 
@@ -220,10 +264,13 @@ def run(transcript: Transcript, files: Path) -> tuple[MemoryAsterisk, list[Segme
                 current.timed = False  # written back to back
             current.sent.append(entry.data)
             started = _start_time(entries[index + 1 :])
-            if started is not None and started > ast.world:
+            if started is not None and 0 < started - ast.world <= MAX_OVERHEAD:
                 ast.advance(started - ast.world)  # the real server and Asterisk took this long
             current.sent_at = ast.world if current.sent_at is None else current.sent_at
-            ast.receive(entry.data.replace(b"<abs>", str(files).encode()) + b"\n")
+            line = entry.data.replace(b"<abs>", str(files).encode())
+            for placeholder, port in PORTS.items():
+                line = line.replace(placeholder, port)
+            ast.receive(line + b"\n")
         elif entry.kind == "note" and (took := _TOOK.match(entry.text)):
             current.recorded = float(took.group(1))
         elif entry.kind == "note" and (idle := _IDLE.match(entry.text)):
