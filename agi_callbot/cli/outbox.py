@@ -166,8 +166,6 @@ def _shower(settings: Settings) -> Callable[[StoredMessage], str]:
 
 
 def cmd_retry(args: argparse.Namespace) -> int:
-    if args.ids and args.all_failed:
-        raise CallbotError("give message ids or --all-failed, not both")
     settings = _settings(args)
     ids = None if args.all_failed else list(args.ids)
     done = _with_outbox(settings, lambda o: o.retry(ids))
