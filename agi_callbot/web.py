@@ -79,7 +79,7 @@ def build_app(
         app.add_routes(prompt_routes(prompts))
     if outbox is not None and importlib.util.find_spec(CALLBACKS_MODULE) is not None:
         callbacks = importlib.import_module(CALLBACKS_MODULE)
-        app.add_routes(callbacks.routes(outbox))
+        app.add_routes(callbacks.routes(outbox, settings))  # settings: providers' secrets
     return app
 
 

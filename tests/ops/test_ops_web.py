@@ -160,9 +160,10 @@ async def test_callback_routes_come_from_the_gateways_module_when_outbox_given(
             """
             from aiohttp import web
 
-            def routes(outbox):
+            def routes(outbox, settings):
                 async def status(request):
-                    return web.Response(text=f"status for {outbox['name']}")
+                    port = settings.http.port
+                    return web.Response(text=f"status for {outbox['name']} on {port}")
                 return [web.post("/callbacks/{provider}", status)]
             """
         )
@@ -174,7 +175,7 @@ async def test_callback_routes_come_from_the_gateways_module_when_outbox_given(
         aiohttp.ClientSession() as session,
         session.post(base + "/callbacks/twilio", data=b"x") as resp,
     ):
-        assert (resp.status, await resp.text()) == (200, "status for outbox-1")
+        assert (resp.status, await resp.text()) == (200, "status for outbox-1 on 0")
     base = await serve()  # no outbox: nothing to update, no callback routes
     async with (
         aiohttp.ClientSession() as session,
@@ -201,3 +202,21 @@ async def test_port_in_use_is_a_clear_config_error(settings: Settings) -> None:
         busy = load_settings(None, overrides={"http.port": port}, environ={})
         with pytest.raises(ConfigError, match=f"cannot listen for HTTP on 127.0.0.1:{port}"):
             await cbweb.start_http(busy, cbweb.build_app(settings))
+
+
+async def test_the_gateways_callback_routes_are_mounted_and_verify_requests(
+    serve: Serve,
+) -> None:
+    """The real module: an unsigned Twilio callback is refused, not accepted or unrouted."""
+
+    async def on_status(provider: str, provider_id: str, status: str, code: str | None) -> None:
+        raise AssertionError("an unsigned callback must not reach the outbox")
+
+    base = await serve(outbox=on_status)
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            base + "/callbacks/twilio", data={"MessageSid": "SM1", "MessageStatus": "delivered"}
+        ) as resp,
+    ):
+        assert resp.status == 403
