@@ -223,6 +223,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="levels 100,1000; 2 s; no repeat")
     parser.add_argument("--json", help="write every figure to this file")
     args = parser.parse_args()
+    # SIGTERM unwinds like Ctrl-C: the finally clauses stop the server and the generator
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.quick:
         args.levels, args.duration, args.warmup, args.repeat = "100,1000", 2.0, 0.5, 1
     levels = [int(x) for x in args.levels.split(",")]
