@@ -36,8 +36,10 @@ tests/transport/test_replay_memory.py; the replay fails when either side changes
 
 Compared loosely by the replay, being run-dependent or Asterisk's own text: the
 ``endpos`` of an interrupted playback, 520 usage bodies (we send a one-line body),
-durations within 0.15 s. Not recorded, so chosen here: the caller hanging up during
-CONTROL STREAM FILE answers ``200 result=-1 endpos=<ms>``.
+durations within 0.15 s, ANSWEREDTIME/DIALEDTIME within a second. Not recorded, so
+chosen here: the caller hanging up during CONTROL STREAM FILE answers
+``200 result=-1 endpos=<ms>``; EXEC on a dead channel runs Set, Verbose, NoOp and Goto
+and answers ``-1`` for other applications.
 """
 
 from __future__ import annotations
@@ -273,6 +275,7 @@ class MemoryAsterisk:
         #: the server's clock: when it last wrote or read
         self.world = 0.0
         self.answered = False
+        self.answered_at: float | None = None
         self.hung_up = False
         self.hangup_by: str | None = None
         self.commands: list[str] = []
@@ -434,7 +437,7 @@ class MemoryAsterisk:
 
     #: what a command may change, restored when a new line interrupts it (33)
     _SCALARS = (
-        "now", "answered", "hung_up", "hangup_by", "language", "last", "moh_playing",
+        "now", "answered", "answered_at", "hung_up", "hangup_by", "language", "last", "moh_playing",
         "_notice_due",
     )  # fmt: skip
     _GROWING = ("played", "moh", "apps")
@@ -686,6 +689,7 @@ class MemoryAsterisk:
         if not self.answered:
             self.answered = True
             self.now += 0.5  # the first ANSWER takes about 0.5 s, a second none (31)
+            self.answered_at = self.now
         return "200 result=0"
 
     def _channel_known(self, name: str) -> bool:
@@ -890,24 +894,29 @@ class MemoryAsterisk:
         music = self._moh_for_queue(name, options)
         if music is not None:
             self._start_moh(music)
-        start = self.now
         waited = {"leaveempty": 5.0, "answer": self.ring_seconds}.get(outcome, timeout)
         waited = {"continue": self.ring_seconds, "hangup": timeout + 1}.get(outcome, waited)
         left = self._listen(min(waited, timeout), "")
         self._stop_moh()  # MOH is off after Queue returns (41)
-        self.variables["DIALEDTIME"] = str(int(self.now - start))
+        if left is not None or outcome in ("timeout", "hangup") or waited >= timeout:
+            self.variables.update(ANSWEREDTIME="0", DIALEDTIME=self._age())
         if left is not None:
-            self.variables["ANSWEREDTIME"] = "0"
             return -1
         if outcome in ("timeout", "hangup") or waited >= timeout:
-            self.variables.update(QUEUESTATUS="TIMEOUT", ANSWEREDTIME="0")
+            self.variables["QUEUESTATUS"] = "TIMEOUT"
             return 0
         if outcome == "leaveempty":
             self.variables["QUEUESTATUS"] = "LEAVEEMPTY"
             return 0
+        start = self.now
         result = self._talk(f"{name}-agent", continue_after="c" in options, queue=True)
-        self.variables["DIALEDTIME"] = str(int(self.now - start))
+        # the agent's talk time, and the caller channel's age (09, 10, 38)
+        self.variables.update(ANSWEREDTIME=str(int(self.now - start)), DIALEDTIME=self._age())
         return result
+
+    def _age(self) -> str:
+        """Whole seconds since the channel was made (about when the AGI connected)."""
+        return str(int(self.now))
 
     def _talk(self, member: str, *, continue_after: bool, queue: bool) -> int:
         """Bridged to an agent: the caller may hang up first, else the agent does.
@@ -915,9 +924,7 @@ class MemoryAsterisk:
         Without ``c`` (Queue) or ``g`` (Dial) the app answers ``-1`` when the agent hangs
         up, but the AGI session goes on (09, 13)."""
         self.variables["MEMBERNAME" if queue else "DIALEDPEERNAME"] = member
-        start = self.now
         event = self._listen(self.talk_seconds, "")
-        self.variables["ANSWEREDTIME"] = str(int(self.now - start))
         if event is not None:
             return -1
         if continue_after:
@@ -932,16 +939,17 @@ class MemoryAsterisk:
         options = opts[2] if len(opts) > 2 else ""
         outcome = self.dial.get(target, "NOANSWER")
         self.variables.update(DIALSTATUS="", ANSWEREDTIME="", DIALEDTIME="")
-        start = self.now
         waited = {"ANSWER": 0.0, "HANGUP": 0.0, "NOANSWER": ring}.get(outcome, 0.0)
         if self._listen(waited, "") is not None:
             self.variables["DIALSTATUS"] = "CANCEL"
             return -1
         self.variables["DIALSTATUS"] = "ANSWER" if outcome == "HANGUP" else outcome
-        result = 0
-        if outcome in ("ANSWER", "HANGUP"):
-            result = self._talk(target, continue_after="g" in options, queue=False)
-        self.variables["DIALEDTIME"] = str(int(self.now - start))
+        if outcome not in ("ANSWER", "HANGUP"):
+            return 0
+        result = self._talk(target, continue_after="g" in options, queue=False)
+        # when the bridge ends: time since the caller was answered, and the channel's age (13)
+        up = self.now - self.answered_at if self.answered_at is not None else 0.0
+        self.variables.update(ANSWEREDTIME=str(int(up)), DIALEDTIME=self._age())
         return result
 
 
