@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("agi_callbot.outbox")
 
+#: how often an idle dispatcher asks the store whether another process wrote to it
+CHANGE_CHECK = 0.1
+
 
 def backoff_delay(
     attempts: int, base: float, cap: float, rand: Callable[[], float] = random.random
@@ -178,10 +181,22 @@ class Workers:
         return min(self.poll_interval, max(0.0, due - self.outbox.clock.now()))
 
     async def _sleep(self, seconds: float) -> None:
-        if seconds > 0 and not self._stopping and not self._wake.is_set():
+        """Wait for a wake-up, ``seconds`` at most; with a store that can tell when another
+        process wrote to it (SQLite), look every ``CHANGE_CHECK`` seconds too, so messages
+        that classic-AGI processes enqueue go out without waiting a whole poll."""
+        changed = getattr(self.outbox.store, "changed", None)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while not self._stopping and not self._wake.is_set():
+            left = deadline - loop.time()
+            if left <= 0:
+                return
+            step = min(left, CHANGE_CHECK) if changed is not None else left
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(seconds):
+                async with asyncio.timeout(step):
                     await self._wake.wait()
+            if changed is not None and changed():
+                return
 
     async def _drain(self) -> None:
         store: Any = self.outbox.store

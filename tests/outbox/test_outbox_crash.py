@@ -179,3 +179,23 @@ async def test_two_worker_processes_on_one_store_send_each_message_once(
     assert sorted(keys) == sorted(f"k{n}" for n in range(count))
     assert {r.sender for r in provider.requests} == {str(w.pid) for w in workers}, "both took part"
     await outbox.aclose()
+
+
+async def test_messages_another_process_enqueues_go_out_without_a_full_poll(
+    tmp_path: Path, provider: ProviderServer
+) -> None:
+    """Classic AGI: each call is a process that only enqueues; ``outbox work`` delivers.
+    The workers poll once an hour here, so only the SQLite change check can wake them."""
+    from outbox_loopback import LoopbackGateway
+
+    spec = str(tmp_path / "outbox.sqlite")
+    gateway = LoopbackGateway("sms", provider.url)
+    outbox = Outbox(SqliteStore(spec), {"sms": gateway}, poll_interval=3600)
+    await outbox.start()
+    await asyncio.sleep(0.3)  # the dispatcher is asleep, the poll an hour away
+    proc = await spawn("enqueue", spec, "3", "agi-call")
+    assert await proc.wait() == 0
+    received = await provider.wait_for(3, timeout=30)
+    assert sorted(r.key for r in received) == ["agi-call-0", "agi-call-1", "agi-call-2"]
+    await outbox.aclose()
+    await gateway.aclose()

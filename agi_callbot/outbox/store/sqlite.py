@@ -142,6 +142,7 @@ class SqliteStore:
         self._conn: sqlite3.Connection | None = None
         self._inline: sqlite3.Connection | None = None
         self._inline_statements = 0
+        self._data_version: int | None = None
 
     async def open(self) -> None:
         if self._executor is not None:
@@ -183,6 +184,15 @@ class SqliteStore:
         if conn is not None:
             await asyncio.get_running_loop().run_in_executor(executor, conn.close)
         executor.shutdown(wait=True)
+
+    def changed(self) -> bool:
+        """Did another connection (another process: a classic-AGI call) commit since the
+        last look? ``PRAGMA data_version`` reads shared memory, not the disk."""
+        if self._inline is None:
+            return False
+        version = self._inline.execute("PRAGMA data_version").fetchone()[0]
+        seen, self._data_version = self._data_version, version
+        return seen is not None and version != seen
 
     def _db(self) -> sqlite3.Connection:
         assert self._conn is not None
