@@ -1,19 +1,26 @@
 """Replay 2 of 2 (DESIGN 10): every transcript against the in-memory Asterisk.
 
 A :class:`MemoryAsterisk` is configured from the transcript (script, caller ID and
-name, language, prompt lengths, queue and dial outcomes, AGISIGHUP /
-AGIEXITONHANGUP), its caller is the transcript's ``[driver]`` DTMF and hangups at
-their recorded times, and "server idle for N s" advances its virtual clock. Each
-``>>`` line is written to it as it was to the real Asterisk, and what it answers
-must be the ``<<`` lines that followed, run-dependent values aside:
+name, language, prompt lengths and files, what the HTTP servers served, queue and
+dial outcomes, AGISIGHUP / AGIEXITONHANGUP), its caller is the transcript's
+``[driver]`` DTMF and hangups at their recorded times, and "server idle for N s"
+advances its virtual clock (as does a command's logged start, by the lab's own
+20-70 ms of overhead). Each ``>>`` line is written to it as it was to the real
+Asterisk, and what it answers must be the ``<<`` lines that followed, run-dependent
+values aside:
 
 - the ``endpos`` of an interrupted playback (one 20 ms frame, and the DTMF edge)
   within 400 samples (50 ms for CONTROL STREAM FILE, which counts in ms);
-- a 520 block: its first and last line (the body is Asterisk's own documentation).
+- a 520 block: its first and last line (the body is Asterisk's own documentation);
+- how long it took: within 0.15 s of the recorded "(reply after N s)".
+
+Per call, what AMI saw until AGI() returned must match too: the status variables
+(PLAYBACKSTATUS, QUEUESTATUS, DIALSTATUS, ANSWEREDTIME/DIALEDTIME within a second,
+the CALLBOT_* the server set) and the hold-music classes started.
 
 Where it does not model Asterisk, :data:`NOT_MODELLED` says so with the reason (the
 same list is in the module docstring of ``agi_callbot/transport/memory.py``). A
-listed segment must still differ: once the model learns it, the entry goes.
+listed item must still differ: once the model learns it, the entry goes.
 """
 
 from __future__ import annotations
@@ -35,8 +42,9 @@ from agi_callbot.transport.transcript import Entry, Transcript, load_all
 TRANSCRIPTS = Path(__file__).resolve().parents[1] / "transcripts"
 ALL = {t.name: t for t in load_all(TRANSCRIPTS)}
 
-#: what the in-memory Asterisk does not model: a transcript, or (transcript, server line)
-#: for the reply to that line. Keep in step with memory.py's docstring.
+#: what the in-memory Asterisk does not model: a transcript, (transcript, server line) for
+#: the reply to that line, or (transcript, "[ami] VarSet" / "[ami] MusicOnHoldStart")
+#: for the per-call checks. Keep in step with memory.py's docstring.
 NOT_MODELLED: dict[str | tuple[str, str], str] = {
     "25-connection-refused": "no FastAGI connection at all: nothing to replay",
     ("38-queue-announcements", "EXEC Queue annq-first,,,,8"): (
