@@ -210,18 +210,17 @@ class Reader:
         return value
 
     def duration(self, node: Node, what: str, low: float, high: float) -> float | None:
-        """``5s``, ``250ms``, ``2m`` or seconds; ``low`` < value <= ``high``."""
+        """``5s``, ``250ms``, ``2m`` or seconds, from ``low`` to ``high`` inclusive: an
+        absurd timeout (a 1 ms menu, a day-long ring) is an admin's typo, not a wish."""
         value = self.scalar(node) if isinstance(node, ScalarNode) else node
         try:
             seconds = parse_duration(value)
         except ValueError:
             self.error(node, f"{what}: not a duration: {describe(node)} (write e.g. 5s, 2m)")
             return None
-        if not low < seconds <= high:
-            self.error(
-                node,
-                f"{what} {node.value} is out of range ({_seconds(low)} < x <= {_seconds(high)})",
-            )
+        if not low <= seconds <= high:
+            bounds = f"{_seconds(low)} to {_seconds(high)}"
+            self.error(node, f"{what} {node.value} is out of range ({bounds})")
             return None
         return seconds
 
@@ -236,9 +235,11 @@ class Reader:
 
 
 def _seconds(value: float) -> str:
-    if value >= 60 and value % 60 == 0:
-        return f"{int(value // 60)}m"
-    return f"{value:g}s"
+    """A bound as admins write durations: 250ms, 5s, 2m, 4h."""
+    for unit, size in (("h", 3600), ("m", 60)):
+        if value >= size and value % size == 0:
+            return f"{int(value // size)}{unit}"
+    return f"{value * 1000:g}ms" if value < 1 else f"{value:g}s"
 
 
 #: libyaml's composer recurses in C: past this nesting of [ and { it could overflow the

@@ -127,7 +127,21 @@ CASES = [
         HEAD + "  a:\n    menu: {prompt: p, options: {'1': a}, timeout: 10m}\n",
         4,
         51,
-        "timeout 10m is out of range (0s < x <= 1m)",
+        "timeout 10m is out of range (500ms to 1m)",
+    ),
+    (
+        "tiny timeout",
+        HEAD + "  a:\n    collect: {prompt: p, timeout: 1ms}\n",
+        4,
+        35,
+        "timeout 1ms is out of range (500ms to 2m)",
+    ),
+    (
+        "day-long ring",
+        HEAD + "  a:\n    transfer: {agent: PJSIP/1, ring: 2h}\n",
+        4,
+        38,
+        "ring 2h is out of range (1s to 10m)",
     ),
     (
         "retries",

@@ -137,7 +137,7 @@ def parse_webhook(node: Node, ctx: Context) -> m.ActionSpec | None:
         hint = " (a variable name)"
         put(kwargs, "save_as", r.string(e["save_as"][1], "save_as", pattern=VAR_NAME, hint=hint))
     if "timeout" in e:
-        put(kwargs, "timeout", r.duration(e["timeout"][1], "timeout", 0, 30))
+        put(kwargs, "timeout", r.duration(e["timeout"][1], "timeout", 0.1, 30))
     return m.Webhook(url, **kwargs) if url else None
 
 

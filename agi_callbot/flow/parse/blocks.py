@@ -63,7 +63,7 @@ def parse_menu(node: Node, ctx: Context) -> m.BlockSpec | None:
     kwargs: dict[str, Any] = {}
     common_retry_keys(e, ctx, kwargs, timeout=60.0)
     if "inter_digit" in e:
-        put(kwargs, "inter_digit", r.duration(e["inter_digit"][1], "inter_digit", 0, 30))
+        put(kwargs, "inter_digit", r.duration(e["inter_digit"][1], "inter_digit", 0.5, 30))
     if "barge_in" in e:
         put(kwargs, "barge_in", r.boolean(e["barge_in"][1], "barge_in"))
     keys_used = {char for digits in options for char in digits}
@@ -119,7 +119,7 @@ def common_retry_keys(
     """Keys menus and collects share: timeout, retries, no_input, invalid, on_fail."""
     r = ctx.reader
     if "timeout" in e:
-        put(kwargs, "timeout", r.duration(e["timeout"][1], "timeout", 0, timeout))
+        put(kwargs, "timeout", r.duration(e["timeout"][1], "timeout", 0.5, timeout))
     if "retries" in e:
         put(kwargs, "retries", r.integer(e["retries"][1], "retries", 0, 10))
     for key in ("no_input", "invalid"):
@@ -198,7 +198,7 @@ def parse_transfer(node: Node, ctx: Context) -> m.BlockSpec | None:
         hint = " (the Asterisk queue's name: letters, digits, _ and -)"
         put(kwargs, "team", r.string(e["team"][1], "team", pattern=QUEUE_NAME, hint=hint))
         if "max_wait" in e:
-            put(kwargs, "max_wait", r.duration(e["max_wait"][1], "max_wait", 0, 4 * 3600))
+            put(kwargs, "max_wait", r.duration(e["max_wait"][1], "max_wait", 1, 4 * 3600))
         if "ring" in e:
             r.error(e["ring"][0], "ring is for agent transfers; a team waits up to max_wait")
     else:
@@ -208,7 +208,7 @@ def parse_transfer(node: Node, ctx: Context) -> m.BlockSpec | None:
         if agent and "${" not in agent and not re.fullmatch(DIAL_STRING, agent):
             r.error(e["agent"][1], f"agent {kwargs['agent']!r} is not valid{hint}")
         if "ring" in e:
-            put(kwargs, "ring", r.duration(e["ring"][1], "ring", 0, 600))
+            put(kwargs, "ring", r.duration(e["ring"][1], "ring", 1, 600))
         for key in ("max_wait", "on_nobody", "music"):
             if key in e:
                 r.error(e[key][0], f"{key} is for team transfers (queues)")
