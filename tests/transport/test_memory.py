@@ -325,3 +325,35 @@ def test_every_line_gets_one_parsable_reply(lines: list[str], script: list[str])
         assert all(isinstance(e, Reply | HangupNotice) for e in events)
         assert replies[0].code in (200, 510, 511, 520)
     assert ast.commands == [line if line.strip() else "NOOP" for line in lines]
+
+
+@given(data=st.data())
+@settings(max_examples=60, deadline=None)
+def test_lines_split_anywhere_are_read_the_same(data: st.DataObject) -> None:
+    """Asterisk reads lines, not writes: 16's lines and 17's 20 KB one (read as three
+    8191-byte pieces) give the same commands and replies however they arrive."""
+    lines = [
+        b"NOOP first",
+        b'SET VARIABLE CALLBOT_CR "v"\r',
+        b"GET VARIABLE CALLBOT_CR",
+        b"",
+        b'SET VARIABLE CALLBOT_LONG2 "' + b"b" * 20000 + b'"',
+        b"GET FULL VARIABLE ${LEN(${CALLBOT_LONG2})}",
+        b"  NOOP leading blanks",
+    ]
+    stream = b"".join(line + b"\n" for line in lines)
+    cuts = sorted(data.draw(st.sets(st.integers(1, len(stream) - 1), max_size=30)))
+    whole, split = MemoryAsterisk("x"), MemoryAsterisk("x")
+    whole.receive(stream)
+    for a, b in zip([0, *cuts], [*cuts, len(stream)], strict=True):
+        split.receive(stream[a:b])
+    assert split.commands == whole.commands
+    assert (
+        split.take_output()
+        == whole.take_output()
+        == (
+            b"200 result=0\n200 result=1\n200 result=1 (v\r)\n510 Invalid or unknown command\n"
+            b"200 result=1\n510 Invalid or unknown command\n510 Invalid or unknown command\n"
+            b"200 result=1 (8163)\n200 result=0\n"
+        )
+    )
