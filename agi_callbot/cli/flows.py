@@ -38,19 +38,21 @@ def register(subparsers: Any) -> None:
 
 def flow_files(paths: list[str], settings: Settings) -> list[Path]:
     """Files named by PATH arguments: files, folders (recursively), or flow names."""
+    paths_given = bool(paths)
     if not paths:
         paths = [str(settings.flows_dir)]
     files: list[Path] = []
     for arg in paths:
         path = Path(arg)
         if path.is_dir():
-            files.extend(
-                sorted(p for p in path.rglob("*.yaml") if not p.name.endswith(".test.yaml"))
-            )
+            found = sorted(p for p in path.rglob("*.yaml") if not p.name.endswith(".test.yaml"))
+            if not found:
+                raise FlowError(f"no flow files (*.yaml) under {arg}")
+            files.extend(found)
         elif path.is_file():
             files.append(path)
-        elif path.suffix in (".yaml", ".yml"):
-            raise FlowError(f"no such file: {arg}")
+        elif path.suffix in (".yaml", ".yml") or not paths_given:
+            raise FlowError(f"no such file or folder: {arg}")
         else:
             files.append(Path(settings.flows_dir) / f"{check_name(arg)}.yaml")
     return [_shown(path) for path in files]

@@ -100,9 +100,18 @@ def test_bad_arguments(site: Path, capsys) -> None:
     assert run("validate", "../etc") == 1
     assert "invalid flow name '../etc'" in capsys.readouterr().err
     assert run("validate", "missing.yaml") == 1
-    assert "no such file: missing.yaml" in capsys.readouterr().err
+    assert "no such file or folder: missing.yaml" in capsys.readouterr().err
     assert run("validate", "nope") == 1
     assert "cannot read flow" in capsys.readouterr().out
+
+
+def test_no_flows_is_an_error(site: Path, capsys) -> None:
+    (site / "empty").mkdir()
+    assert run("validate", "empty") == 1
+    assert "no flow files (*.yaml) under empty" in capsys.readouterr().err
+    (site / "callbot.yaml").write_text("flows_dir: nowhere\n")
+    assert run("validate") == 1
+    assert "no such file or folder: " in capsys.readouterr().err
 
 
 def test_graph(site: Path, capsys) -> None:
