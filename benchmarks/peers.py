@@ -23,10 +23,10 @@ CPU per call = server CPU time (``/proc/<pid>/stat``; children included for per-
 calls in the window, counted as commands answered / N (so calls straddling the window's
 edges count for their share). RSS per call = (peak RSS during the window − RSS idle) /
 concurrent calls. Turnaround = our reply (or the env block) → the next command line.
-Server and load generator each get one of the two CPUs (``sched_setaffinity``; the
-process-per-call spawner's children stay on the server's CPU); ``--no-pin`` lets them
-share both. Either way the generator runs on this machine beside the server, and any
-other job on the machine competes with both: p99 includes that scheduling. Each (server,
+The load generator shares the machine's CPUs with the server (``--pin`` gives each one
+CPU with ``sched_setaffinity``; the per-call spawner's children stay on the server's).
+Either way any other job on the machine competes with both: p99 includes that
+scheduling. Each (server,
 pattern, concurrency) runs --repeat times, interleaved with the others; the table keeps
 each figure's best (noise from other jobs only ever makes a figure worse).
 
@@ -217,8 +217,8 @@ def main() -> int:
     parser.add_argument("--only", default=",".join(KINDS), help="servers to run")
     parser.add_argument("--repeat", type=int, default=3, help="interleaved repeats; best kept")
     parser.add_argument(
-        "--no-pin", dest="pin", action="store_false",
-        help="let server and load generator share both CPUs (default: one CPU each)",
+        "--pin", action="store_true",
+        help="one CPU each for server and load generator (default: they share the CPUs)",
     )  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="levels 100,1000; 2 s; no repeat")
     parser.add_argument("--json", help="write every figure to this file")
@@ -247,7 +247,7 @@ def main() -> int:
         "generator's own scheduling and other jobs on this machine"
     )
     if args.pin and (os.cpu_count() or 1) < 2:
-        sys.exit("one CPU per side needs two CPUs: use --no-pin")
+        sys.exit("--pin needs two CPUs")
     runs = []
     for repeat in range(args.repeat):
         for think in (0.0, args.think):
