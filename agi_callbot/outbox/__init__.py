@@ -235,7 +235,13 @@ class Outbox:
             # the next channel first: if we die between the two, the re-run of this action
             # finds its fallback stored already (same key), instead of never storing it
             await self.follow_fallback(row, status, reason)
-        id, inserted = await self.store.insert(row)
+        try:
+            id, inserted = await self.store.insert(row)
+        except (TypeError, ValueError) as exc:  # from the JSON encoder: a flow bug, said clearly
+            raise ValueError(
+                f"{message.channel} message {key!r} cannot be stored: "
+                f"its payload or fallback is not JSON ({exc})"
+            ) from None
         if not inserted:
             return id
         if status == QUEUED:

@@ -144,3 +144,11 @@ async def test_fallback_to_another_kind_of_channel_does_not_inherit_the_number(o
     await outbox.enqueue(message, "k")
     rows = {r.key: r for r in await outbox.list()}
     assert (rows["k/fallback/1"].to, rows["k/fallback/1"].reason) == ("", "no address")
+
+
+async def test_a_payload_that_is_not_json_is_a_clear_error(outbox: Outbox) -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="'k' cannot be stored: its payload or fallback is not"):
+        await outbox.enqueue(sms(when={1, 2}), "k")
+    assert await outbox.list() == []
