@@ -102,7 +102,14 @@ def _edges(block: m.Block) -> list[tuple[str, str, bool]]:
 
 
 def _ends(block: m.Block) -> bool:
-    return can_end(block) and not block.spec.terminal and not isinstance(block.spec, m.Transfer)
+    """The call takes the default ending here (hang-up blocks and transfers are drawn as
+    ends themselves; a sub-flow with a next comes back)."""
+    spec = block.spec
+    if spec.terminal or isinstance(spec, m.Transfer):
+        return False
+    if isinstance(spec, m.Subflow):
+        return block.next is None
+    return can_end(block)
 
 
 # --------------------------------------------------------------------------- DOT

@@ -142,8 +142,8 @@ def _reachability(flow: m.Flow, found: _Findings) -> None:
 def can_end(block: m.Block) -> bool:
     """Whether the call can end (or leave the flow) at this block."""
     spec = block.spec
-    if spec.terminal or isinstance(spec, m.Transfer):
-        return True
+    if spec.terminal or isinstance(spec, m.Transfer | m.Subflow):
+        return True  # a transfer ends the call when answered; a sub-flow may hang up
     if isinstance(spec, m.Menu | m.Collect) and spec.on_fail is None:
         return True
     if isinstance(spec, m.Hours | m.Goto | m.Menu):

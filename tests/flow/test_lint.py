@@ -297,3 +297,9 @@ def test_hours_never_open(flows) -> None:
         """
     assert rules(lint(flows.load(text))) == [("warning", "hours-never-open", 3, 3)]
     assert lint(flows.load(text.replace("mon-sun: closed", "sat: '10:00-11:00'"))) == []
+
+
+def test_a_subflow_in_a_loop_may_end_the_call(flows) -> None:
+    flows.write("outro", "flow: outro\nblocks: {bye: {hangup: null}}\n")
+    flow = flows.load("flow: t\nblocks:\n  a: {say: x, next: s}\n  s: {subflow: outro, next: a}\n")
+    assert lint(flow) == []
