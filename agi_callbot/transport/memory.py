@@ -80,9 +80,11 @@ _DEAD_OK = frozenset(
     {"NOOP", "GET VARIABLE", "GET FULL VARIABLE", "SET VARIABLE", "VERBOSE", "EXEC"}
     | {"DATABASE GET", "DATABASE PUT", "DATABASE DEL", "DATABASE DELTREE"}
 )
-#: commands that watch the AGI socket: a new line stops them (33)
-_INTERRUPTIBLE = frozenset(
+#: commands that watch the AGI socket: a new line stops them (33); all but WAIT FOR
+#: DIGIT then stay silent
+_WATCHING = frozenset(
     {"STREAM FILE", "GET DATA", "GET OPTION", "SAY DIGITS", "SAY ALPHA", "SAY NUMBER"}
+    | {"WAIT FOR DIGIT"}
 )
 #: seconds of a stock ``digits/*`` and ``letters/*`` prompt (06)
 SAY_FILE = 0.85
@@ -148,7 +150,6 @@ class _Running:
     end: float
     snapshot: dict[str, Any] | None
     line: str
-    start: float
 
 
 def parse_args(line: str) -> list[str]:
@@ -396,7 +397,7 @@ class MemoryAsterisk:
             return
         running = self._running
         if running is not None and running.end > self.world:
-            if running.name in _INTERRUPTIBLE or running.name == "WAIT FOR DIGIT":
+            if running.name in _WATCHING:
                 self._interrupt(running)
             # anything else (EXEC) finishes first: the new line runs after it (33)
         else:
@@ -409,13 +410,10 @@ class MemoryAsterisk:
             self._flush_notice()
         words = parse_args(text)
         name = _command_name(words)
-        start = self.now
-        snapshot = self._snapshot() if name in _INTERRUPTIBLE or name == "WAIT FOR DIGIT" else None
-        reply = self._dispatch(words, name)
-        if reply is not None:
-            self._emit(reply)
+        snapshot = self._snapshot() if name in _WATCHING else None
+        self._emit(self._dispatch(words, name))
         self._flush_notice()
-        self._running = _Running(name or "", self.now, snapshot, text, start)
+        self._running = _Running(name or "", self.now, snapshot, text)
 
     def _interrupt(self, running: _Running) -> None:
         """Run ``running`` again, stopped by the line arriving at :attr:`world` (33)."""
@@ -469,7 +467,7 @@ class MemoryAsterisk:
         if by == "caller":
             self.variables["HANGUPCAUSE"] = "16"  # normal clearing (18)
 
-    def _dispatch(self, words: list[str], name: str | None) -> str | None:
+    def _dispatch(self, words: list[str], name: str | None) -> str:
         spec = _COMMANDS.get(name or "")
         if spec is None:
             return _UNKNOWN
