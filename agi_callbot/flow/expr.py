@@ -154,10 +154,24 @@ Node = Literal | Var | ListOf | Unary | Binary
 _COMPARISONS = {"==", "!=", "<", "<=", ">", ">=", "in", "not in"}
 
 
+#: bounds that keep parsing and evaluation far from Python's recursion limit
+MAX_LENGTH = 500
+MAX_DEPTH = 32
+
+
 class _Parser:
     def __init__(self, source: str) -> None:
+        if len(source) > MAX_LENGTH:
+            raise ExprError(f"expression longer than {MAX_LENGTH} characters", MAX_LENGTH + 1)
         self.tokens = tokenize(source)
         self.pos = 0
+        self.depth = 0
+
+    def deeper(self, column: int) -> None:
+        """One more level of ``not``, ``-``, ``(`` or ``[``; refuse past :data:`MAX_DEPTH`."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ExprError(f"expression nested more than {MAX_DEPTH} levels deep", column)
 
     @property
     def token(self) -> Token:
@@ -200,8 +214,10 @@ class _Parser:
 
     def not_(self) -> Node:
         if self.at("not"):
-            self.take()
-            return Unary("not", self.not_())
+            self.deeper(self.take().column)
+            node = Unary("not", self.not_())
+            self.depth -= 1
+            return node
         return self.comparison()
 
     def comparison(self) -> Node:
@@ -227,7 +243,10 @@ class _Parser:
     def unary(self) -> Node:
         if self.at("-"):
             column = self.take().column
-            return Binary("-", Literal(0), self.unary(), column)
+            self.deeper(column)
+            node = Binary("-", Literal(0), self.unary(), column)
+            self.depth -= 1
+            return node
         return self.primary()
 
     def primary(self) -> Node:
@@ -242,18 +261,20 @@ class _Parser:
             self.take()
             return Literal({"true": True, "false": False, "null": None}[token.text])
         if self.at("("):
-            self.take()
+            self.deeper(self.take().column)
             node = self.or_()
             self.expect(")")
+            self.depth -= 1
             return node
         if self.at("["):
-            self.take()
+            self.deeper(self.take().column)
             items: list[Node] = []
             while not self.at("]"):
                 items.append(self.or_())
                 if not self.at("]"):
                     self.expect(",")
             self.take()
+            self.depth -= 1
             return ListOf(tuple(items))
         raise ExprError(f"expected a value, found {_describe(token)}", token.column)
 

@@ -83,6 +83,27 @@ def test_syntax_errors_have_columns(source: str, column: int, message: str) -> N
     assert message in info.value.message
 
 
+@pytest.mark.parametrize(
+    ("source", "column", "message"),
+    [
+        ("(" * 40 + "1" + ")" * 40, 33, "expression nested more than 32 levels deep"),
+        ("not " * 40 + "x", 129, "expression nested more than 32 levels deep"),
+        ("-" * 40 + "1", 33, "expression nested more than 32 levels deep"),
+        ("[" * 40, 33, "expression nested more than 32 levels deep"),
+        ("a + " * 200 + "a", 501, "expression longer than 500 characters"),
+    ],
+)
+def test_bounds_keep_recursion_in_check(source: str, column: int, message: str) -> None:
+    with pytest.raises(ExprError) as info:
+        parse(source)
+    assert (info.value.column, info.value.message) == (column, message)
+
+
+def test_within_bounds_still_evaluates() -> None:
+    assert parse("(" * 32 + "1" + ")" * 32).evaluate({}) == 1
+    assert parse(" + ".join(["1"] * 120)).evaluate({}) == 120
+
+
 def test_unset_variable_raises_instead_of_reading_empty() -> None:
     with pytest.raises(UnsetVariable) as info:
         parse("vip == '1'").evaluate(VARS)
