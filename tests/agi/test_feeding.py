@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from agi_callbot.agi.commands import Raw
 from agi_callbot.agi.connection import NEED_DATA, Closed, Connection, State
+from agi_callbot.errors import RemoteProtocolError
 from agi_callbot.transport.transcript import Transcript, load_all
 
 TRANSCRIPTS = Path(__file__).resolve().parents[1] / "transcripts"
@@ -80,3 +81,38 @@ def test_any_split_equals_whole(data: st.DataObject) -> None:
     bounds = zip([0, *cuts], [*cuts, len(stream)], strict=True)
     chunks = [stream[a:b] for a, b in bounds if b > a]  # b"" would mean EOF
     assert run(chunks, commands) == run([stream], commands)
+
+
+# any bytes at all: events or one RemoteProtocolError, never another exception or a spin
+NOISE = st.lists(
+    st.one_of(
+        st.binary(max_size=40),
+        st.sampled_from(
+            [b"\n", b"HANGUP\n", b"200 result=", b"1 (", b")", b" endpos=", b"520-", b"x\n",
+             b"520 End of proper usage.\n", b"agi_network: yes\n", b"510 Invalid\n", b"\r"]
+        ),
+    ),
+    max_size=60,
+)  # fmt: skip
+
+
+@given(chunks=NOISE, commands=st.integers(0, 5))
+@settings(max_examples=300, deadline=None)
+def test_noise_ends_in_events_or_one_remote_error(chunks: list[bytes], commands: int) -> None:
+    conn = Connection()
+    budget = commands
+    try:
+        for chunk in [*chunks, b""]:
+            conn.receive_data(chunk)
+            for _ in range(len(chunk) + 2):  # each event eats at least one line
+                event = conn.next_event()
+                if event is NEED_DATA or isinstance(event, Closed):
+                    break
+                if conn.state is State.IDLE and budget:
+                    conn.send(Raw("NOOP"))
+                    budget -= 1
+            else:
+                pytest.fail("next_event kept returning events without input")
+    except RemoteProtocolError:
+        return
+    assert conn.next_event() == Closed()
