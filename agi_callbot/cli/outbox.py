@@ -40,6 +40,7 @@ def register(subparsers: Any) -> None:
     p = actions.add_parser("list", help="messages, newest first")
     p.add_argument("--status", choices=STATUSES, help="only messages in this state")
     p.add_argument("--limit", type=_positive, default=50, help="at most N messages (default 50)")
+    p.add_argument("--call", metavar="UNIQUEID", help="only the messages of this call")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(func=cmd_list)
 
@@ -129,7 +130,7 @@ def _unavailable() -> tuple[type[BaseException], ...]:
 
 def cmd_list(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    rows = _with_outbox(settings, lambda o: o.list(args.status, args.limit))
+    rows = _with_outbox(settings, lambda o: o.list(args.status, args.limit, args.call))
     show = _shower(settings)
     if args.json:
         for row in rows:

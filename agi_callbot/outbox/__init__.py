@@ -327,8 +327,10 @@ class Outbox:
     async def get(self, id: str) -> StoredMessage | None:
         return await self.store.get(id)
 
-    async def list(self, status: str | None = None, limit: int = 50) -> list[StoredMessage]:
-        return await self.store.list(status, limit)
+    async def list(
+        self, status: str | None = None, limit: int = 50, call: str | None = None
+    ) -> list[StoredMessage]:
+        return await self.store.list(status, limit, call)
 
     async def retry(self, ids: list[str] | None) -> list[str]:
         """Queue failed/dead messages again with a fresh attempt count (``None``: all of them)."""

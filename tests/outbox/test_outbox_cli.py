@@ -35,7 +35,9 @@ async def fill(config: Path) -> dict[str, str]:
     await outbox.open()
     ids = {
         "failed": await outbox.enqueue(Message("sms", "+34600111222", {"text": "a"}), "a"),
-        "sent": await outbox.enqueue(Message("sms", "+34600333444", {"text": "b"}), "b"),
+        "sent": await outbox.enqueue(
+            Message("sms", "+34600333444", {"text": "b"}, call_uniqueid="1700.3"), "b"
+        ),
     }
     await outbox.run_once()
     assert await outbox.delivery_status("sms-2", "delivered")
@@ -61,6 +63,10 @@ def test_list_masks_numbers_and_filters(config: Path, capsys) -> None:
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(d["id"], d["status"], d["to"]) for d in lines] == [
         (ids["failed"], "failed", "+34600***222")
+    ]
+    assert main(["--config", str(config), "outbox", "list", "--call", "1700.3", "--json"]) == 0
+    assert [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()] == [
+        ids["sent"]
     ]
     assert main(["--config", str(config), "outbox", "list", "--status", "dead"]) == 0
     assert capsys.readouterr().out == "no messages with status dead\n"

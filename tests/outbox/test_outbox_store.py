@@ -107,6 +107,11 @@ async def test_list_filters_by_status_newest_first(store) -> None:
         ids.append((await store.insert(r.row(T0 + n)))[0])
     assert [r.id for r in await store.list(limit=2)] == [ids[3], ids[2]]
     assert await store.list(status="sent") == []
+    await store.insert(row("mine", call_uniqueid="1700.5"))
+    await store.insert(row("other", call_uniqueid="1700.6"))
+    assert [r.key for r in await store.list(call="1700.5")] == ["mine"]
+    assert [r.key for r in await store.list(status="queued", call="1700.6")] == ["other"]
+    assert await store.list(status="sent", call="1700.6") == []
 
 
 async def test_delivery_callbacks_find_the_row_by_provider_id(store) -> None:

@@ -59,6 +59,15 @@ OPTIN_HAS = (
 )
 OPTIN_ADD = "INSERT INTO optins (number, channel, source, action, at) VALUES (%s, %s, %s, %s, %s)"
 
+
+def list_query(status: str | None, call: str | None, limit: int) -> tuple[str, tuple[object, ...]]:
+    """The ``list`` SELECT and its arguments (``%s`` placeholders)."""
+    conditions = [c for c, v in (("status = %s", status), ("call_uniqueid = %s", call)) if v]
+    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+    args = tuple(v for v in (status, call) if v)
+    return f"SELECT {SELECT_COLUMNS} FROM outbox {where} ORDER BY id DESC LIMIT %s", (*args, limit)
+
+
 #: statuses ``outbox retry`` puts back in the queue, and ``outbox purge`` deletes by default
 RETRYABLE_STATUSES = ("failed", "dead")
 PURGEABLE_STATUSES = ("sent", "failed", "dead", "skipped")
@@ -95,7 +104,11 @@ class Store(Protocol):
 
     async def get(self, id: str) -> StoredMessage | None: ...
 
-    async def list(self, status: str | None = None, limit: int = 50) -> list[StoredMessage]: ...
+    async def list(
+        self, status: str | None = None, limit: int = 50, call: str | None = None
+    ) -> list[StoredMessage]:
+        """Newest first; ``call``: only the messages of that call (its uniqueid)."""
+        ...
 
     async def requeue(self, ids: list[str] | None, now: float) -> list[str]:
         """Put failed/dead rows back in the queue (``None``: all of them); return their ids."""

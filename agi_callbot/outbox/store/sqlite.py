@@ -65,6 +65,7 @@ from agi_callbot.outbox.store import (
     SELECT_BY_KEY,
     SELECT_COLUMNS,
     SET_DELIVERY,
+    list_query,
 )
 
 T = TypeVar("T")
@@ -228,10 +229,11 @@ class SqliteStore:
         rows = await self._thread(_all, _q(SELECT_BY_ID), (id,))
         return from_row(rows[0]) if rows else None
 
-    async def list(self, status: str | None = None, limit: int = 50) -> list[StoredMessage]:
-        where, args = ("WHERE status = ?", (status, limit)) if status else ("", (limit,))
-        sql = f"SELECT {SELECT_COLUMNS} FROM outbox {where} ORDER BY id DESC LIMIT ?"
-        return [from_row(r) for r in await self._thread(_all, sql, args)]
+    async def list(
+        self, status: str | None = None, limit: int = 50, call: str | None = None
+    ) -> list[StoredMessage]:
+        sql, args = list_query(status, call, limit)
+        return [from_row(r) for r in await self._thread(_all, _q(sql), args)]
 
     async def requeue(self, ids: list[str] | None, now: float) -> list[str]:
         statuses = ", ".join(f"'{s}'" for s in RETRYABLE_STATUSES)
