@@ -273,7 +273,9 @@ def _fallbacks(flow: m.Flow, found: _Findings) -> None:
 def _all_actions(flow: m.Flow) -> Iterator[tuple[m.Block | None, m.Action]]:
     """Every action with the block it hangs off (None: ``on_hangup``), fallbacks included."""
 
-    def expand(block: m.Block | None, actions: tuple[m.Action, ...]):
+    def expand(
+        block: m.Block | None, actions: tuple[m.Action, ...]
+    ) -> Iterator[tuple[m.Block | None, m.Action]]:
         for action in actions:
             yield block, action
             yield from expand(block, getattr(action.spec, "fallback", ()))

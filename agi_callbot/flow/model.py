@@ -126,7 +126,9 @@ class Prompt:
     file: str | None = None
 
     @classmethod
-    def for_key(cls, block: str, key: str, text: Text | None = None, file: str | None = None):
+    def for_key(
+        cls, block: str, key: str, text: Text | None = None, file: str | None = None
+    ) -> Prompt:
         return cls(_prompt_id(block, key), text, file)
 
 

@@ -34,7 +34,9 @@ def _fields(
     return e
 
 
-def _fallback(e: dict[str, tuple[ScalarNode, Node]], ctx: Context, kind: str):
+def _fallback(
+    e: dict[str, tuple[ScalarNode, Node]], ctx: Context, kind: str
+) -> tuple[m.Action, ...]:
     if "fallback" not in e:
         return ()
     return actions(e["fallback"][1], ctx, f"{kind} fallback", OUTBOX_FALLBACKS)

@@ -163,7 +163,9 @@ def values(node: Node, ctx: Context, what: str) -> dict[str, Any]:
     return out
 
 
-def actions(node: Node, ctx: Context, what: str, only: frozenset[str] | None = None):
+def actions(
+    node: Node, ctx: Context, what: str, only: frozenset[str] | None = None
+) -> tuple[m.Action, ...]:
     """A list of actions, each ``{kind: spec}`` plus an optional ``when``."""
     r = ctx.reader
     out: list[m.Action] = []
