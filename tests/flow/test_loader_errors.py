@@ -54,6 +54,13 @@ CASES = [
         "max_steps must be between 1 and 100000, not 0",
     ),
     (
+        "expression in variables",
+        "flow: t\nvariables: {n: {expr: '1 + 1'}}\nblocks: {a: {say: hi}}\n",
+        2,
+        16,
+        "variables n: a text, number or true/false (compute in a set)",
+    ),
+    (
         "unknown start",
         "flow: t\nstart: welcom\nblocks: {welcome: {say: hi}}\n",
         2,

@@ -73,11 +73,7 @@ def parse_flow(
     if "max_steps" in e:
         max_steps = r.integer(e["max_steps"][1], "max_steps", 1, 100_000) or max_steps
     if "variables" in e:
-        kwargs["variables"] = {
-            k: v
-            for k, v in values(e["variables"][1], ctx, "variables").items()
-            if not isinstance(v, m.Condition)
-        }
+        kwargs["variables"] = values(e["variables"][1], ctx, "variables", expressions=False)
     blocks = _blocks(e["blocks"][1], ctx) if "blocks" in e else {}
     if "on_hangup" in e:
         ctx.block = ""

@@ -134,13 +134,16 @@ def key_digit(node: Node, ctx: Context, what: str) -> tuple[bool, str | None]:
     return True, value
 
 
-def values(node: Node, ctx: Context, what: str) -> dict[str, Any]:
-    """``set`` values: templates, numbers, booleans or ``{expr: …}``."""
+def values(node: Node, ctx: Context, what: str, *, expressions: bool = True) -> dict[str, Any]:
+    """``set`` values: templates, numbers, booleans or (with ``expressions``) ``{expr: …}``."""
     r = ctx.reader
     out: dict[str, Any] = {}
     for name, (key_node, value_node) in (r.mapping(node, what) or {}).items():
         if not re.fullmatch(VAR_NAME, name):
             r.error(key_node, f"{what}: {name!r} is not a variable name (letters, digits, _)")
+            continue
+        if isinstance(value_node, MappingNode) and not expressions:
+            r.error(value_node, f"{what} {name}: a text, number or true/false (compute in a set)")
             continue
         if isinstance(value_node, MappingNode):
             entries = r.mapping(value_node, f"{what} {name}", ("expr",), ("expr",))
