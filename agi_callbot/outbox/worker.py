@@ -124,28 +124,34 @@ class Workers:
     async def _dispatch(self) -> None:
         backlog = False
         while not self._stopping:
-            free = self.count - len(self._sending)
-            if free < (max(1, self.count // 2) if backlog else 1):
-                self._slot_free.clear()
-                await self._slot_free.wait()
-                continue
-            self._wake.clear()
             try:
-                rows = await self.outbox.store.claim(
-                    self.outbox.clock.now(), self.outbox.lease, free
-                )
-            except Exception as exc:  # the store is down: log, wait, try again
-                self._trouble("claim", exc)
-                await self._sleep(self.poll_interval)
-                continue
-            self._trouble("claim", None)
-            for row in rows:
-                task = asyncio.create_task(self._send(row), name=f"outbox-send-{row.id}")
-                self._sending.add(task)
-                task.add_done_callback(self._sent)
-            backlog = len(rows) == free
-            if not rows:
-                await self._sleep(await self._until_due())
+                backlog = await self._dispatch_once(backlog)
+            except Exception:  # a bug must not end delivery for the life of the process
+                log.exception("outbox: dispatcher error; going on after %gs", self.poll_interval)
+                await asyncio.sleep(self.poll_interval)
+
+    async def _dispatch_once(self, backlog: bool) -> bool:
+        """Claim for the free slots and start the sends; return whether a backlog remains."""
+        free = self.count - len(self._sending)
+        if free < (max(1, self.count // 2) if backlog else 1):
+            self._slot_free.clear()
+            await self._slot_free.wait()
+            return backlog
+        self._wake.clear()
+        try:
+            rows = await self.outbox.store.claim(self.outbox.clock.now(), self.outbox.lease, free)
+        except Exception as exc:  # the store is down: log, wait, try again
+            self._trouble("claim", exc)
+            await self._sleep(self.poll_interval)
+            return False
+        self._trouble("claim", None)
+        for row in rows:
+            task = asyncio.create_task(self._send(row), name=f"outbox-send-{row.id}")
+            self._sending.add(task)
+            task.add_done_callback(self._sent)
+        if not rows:
+            await self._sleep(await self._until_due())
+        return len(rows) == free
 
     def _sent(self, task: asyncio.Task[None]) -> None:
         self._sending.discard(task)
