@@ -261,6 +261,13 @@ CASES = [
         "'mon-fry' is not days such as mon-fri",
     ),
     (
+        "open all day?",
+        HEAD + "  a:\n    hours: {week: {mon: true}, open: a, closed: a}\n",
+        4,
+        25,
+        "opening hours: write the hours (09:00-14:00), or closed",
+    ),
+    (
         "backwards",
         HEAD + "  a:\n    hours: {week: {mon: '17:00-09:00'}, open: a, closed: a}\n",
         4,

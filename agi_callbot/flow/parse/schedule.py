@@ -77,9 +77,11 @@ def weekdays(spec: str, node: Node, ctx: Context) -> list[int]:
 def day_ranges(node: Node, ctx: Context) -> m.Ranges:
     """``"09:00-14:00, 16:00-19:00"``, a list of them, or ``closed``/``false``."""
     r = ctx.reader
-    if is_null(node) or (
-        isinstance(node, ScalarNode) and (node.value == "closed" or node.tag.endswith(":bool"))
-    ):
+    if isinstance(node, ScalarNode) and node.tag.endswith(":bool"):
+        if r.scalar(node) is True:
+            r.error(node, "opening hours: write the hours (09:00-14:00), or closed")
+        return ()
+    if is_null(node) or (isinstance(node, ScalarNode) and node.value == "closed"):
         return ()
     parts: list[str] = []
     if isinstance(node, ScalarNode):
