@@ -159,7 +159,8 @@ def values(node: Node, ctx: Context, what: str, *, expressions: bool = True) -> 
         if isinstance(value, str):
             value = r.template(value_node, f"{what} {name}", allow_empty=True)
         elif not isinstance(value, int | float | bool):
-            r.error(value_node, f"{what} {name}: {value_node.value!r} is not a text or number")
+            shown = value_node.value
+            r.error(value_node, f"{what} {name}: {shown!r} is not a text or number (quote it)")
             continue
         if value is not None:
             out[name] = value
