@@ -9,7 +9,8 @@ with AGIEXITONHANGUP), dead-channel rules, DTMF during prompts / GET DATA / WAIT
 DIGIT / GET OPTION / CONTROL STREAM FILE (stop, skip, pause, offsets in ms, 16 kHz
 counted twice), DTMF lost between commands (30), EXEC Playback/Wait/Set/Goto/Queue/
 Dial and the variables they leave (PLAYBACKSTATUS, CPLAYBACK*, QUEUESTATUS,
-DIALSTATUS, ANSWEREDTIME…), hold-music classes (14, 41), local prompt files by
+DIALSTATUS, ANSWEREDTIME…), queue announcements that outlast the timeout (38),
+hold-music classes (14, 41), local prompt files by
 format and sample rate (34, 36), prompt URLs through the HTTP media cache (``urls``:
 404s, dead servers, slow ones, the short-URL bug asterisk#444, the format taken from a
 known Content-Type before the URL's extension: 34, 35, 40, 42; cache headers only
@@ -28,11 +29,9 @@ NOT MODELLED (the same list, keyed by transcript and line, is ``NOT_MODELLED`` i
 tests/transport/test_replay_memory.py; the replay fails when either side changes):
 
 - (25) a FastAGI connection that fails: there is no connection to replay.
-- (38) queue announcements: position, hold-time and periodic prompts, hold music
-  restarted around each, and the queue timeout only checked between them; Queue
-  returns at its timeout.
 - (39) SAY NUMBER in other languages: Spanish grammar and the es_MX/xx fallbacks; the
-  English prompt count and lengths are used.
+  English prompt count and lengths are used. (The hold-time announcement, 0 in 38, is
+  not modelled either.)
 
 Compared loosely by the replay, being run-dependent or Asterisk's own text: the
 ``endpos`` of an interrupted playback, 520 usage bodies (we send a one-line body),
@@ -138,6 +137,29 @@ MEDIA_TYPES = {
 }
 
 
+@dataclass(frozen=True)
+class QueueSetup:
+    """A queue as queues.conf and the moment make it (a plain outcome string is short for
+    ``QueueSetup(outcome)``). ``waiting``: callers already queued ahead of this one."""
+
+    outcome: str = "timeout"
+    waiting: int = 0
+    announce_position: bool = False
+    announce_to_first_user: bool = False
+    periodic: bool = False
+
+
+#: seconds of the stock English queue prompts (38)
+QUEUE_PROMPTS = {
+    "queue-youarenext": 5.36,
+    "queue-thereare": 2.25,
+    "digits/N": 0.75,
+    "queue-callswaiting": 2.47,
+    "queue-thankyou": 1.59,
+    "queue-periodic-announce": 7.83,
+}
+
+
 class _Interrupted(Exception):
     """A new command line arrived while this one was still running (33)."""
 
@@ -202,7 +224,7 @@ class MemoryAsterisk:
         missing_sounds: set[str] | frozenset[str] = frozenset(),
         urls: Mapping[str, Served] | None = None,
         media_cache_path: int = 33,
-        queues: Mapping[str, str] | None = None,
+        queues: Mapping[str, str | QueueSetup] | None = None,
         dial: Mapping[str, str] | None = None,
         queue_music: Mapping[str, str] | None = None,
         moh_classes: set[str] | frozenset[str] | None = None,
@@ -879,10 +901,13 @@ class MemoryAsterisk:
         return next((c for c in order if self._moh_exists(c)), "default")
 
     def app_queue(self, opts: list[str]) -> int:
+        """Queue(name,options,URL,announceoverride,timeout) with the outcome of ``queues``."""
         name = opts[0]
         options = opts[1] if len(opts) > 1 else ""
         timeout = _number(opts[4]) if len(opts) > 4 and opts[4] else 300.0
-        outcome = self.queues.get(name, "timeout")
+        setup = self.queues.get(name, "timeout")
+        setup = setup if isinstance(setup, QueueSetup) else QueueSetup(setup)
+        outcome = setup.outcome
         self.variables.update(ANSWEREDTIME="", DIALEDTIME="")
         self.variables.pop("QUEUESTATUS", None)
         if outcome in ("full", "joinempty"):
@@ -892,15 +917,24 @@ class MemoryAsterisk:
         music = self._moh_for_queue(name, options)
         if music is not None:
             self._start_moh(music)
-        waited = {"leaveempty": 5.0, "answer": self.ring_seconds}.get(outcome, timeout)
-        waited = {"continue": self.ring_seconds, "hangup": timeout + 1}.get(outcome, waited)
-        left = self._listen(min(waited, timeout), "")
+        start = self.now
+        left = self._announce(setup, music)
+        remaining = max(timeout - (self.now - start), 0.0)
+        if left is None:
+            waited = {"answer": self.ring_seconds, "continue": self.ring_seconds}.get(outcome)
+            waited = {"leaveempty": 5.0, "hangup": self.ring_seconds}.get(outcome, waited)
+            waited = remaining if waited is None else min(waited, remaining)
+            left = self._listen(waited, "")
+            if left is None and outcome == "hangup" and waited < remaining:
+                self._hang_up("caller")  # the caller gives up while queued (12)
+                left = CallerEvent(self.now)
         self._stop_moh()  # MOH is off after Queue returns (41)
-        if left is not None or outcome in ("timeout", "hangup") or waited >= timeout:
+        expired = left is None and (outcome in ("timeout", "hangup") or remaining <= waited)
+        if left is not None or expired:
             self.variables.update(ANSWEREDTIME="0", DIALEDTIME=self._age())
         if left is not None:
             return -1
-        if outcome in ("timeout", "hangup") or waited >= timeout:
+        if expired:
             self.variables["QUEUESTATUS"] = "TIMEOUT"
             return 0
         if outcome == "leaveempty":
@@ -911,6 +945,30 @@ class MemoryAsterisk:
         # the agent's talk time, and the caller channel's age (09, 10, 38)
         self.variables.update(ANSWEREDTIME=str(int(self.now - start)), DIALEDTIME=self._age())
         return result
+
+    def _announce(self, setup: QueueSetup, music: str | None) -> CallerEvent | None:
+        """The announcements a caller hears on joining (38): none alone at the head of the
+        queue unless announce-to-first-user; else position (or "you are next"), "thank
+        you", then the periodic one, back to back, nobody rung meanwhile. Hold music
+        stops for them and starts again between and after. A hangup ends them."""
+        position = setup.waiting + 1
+        if position == 1 and not setup.announce_to_first_user:
+            return None
+        groups: list[list[str]] = []
+        if setup.announce_position:
+            said = ["queue-youarenext"] if position == 1 else ["queue-thereare", "digits/N"]
+            said += [] if position == 1 else ["queue-callswaiting"]
+            groups.append([*said, "queue-thankyou"])
+        if setup.periodic:
+            groups.append(["queue-periodic-announce"])
+        for group in groups:
+            self._stop_moh()
+            event = self._listen(sum(QUEUE_PROMPTS[p] for p in group), "")
+            if event is not None:
+                return event
+            if music is not None:
+                self._start_moh(music)
+        return None
 
     def _age(self) -> str:
         """Whole seconds since the channel was made (about when the AGI connected)."""

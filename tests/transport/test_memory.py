@@ -17,7 +17,12 @@ from agi_callbot.agi.replies import Reply
 from agi_callbot.channel import Channel
 from agi_callbot.errors import CommandError, DeadChannel, Hangup
 from agi_callbot.transport.caller import DTMF_DURATION, REACTION, Caller, parse_script
-from agi_callbot.transport.memory import DIAL_OUTCOMES, QUEUE_OUTCOMES, MemoryAsterisk
+from agi_callbot.transport.memory import (
+    DIAL_OUTCOMES,
+    QUEUE_OUTCOMES,
+    MemoryAsterisk,
+    QueueSetup,
+)
 
 SOUNDS = {"menu": 3.0, "welcome": 2.0, "bye": 0.5}
 
@@ -225,10 +230,36 @@ async def test_queue_outcomes(outcome: str) -> None:
         "full": (0, "FULL"),
         "joinempty": (0, "JOINEMPTY"),
         "leaveempty": (0, "LEAVEEMPTY"),
-        "hangup": (0, "TIMEOUT"),
+        "hangup": ("hangup", None),  # the caller gives up while queued (12)
     }
     assert (result, status) == expected[outcome]
     assert ast.moh == ([] if outcome in ("full", "joinempty") else ["default"])
+
+
+@pytest.mark.parametrize(
+    ("setup", "took", "starts"),
+    [
+        (QueueSetup(), 5.0, 1),  # alone at the head: no announcement at all
+        (QueueSetup(announce_position=True, periodic=True), 5.0, 1),
+        (QueueSetup(waiting=1, announce_position=True), 7.06, 2),  # outlasts the 5 s
+        (QueueSetup(announce_position=True, announce_to_first_user=True, periodic=True), 14.78, 3),
+    ],
+)
+async def test_queue_announcements_outlast_the_timeout(
+    setup: QueueSetup, took: float, starts: int
+) -> None:
+    """38: the timeout is only checked between announcements."""
+    ast = asterisk(queues={"q": setup})
+
+    async def call(channel: Channel) -> float:
+        await channel.answer()
+        before = ast.now
+        assert await channel.exec("Queue", "q", "", "", "", "5") == 0
+        return ast.now - before
+
+    assert await ast.run(call) == pytest.approx(took)
+    assert ast.variables["QUEUESTATUS"] == "TIMEOUT"
+    assert ast.moh == ["default"] * starts
 
 
 async def test_queue_without_c_answers_minus_one_but_the_call_goes_on() -> None:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 import wave
 from ast import literal_eval
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ import pytest
 
 from agi_callbot.transport import memory
 from agi_callbot.transport.caller import Caller, CallerEvent
-from agi_callbot.transport.memory import MemoryAsterisk, Served, parse_args
+from agi_callbot.transport.memory import MemoryAsterisk, QueueSetup, Served, parse_args
 from agi_callbot.transport.transcript import Entry, Transcript, load_all
 
 TRANSCRIPTS = Path(__file__).resolve().parents[1] / "transcripts"
@@ -47,13 +47,6 @@ ALL = {t.name: t for t in load_all(TRANSCRIPTS)}
 #: for the per-call checks. Keep in step with memory.py's docstring.
 NOT_MODELLED: dict[str | tuple[str, str], str] = {
     "25-connection-refused": "no FastAGI connection at all: nothing to replay",
-    ("38-queue-announcements", "EXEC Queue annq-first,,,,8"): (
-        "queue announcements: with announce-to-first-user the timeout is only checked"
-        " between announcements (14.8 s instead of 8)"
-    ),
-    ("38-queue-announcements", "EXEC Queue annq,,,,8"): (
-        "queue announcements to caller 2 (position, thank you, periodic): 14.9 s instead of 8"
-    ),
     **{
         ("39-say-spanish", f"SAY NUMBER {n}"): (
             "SAY NUMBER in other languages (es grammar, es_MX and xx fallbacks): English"
@@ -61,12 +54,6 @@ NOT_MODELLED: dict[str | tuple[str, str], str] = {
         )
         for n in ('1234 ""', '1 "" f', '21 "" f', '100 ""', '115 ""', '15 ""')
     },
-    ("38-queue-announcements", "[ami] MusicOnHoldStart"): (
-        "hold music stops and starts again around each queue announcement"
-    ),
-    ("38-queue-announcements", "[ami] VarSet"): (
-        "the announcements made two Queues 7 s longer, so DIALEDTIME (the channel's age) is"
-    ),
 }
 
 #: prompt lengths in seconds at 8 kHz (README of tests/transcripts, and 03/39's endpos)
@@ -159,11 +146,23 @@ SETUP: dict[str, dict[str, Any]] = {
     "13-exec-dial": {"talk_seconds": 3.5},
     "21-agisighup-no": {"agisighup": False},
     "22-agiexitonhangup": {"exit_on_hangup": True},
+    # 38's queues.conf: announce-position, periodic announcements, and for annq-first
+    # announce-to-first-user (the member never answers)
+    "38-queue-announcements": {
+        "queues": {
+            **QUEUES,
+            "annq": QueueSetup("timeout", announce_position=True, periodic=True),
+            "annq-first": QueueSetup(
+                "timeout", announce_position=True, announce_to_first_user=True, periodic=True
+            ),
+        }
+    },
     # 34's media cache path was 2 characters shorter than 40's 37 (40's header)
     "34-prompt-files-and-urls": {"urls": SERVED_34, "media_cache_path": 35},
     "35-prompt-urls-cache-headers": {"urls": SERVED_35, "media_cache_path": 35},
     "40-prompt-url-edge-cases": {"urls": SERVED_40, "media_cache_path": 37},
 }
+_OTHER_CALLER = re.compile(r"^AMI Originate of the other caller .*-> Queue\(([\w-]+),")
 _DTMF = re.compile(r"^caller presses DTMF '(.)'")
 _IDLE = re.compile(r"^\((?:server idle for|no EOF from Asterisk within) (\d+(?:\.\d+)?) s")
 _TOOK = re.compile(r"^\(reply after (\d+(?:\.\d+)?) s\)")
@@ -291,6 +290,9 @@ def run(transcript: Transcript, files: Path) -> tuple[MemoryAsterisk, list[Segme
         elif entry.kind == "note" and "Asterisk closed the connection" in entry.text:
             current.actual += ast.take_output(wait=False)
             assert ast.eof, "the transcript shows Asterisk closing the connection"
+        elif entry.kind == "driver" and (other := _OTHER_CALLER.match(entry.text)):
+            queue = other.group(1)  # 38: another caller waits ahead in that queue
+            ast.queues[queue] = replace(ast.queues[queue], waiting=1)
         elif entry.kind == "note" and "[cli] moh reload" in entry.text:
             ast.prefer_channel_class = not ast.prefer_channel_class  # 41's two reloads
     return ast, [s for s in segments if s.sent or s.expected or s.actual], env_block
