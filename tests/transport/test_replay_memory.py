@@ -295,6 +295,8 @@ def run(transcript: Transcript, files: Path) -> tuple[MemoryAsterisk, list[Segme
             ast.queues[queue] = replace(ast.queues[queue], waiting=1)
         elif entry.kind == "note" and "[cli] moh reload" in entry.text:
             ast.prefer_channel_class = not ast.prefer_channel_class  # 41's two reloads
+    if segments[-1].expected:  # nothing more may be due after the last recorded reply
+        segments[-1].actual += ast.take_output(wait=False)
     return ast, [s for s in segments if s.sent or s.expected or s.actual], env_block
 
 
