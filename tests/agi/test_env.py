@@ -224,3 +224,21 @@ def test_environment_lines_round_trip() -> None:
     again = parse_environment(environment_lines(env))
     assert again == env
     assert b"\n".join(environment_lines(env)) + b"\n\n" == env_block("02-env-args-query")
+
+
+@pytest.mark.parametrize(
+    ("script", "flow", "query"),
+    [
+        ("soporte", "soporte", {}),
+        ("soporte?language=en&x=1", "soporte", {"language": "en", "x": "1"}),
+        ("a/b?x=1&x=2", "a/b", {"x": "2"}),  # the last value wins
+        ("demo?empty=&flag", "demo", {"empty": "", "flag": ""}),
+        ("demo?name=J%20D&plus=a+b", "demo", {"name": "J D", "plus": "a b"}),
+        ("demo?q=1?2", "demo", {"q": "1?2"}),
+        ("", "", {}),
+    ],
+)
+def test_script_and_query(script: str, flow: str, query: dict[str, str]) -> None:
+    env = Environment(network_script=script)
+    assert env.script == flow
+    assert env.query == query
