@@ -88,6 +88,9 @@ class Workers:
         self._tasks = [asyncio.create_task(self._dispatch(), name="outbox-dispatch")]
         if hasattr(self.outbox.store, "drain"):
             self._tasks.append(asyncio.create_task(self._drain(), name="outbox-spool-drain"))
+        listen = getattr(self.outbox.store, "listen", None)
+        if listen is not None:
+            self._tasks.append(asyncio.create_task(listen(self.wake), name="outbox-listen"))
 
     async def stop(self, grace: float) -> None:
         """Claim nothing more; let sends in flight finish for up to ``grace`` seconds, then

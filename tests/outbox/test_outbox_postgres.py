@@ -180,3 +180,26 @@ async def test_running_workers_hand_spooled_messages_on_and_deliver_them(tmp_pat
     assert [k for _, k in gateway.calls] == ["spooled"]
     assert await store.spool.take(10) == []
     await outbox.aclose()
+
+
+@needs_postgres
+async def test_a_message_stored_by_another_node_wakes_the_workers_at_once() -> None:
+    """Node A only enqueues (a classic-AGI process); node B's workers poll once an hour,
+    so only PostgreSQL's NOTIFY can get them to send it."""
+    from outbox_loopback import ScriptedGateway
+
+    await clear_postgres()
+    gateway = ScriptedGateway("sms")
+    b = Outbox(PostgresStore(POSTGRES_URL or ""), {"sms": gateway}, poll_interval=3600)
+    await b.start()
+    await asyncio.sleep(0.3)  # B has claimed nothing and sleeps
+    a = Outbox(PostgresStore(POSTGRES_URL or ""), {})
+    await a.open()
+    for n in range(3):
+        await a.enqueue(Message("sms", "+34600111222", {"text": str(n)}), f"from-a/{n}")
+    async with asyncio.timeout(20):
+        while len(gateway.calls) < 3:
+            await asyncio.sleep(0.02)
+    assert sorted(k for _, k in gateway.calls) == ["from-a/0", "from-a/1", "from-a/2"]
+    await a.aclose()
+    await b.aclose()

@@ -19,6 +19,7 @@ import asyncio
 import logging
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -87,6 +88,8 @@ CREATE TABLE IF NOT EXISTS optins (
 );
 CREATE INDEX IF NOT EXISTS optins_number ON optins (number, channel, at);
 """
+#: the LISTEN/NOTIFY channel every insert notifies
+CHANNEL = "callbot_outbox"
 #: serialises CREATE TABLE IF NOT EXISTS between nodes starting together
 _SCHEMA_LOCK = 0x6F7574626F78
 
@@ -186,7 +189,10 @@ class PostgresStore:
     # ------------------------------------------------------------------ messages
 
     async def insert(self, row: StoredMessage) -> tuple[str, bool]:
-        sql = f"{INSERT_ROW} RETURNING id"
+        sql = (
+            f"WITH inserted AS ({INSERT_ROW} RETURNING id) "
+            f"SELECT id, pg_notify('{CHANNEL}', '') FROM inserted"
+        )
         inserted = await self._all(sql, _values(row))
         if inserted:
             return inserted[0][0], True
@@ -205,6 +211,27 @@ class PostgresStore:
             conn.cursor() as cur,
         ):
             await cur.executemany(INSERT_ROW, [_values(r) for r in rows])
+            await cur.execute(f"SELECT pg_notify('{CHANNEL}', '')")
+
+    async def listen(self, wake: Callable[[], None], retry: float = 1.0) -> None:
+        """Call ``wake`` whenever any node stores a message (LISTEN/NOTIFY), until cancelled.
+
+        Workers then start on a message enqueued by another node, or by a classic-AGI
+        process that runs no workers, at once rather than at their next poll. Polling
+        stays: a notification lost while the connection was down costs one poll interval.
+        """
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    self.url, autocommit=True, connect_timeout=max(1, int(self.connect_timeout))
+                ) as conn:
+                    await conn.execute(f"LISTEN {CHANNEL}")
+                    wake()  # anything stored while we were not listening
+                    async for _ in conn.notifies():
+                        wake()
+            except UNAVAILABLE as exc:
+                log.debug("outbox: LISTEN connection lost (%s); again in %gs", exc, retry)
+            await asyncio.sleep(retry)
 
     async def claim(self, now: float, lease: float, limit: int) -> list[StoredMessage]:
         until = now + lease
