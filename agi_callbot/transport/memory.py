@@ -15,9 +15,9 @@ format and sample rate (34, 36), prompt URLs through the HTTP media cache (``url
 404s, dead servers, slow ones, the short-URL bug asterisk#444, the format taken from a
 known Content-Type before the URL's extension: 34, 35, 40, 42; cache headers only
 change what the HTTP server sees), 8191-byte line pieces (17), CR kept in arguments
-(16), and a command written while another runs (33: STREAM FILE, GET DATA, GET
-OPTION and SAY stop without a reply, WAIT FOR DIGIT answers ``1``, EXEC finishes
-first).
+(16), a command written while another runs (33: STREAM FILE, GET DATA, GET OPTION
+and SAY stop without a reply, WAIT FOR DIGIT answers ``1``, EXEC finishes first), and
+the AGISTATUS the dialplan finds afterwards (:attr:`MemoryAsterisk.agistatus`).
 
 Time is virtual: a 10 s prompt "plays" at once and its reply is due 10 s later, so a
 whole call runs in microseconds while timeouts still elapse in order. A reader that
@@ -308,6 +308,8 @@ class MemoryAsterisk:
         self.moh_playing: str | None = None
         self.apps: list[tuple[str, str]] = []
         self.eof = False
+        #: a prompt failed to open on a live channel: AGISTATUS will say FAILURE (03)
+        self.failed = False
         self.last: str | None = None
         self._out = bytearray()
         self._scheduled: list[tuple[float, bytes]] = []
@@ -356,6 +358,15 @@ class MemoryAsterisk:
         self._idle_until(target)
         self.world = self.now = max(self.now, target)
         self._release(self.world)
+
+    @property
+    def agistatus(self) -> str:
+        """What AGI() leaves in AGISTATUS for the dialplan when the session ends: FAILURE
+        once a prompt failed to open on a live channel (03, 36, 37, 40, 42; not GET DATA,
+        not EXEC Playback), else HANGUP if the channel was hung up, else SUCCESS."""
+        if self.failed:
+            return "FAILURE"
+        return "HANGUP" if self.hung_up else "SUCCESS"
 
     async def run(self, handler: Callable[[Channel], Awaitable[Any]]) -> Any:
         """Run one call: the env block, then ``handler`` with a live :class:`Channel`."""
@@ -457,8 +468,8 @@ class MemoryAsterisk:
 
     #: what a command may change, restored when a new line interrupts it (33)
     _SCALARS = (
-        "now", "answered", "answered_at", "hung_up", "hangup_by", "language", "last", "moh_playing",
-        "_notice_due",
+        "now", "answered", "answered_at", "failed", "hung_up", "hangup_by", "language",
+        "last", "moh_playing", "_notice_due",
     )  # fmt: skip
     _GROWING = ("played", "moh", "apps")
 
@@ -591,6 +602,7 @@ class MemoryAsterisk:
         outcome, endpos = self._play(args[0], args[1], max(offset, 0))
         if outcome != "missing":
             self.variables["PLAYBACKSTATUS"] = "SUCCESS" if outcome == "done" else "FAILED"
+        self.failed = self.failed or outcome == "missing"
         if outcome in ("missing", "hangup"):
             return f"200 result=-1 endpos={endpos}"
         if outcome == "digit":
@@ -601,6 +613,7 @@ class MemoryAsterisk:
         """STREAM FILE, then a wait for one digit in ms (37): any digit ends the wait."""
         timeout = _int(args[2]) / 1000 if len(args) > 2 else 5.0
         outcome, endpos = self._play(args[0], args[1])
+        self.failed = self.failed or outcome == "missing"
         if outcome in ("missing", "hangup"):
             return f"200 result=-1 endpos={endpos}"
         if outcome == "digit":
@@ -671,6 +684,7 @@ class MemoryAsterisk:
         sound = self._sound(name)
         if sound is None:
             self.variables.update(CPLAYBACKSTATUS="ERROR", CPLAYBACKOFFSET="-1")
+            self.failed = True
             return "200 result=-1 endpos=-1"
         # offsets count ms of an 8 kHz file: a 16 kHz one moves twice as fast (37)
         scale = sound.rate / RATE

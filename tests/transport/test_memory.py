@@ -388,3 +388,38 @@ def test_lines_split_anywhere_are_read_the_same(data: st.DataObject) -> None:
             b"200 result=1 (8163)\n200 result=0\n"
         )
     )
+
+
+@pytest.mark.parametrize(
+    ("hangup_at", "steps", "status"),
+    [
+        (None, ["stream_file welcome"], "SUCCESS"),
+        (None, ["stream_file nothere"], "FAILURE"),  # 03: though the call went on
+        (None, ["get_data nothere"], "SUCCESS"),  # 04: GET DATA does not count
+        (None, ["exec Playback nothere"], "SUCCESS"),  # 08: nor does Playback
+        (1, ["stream_file welcome"], "HANGUP"),  # 18
+        (3, ["stream_file nothere", "stream_file welcome"], "FAILURE"),  # 37 (2: the probe)
+        (None, ["hangup"], "HANGUP"),  # 15
+    ],
+)
+async def test_agistatus_left_for_the_dialplan(
+    hangup_at: int | None, steps: list[str], status: str
+) -> None:
+    ast = asterisk(hangup_at_command=hangup_at, missing_sounds={"nothere"})
+
+    async def call(channel: Channel) -> None:
+        for step in steps:
+            verb, *args = step.split()
+            try:
+                if verb == "exec":
+                    await channel.exec(*args)
+                elif verb == "get_data":
+                    await channel.get_data(args[0], 1000, 1)
+                else:
+                    await getattr(channel, verb)(*args)
+            except Hangup:
+                return
+
+    await ast.run(call)
+    assert ast.hung_up == (status == "HANGUP" or hangup_at is not None)
+    assert ast.agistatus == status

@@ -16,7 +16,8 @@ values aside:
 
 Per call, what AMI saw until AGI() returned must match too: the status variables
 (PLAYBACKSTATUS, QUEUESTATUS, DIALSTATUS, ANSWEREDTIME/DIALEDTIME within a second,
-the CALLBOT_* the server set) and the hold-music classes started.
+the CALLBOT_* the server set), the hold-music classes started, and the AGISTATUS
+AGI() left for the dialplan.
 
 Where it does not model Asterisk, :data:`NOT_MODELLED` says so with the reason (the
 same list is in the module docstring of ``agi_callbot/transport/memory.py``). A
@@ -378,24 +379,27 @@ _AMI_RUN = re.compile(r"(.)\1*\[\.\.\.(\d+) x '(.)' in total\.\.\.\]")
 
 
 def call_differences(transcript: Transcript, ast: MemoryAsterisk) -> list[str]:
-    """The call as AMI saw it until AGI() returned: variables set and hold music classes.
-
-    Keys ``[ami] VarSet`` and ``[ami] MusicOnHoldStart`` in :data:`NOT_MODELLED`."""
+    """The call as AMI saw it until AGI() returned: variables set, hold music classes, and
+    the AGISTATUS AGI() left. Keys ``[ami] VarSet``, ``[ami] MusicOnHoldStart`` and
+    ``[ami] AGISTATUS`` in :data:`NOT_MODELLED`."""
     channel = ast.environment.channel
     variables: dict[str, str] = {}
     classes: list[str] = []
+    problems: list[str] = []
     for entry in transcript.entries:
         if entry.kind != "ami":
             continue
         text = _AMI_RUN.sub(lambda m: m.group(3) * int(m.group(2)), entry.text)
         if (var := _VARSET.match(text)) and var.group(1) == channel:
             if var.group(2) == "AGISTATUS":
+                if ast.agistatus != var.group(3):
+                    problems.append(f"[ami] AGISTATUS: {ast.agistatus}, recorded {var.group(3)}")
                 break  # AGI() returned: the rest is the dialplan's
             if _WATCHED.match(var.group(2)):
                 variables[var.group(2)] = _ami_unescape(var.group(3))
         elif (moh := _MOH_START.match(text)) and moh.group(1) == channel:
             classes.append(moh.group(2))
-    problems = [
+    problems += [
         f"[ami] VarSet: {key}={ast.variables.get(key)!r}, recorded {value!r}"
         for key, value in variables.items()
         if not _same_value(key, ast.variables.get(key), value)
