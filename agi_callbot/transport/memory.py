@@ -276,6 +276,19 @@ class MemoryAsterisk:
         self.media_cache_path = media_cache_path
         self.queues = dict(queues or {})
         self.dial = dict(dial or {})
+        for queue, setup in self.queues.items():
+            outcome = setup.outcome if isinstance(setup, QueueSetup) else setup
+            if outcome not in QUEUE_OUTCOMES:
+                raise ValueError(
+                    f"queue {queue!r}: unknown outcome {outcome!r}; use one of"
+                    f" {', '.join(QUEUE_OUTCOMES)}"
+                )
+        for target, outcome in self.dial.items():
+            if outcome not in DIAL_OUTCOMES:
+                raise ValueError(
+                    f"dial {target!r}: unknown outcome {outcome!r}; use one of"
+                    f" {', '.join(DIAL_OUTCOMES)}"
+                )
         self.queue_music = dict(queue_music or {})
         self.moh_classes = None if moh_classes is None else set(moh_classes)
         #: res_musiconhold's preferchannelclass: CHANNEL(musicclass) before the queue's

@@ -423,3 +423,16 @@ async def test_agistatus_left_for_the_dialplan(
     await ast.run(call)
     assert ast.hung_up == (status == "HANGUP" or hangup_at is not None)
     assert ast.agistatus == status
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"queues": {"ventas": "answered"}},
+        {"queues": {"ventas": QueueSetup("busy")}},
+        {"dial": {"PJSIP/1001": "busy"}},  # outcomes are DIALSTATUS values, upper case
+    ],
+)
+def test_unknown_outcomes_are_refused_by_name(options: dict) -> None:
+    with pytest.raises(ValueError, match="unknown outcome"):
+        MemoryAsterisk("demo", **options)
