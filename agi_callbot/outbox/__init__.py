@@ -33,7 +33,6 @@ from urllib.parse import parse_qsl
 from agi_callbot import metrics
 from agi_callbot.config import Settings
 from agi_callbot.errors import ConfigError
-from agi_callbot.log import show_number
 from agi_callbot.numbers import to_e164, why_not
 from agi_callbot.outbox.model import (
     FAILED,
@@ -47,6 +46,7 @@ from agi_callbot.outbox.model import (
     idempotency_key,
     shown_to,
 )
+from agi_callbot.outbox.optins import OptIns
 from agi_callbot.outbox.store import PURGEABLE_STATUSES, Store
 from agi_callbot.outbox.store.sqlite import SqliteStore
 from agi_callbot.outbox.worker import Workers
@@ -76,7 +76,8 @@ def open_store(settings: Settings) -> Store:
         except ConfigError as exc:
             raise ConfigError(f"setting 'outbox.store': {exc}") from None
     if spec.startswith(("postgresql://", "postgres://")):
-        from agi_callbot.outbox.store.postgres import PostgresStore, SpooledStore
+        from agi_callbot.outbox.store.postgres import PostgresStore
+        from agi_callbot.outbox.store.spool import SpooledStore
 
         # a node on the same network connects in milliseconds; waiting longer than a few
         # enqueue deadlines only delays the CLI and the claims during an outage
@@ -90,41 +91,6 @@ def open_store(settings: Settings) -> Store:
         f"setting 'outbox.store': expected sqlite (or sqlite?synchronous=full) "
         f"or a postgresql:// URL, got {spec!r}"
     )
-
-
-class OptIns:
-    """The opt-in ledger (who consented to which channel, when and how), in the outbox store.
-
-    Numbers are normalised like the messages' so ``600111222`` and ``+34600111222`` are
-    the same person. The ledger is append-only: a revocation is an entry too.
-    """
-
-    def __init__(self, store: Store, clock: Clock, region: str) -> None:
-        self.store = store
-        self.clock = clock
-        self.region = region
-
-    async def has(self, number: str, channel: str) -> bool:
-        e164 = to_e164(number, self.region)
-        return e164 is not None and await self.store.optin_has(e164, channel)
-
-    async def record(self, number: str, channel: str, source: str) -> bool:
-        """Record consent; ``False`` (and nothing stored) when the number is not usable."""
-        return await self._add(number, channel, source, "in")
-
-    async def revoke(self, number: str, channel: str, source: str = "revoked") -> bool:
-        return await self._add(number, channel, source, "out")
-
-    async def _add(self, number: str, channel: str, source: str, action: str) -> bool:
-        e164 = to_e164(number, self.region)
-        if e164 is None:
-            log.info(
-                "opt-in %s for %s not recorded: %s", action, channel, why_not(number, self.region)
-            )
-            return False
-        await self.store.optin_add(e164, channel, source, action, self.clock.now())
-        log.info("opt-in %s: %s on %s (%s)", action, show_number(e164), channel, source)
-        return True
 
 
 class Outbox:
