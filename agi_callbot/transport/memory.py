@@ -413,7 +413,7 @@ class MemoryAsterisk:
         keep = []
         for due, data in self._scheduled:
             if due <= until:
-                self._out += data
+                self._out += b"" if self.eof else data  # nothing follows the end of stream
                 self.eof = self.eof or data == b""
             else:
                 keep.append((due, data))
@@ -439,17 +439,17 @@ class MemoryAsterisk:
     def _line(self, raw: bytes) -> None:
         text = raw.decode("utf-8", errors="replace")
         self.commands.append(text)
-        if self.eof:
-            return
         running = self._running
-        if running is not None and running.end > self.world:
-            if running.name in _WATCHING:
-                self._interrupt(running)
-            # anything else (EXEC) finishes first: the new line runs after it (33)
-        else:
+        if running is None or running.end <= self.world:
             self._release(self.world)
-            self._idle_until(self.world)
+            self._idle_until(self.world)  # a hangup while idle is noticed first (20, 22)
+            self._release(self.world)
             self.now = max(self.now, self.world)
+        if self.eof:
+            return  # AGIEXITONHANGUP closed the socket: nobody reads the line (22)
+        if running is not None and running.end > self.world and running.name in _WATCHING:
+            self._interrupt(running)
+        # anything else still running (EXEC) finishes first: the new line runs after it (33)
         self._running = None
         if self.hangup_at_command == len(self.commands) and not self.hung_up:
             self._hang_up("caller")

@@ -436,3 +436,29 @@ async def test_agistatus_left_for_the_dialplan(
 def test_unknown_outcomes_are_refused_by_name(options: dict) -> None:
     with pytest.raises(ValueError, match="unknown outcome"):
         MemoryAsterisk("demo", **options)
+
+
+def test_agiexitonhangup_answers_nothing_after_its_eof() -> None:
+    """22: HANGUP twice, then the socket closes; a line written after that gets nothing."""
+    ast = MemoryAsterisk("x", caller="hangup", exit_on_hangup=True)
+    ast.receive(b"ANSWER\n")  # the caller hung up before this line was read
+    assert ast.take_output() == b"HANGUP\nHANGUP\n"
+    assert ast.eof
+    ast.receive(b"NOOP\n")
+    assert ast.take_output() == b""
+    assert ast.commands == ["ANSWER", "NOOP"]
+
+
+async def test_agiexitonhangup_ends_the_channel_with_hangup() -> None:
+    ast = MemoryAsterisk("x", caller="wait:1,hangup", exit_on_hangup=True, sounds=SOUNDS)
+
+    async def call(channel: Channel) -> str:
+        await channel.answer()
+        try:
+            await channel.stream_file("welcome", "1")
+        except Hangup:
+            return "hangup"
+        return "played"
+
+    assert await ast.run(call) == "hangup"
+    assert ast.hangup_by == "caller" and ast.eof
