@@ -74,7 +74,12 @@ PURGEABLE_STATUSES = ("sent", "failed", "dead", "skipped")
 
 
 class Store(Protocol):
-    """What the outbox needs from a durable store. Every call is safe from many workers."""
+    """What the outbox needs from a durable store. Every call is safe from many workers.
+
+    Optional extras the workers use when a store has them: ``drain()`` (the spool hands
+    rows on), ``changed() -> bool`` (SQLite: another process wrote), ``listen(wake)``
+    (PostgreSQL: LISTEN/NOTIFY), ``insert_many(rows)`` (one transaction).
+    """
 
     description: str
 
