@@ -165,6 +165,37 @@ def table(results: list[dict], mode: str) -> None:
         )
 
 
+def markdown(results: list[dict]) -> str:
+    """One README table: saturation throughput and CPU, paced memory and p99, vs baseline."""
+    find = {(r["mode"], r["kind"], r["concurrency"]): r for r in results}
+    lines = [
+        "| server | concurrent | calls/s (× baseline) | CPU ms/call (×) | RSS KB/call | "
+        "p99 ms paced (×) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    order = sorted(find.items(), key=lambda i: (i[0][2], KINDS.index(i[0][1])))
+    for (mode, kind, conc), sat in order:
+        if mode != "saturation":
+            continue
+        base = find.get(("saturation", "baseline", conc))
+        paced = find.get(("paced", kind, conc))
+        paced_base = find.get(("paced", "baseline", conc))
+
+        def x(row: dict | None, ref: dict | None, key: str) -> str:
+            if not row or not ref or not row.get(key) or not ref.get(key):
+                return ""
+            return f" ({row[key] / ref[key]:.2f})"
+
+        rss = f"{paced['rss_per_call'] / 1024:.1f}" if paced else "-"
+        p99 = fmt(paced["p99_ms"], ".2f") if paced else "-"
+        lines.append(
+            f"| {kind} | {conc} | {sat['calls_per_s']:.0f}{x(sat, base, 'calls_per_s')} | "
+            f"{fmt(sat['cpu_per_call_ms'], '.3f')}{x(sat, base, 'cpu_per_call_ms')} | {rss} | "
+            f"{p99}{x(paced, paced_base, 'p99_ms')} |"
+        )
+    return "\n".join(lines)
+
+
 def targets(results: list[dict], levels: list[int]) -> None:
     def get(kind: str, mode: str, conc: int) -> dict | None:
         return next(
@@ -222,12 +253,21 @@ def main() -> int:
     )  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="levels 100,1000; 2 s; no repeat")
     parser.add_argument("--json", help="write every figure to this file")
+    parser.add_argument("--markdown", action="store_true", help="also print a README table")
+    parser.add_argument("--from-json", help="print the tables of an earlier --json run")
     args = parser.parse_args()
     # SIGTERM unwinds like Ctrl-C: the finally clauses stop the server and the generator
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.quick:
         args.levels, args.duration, args.warmup, args.repeat = "100,1000", 2.0, 0.5, 1
     levels = [int(x) for x in args.levels.split(",")]
+    if args.from_json:
+        results = json.loads(Path(args.from_json).read_text())["best"]
+        for mode in ("saturation", "paced"):
+            table(results, mode)
+        targets(results, sorted({r["concurrency"] for r in results}))
+        print("\n" + markdown(results))
+        return 0
     kinds = [k for k in args.only.split(",") if k]
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # inherited by both sides
@@ -266,6 +306,8 @@ def main() -> int:
     for mode in ("saturation", "paced"):
         table(results, mode)
     targets(results, levels)
+    if args.markdown:
+        print("\n" + markdown(results))
     if args.json:
         Path(args.json).write_text(json.dumps({"best": results, "runs": runs}, indent=2))
     return 0
