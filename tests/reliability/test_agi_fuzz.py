@@ -240,9 +240,12 @@ async def abrupt_reset(s: Session) -> None:
 
 async def split_normal_call(s: Session) -> None:
     """Well-behaved, but every write cut into random fragments: the flow must run whole."""
-    await s.send(env_block(s.rng.randint(1, 10**6)), fragments=True)
-    while line := await s.line():
-        await s.send(normal_reply(line), fragments=True)
+    try:
+        await s.send(env_block(s.rng.randint(1, 10**6)), fragments=True)
+        while line := await s.line():
+            await s.send(normal_reply(line), fragments=True)
+    except ConnectionError as exc:
+        raise AssertionError(f"the server cut a well-behaved call: {exc!r}") from None
     verbs = [verb_of(line) for line in s.lines]
     assert verbs == NORMAL_VERBS, f"fragmented call ran {verbs}"
 
