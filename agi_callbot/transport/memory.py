@@ -2,22 +2,26 @@
 
 Flow tests, ``agi-callbot simulate`` and the reliability suite run calls through it,
 so it answers every command the way Asterisk 22 does in ``tests/transcripts``, and
-``tests/transport/test_replay_memory.py`` replays all of them through it: the env
-block, reply shapes, 510/511/520 and their arity rules, the ``HANGUP`` notice (after
-the interrupted command's reply, while idle, none with AGISIGHUP=no, twice then EOF
-with AGIEXITONHANGUP), dead-channel rules, DTMF during prompts / GET DATA / WAIT FOR
-DIGIT / GET OPTION / CONTROL STREAM FILE (stop, skip, pause, offsets in ms, 16 kHz
-counted twice), DTMF lost between commands (30), EXEC Playback/Wait/Set/Goto/Queue/
-Dial and the variables they leave (PLAYBACKSTATUS, CPLAYBACK*, QUEUESTATUS,
-DIALSTATUS, ANSWEREDTIME…), queue announcements that outlast the timeout (38),
-hold-music classes (14, 41), local prompt files by
-format and sample rate (34, 36), prompt URLs through the HTTP media cache (``urls``:
-404s, dead servers, slow ones, the short-URL bug asterisk#444, the format taken from a
-known Content-Type before the URL's extension: 34, 35, 40, 42; cache headers only
-change what the HTTP server sees), 8191-byte line pieces (17), CR kept in arguments
-(16), a command written while another runs (33: STREAM FILE, GET DATA, GET OPTION
-and SAY stop without a reply, WAIT FOR DIGIT answers ``1``, EXEC finishes first), and
-the AGISTATUS the dialplan finds afterwards (:attr:`MemoryAsterisk.agistatus`).
+``tests/transport/test_replay_memory.py`` replays all of them through it:
+
+- the env block, reply shapes, 510/511/520 and their arity rules, 8191-byte line
+  pieces (17), CR kept in arguments (16);
+- the ``HANGUP`` notice (after the interrupted command's reply, while idle, none with
+  AGISIGHUP=no, twice then EOF with AGIEXITONHANGUP) and dead-channel rules (15, 18-22);
+- DTMF during prompts, GET DATA, WAIT FOR DIGIT, GET OPTION and CONTROL STREAM FILE
+  (stop, skip, pause, offsets in ms, 16 kHz counted twice), lost between commands (30);
+- SAY DIGITS/ALPHA/NUMBER as the stock prompts they play (English and Spanish grammar,
+  language folders with fallback: 06, 39);
+- EXEC Playback/Wait/Set/Goto/Queue/Dial and the variables they leave (PLAYBACKSTATUS,
+  CPLAYBACK*, QUEUESTATUS, DIALSTATUS, ANSWEREDTIME…), queue announcements that outlast
+  the timeout (38), hold-music classes (14, 41);
+- local prompt files by format and sample rate (34, 36); prompt URLs through the HTTP
+  media cache (``urls``: 404s, dead or slow servers, the short-URL bug asterisk#444,
+  the format from a known Content-Type before the URL's extension: 34, 35, 40, 42;
+  cache headers only change what the HTTP server sees);
+- a command written while another runs (33: STREAM FILE, GET DATA, GET OPTION and SAY
+  stop without a reply, WAIT FOR DIGIT answers ``1``, EXEC finishes first);
+- the AGISTATUS the dialplan finds afterwards (:attr:`MemoryAsterisk.agistatus`).
 
 Time is virtual: a 10 s prompt "plays" at once and its reply is due 10 s later, so a
 whole call runs in microseconds while timeouts still elapse in order. A reader that
@@ -29,9 +33,9 @@ NOT MODELLED (the same list, keyed by transcript and line, is ``NOT_MODELLED`` i
 tests/transport/test_replay_memory.py; the replay fails when either side changes):
 
 - (25) a FastAGI connection that fails: there is no connection to replay.
-- (39) SAY NUMBER in other languages: Spanish grammar and the es_MX/xx fallbacks; the
-  English prompt count and lengths are used. (The hold-time announcement, 0 in 38, is
-  not modelled either.)
+
+Nor, beyond the transcripts: SAY grammars other than English and Spanish, the queue
+hold-time announcement (0 s in 38 is not announced), queue members' own channels.
 
 Compared loosely by the replay, being run-dependent or Asterisk's own text: the
 ``endpos`` of an interrupted playback, 520 usage bodies (we send a one-line body),
@@ -207,8 +211,10 @@ class MemoryAsterisk:
 
     ``sounds`` maps prompt names (or URLs) to seconds or a :class:`Sound`; other names
     play for 2 s, names in ``missing_sounds`` are missing, absolute paths are looked up
-    on disk like Asterisk does. ``moh_classes`` lists the hold-music classes that exist
-    (``None``: any class exists); ``queue_music`` a queue's ``musicclass``.
+    on disk like Asterisk does; SAY's stock prompts may be given per language
+    (``es/digits/thousand``) for the folders in ``prompt_languages``. ``moh_classes``
+    lists the hold-music classes that exist (``None``: any class exists);
+    ``queue_music`` a queue's ``musicclass``.
     """
 
     def __init__(
@@ -228,6 +234,7 @@ class MemoryAsterisk:
         dial: Mapping[str, str] | None = None,
         queue_music: Mapping[str, str] | None = None,
         moh_classes: set[str] | frozenset[str] | None = None,
+        prompt_languages: set[str] | frozenset[str] | None = None,
         ring_seconds: float = 3.0,
         talk_seconds: float = 5.0,
         agisighup: bool = True,
@@ -291,6 +298,8 @@ class MemoryAsterisk:
                 )
         self.queue_music = dict(queue_music or {})
         self.moh_classes = None if moh_classes is None else set(moh_classes)
+        #: languages with a sounds folder (``None``: any)
+        self.prompt_languages = None if prompt_languages is None else set(prompt_languages)
         #: res_musiconhold's preferchannelclass: CHANNEL(musicclass) before the queue's
         self.prefer_channel_class = True
         self.ring_seconds = ring_seconds
@@ -667,23 +676,55 @@ class MemoryAsterisk:
             return "200 result=0"
         return "200 result=-1" if event.hangup else f"200 result={ord(event.dtmf or '0')}"
 
-    def _say(self, seconds: float, digits: str) -> str:
+    def _say(self, files: list[str], digits: str) -> str:
+        """Play stock prompts one after the other; an escape digit stops them (06)."""
         self._stop_moh()
-        event = self._listen(seconds, digits)
-        if event is None:
-            return "200 result=0"
-        return "200 result=-1" if event.hangup else f"200 result={ord(event.dtmf or '0')}"
+        for name in files:
+            seconds = self._say_length(name)
+            if seconds is None:
+                continue  # missing in every language: skipped, still 0 (39's "100")
+            self.played.append(name)
+            event = self._listen(seconds, digits)
+            if event is not None:
+                return "200 result=-1" if event.hangup else f"200 result={ord(event.dtmf or '0')}"
+        return "200 result=0"
+
+    def _say_length(self, name: str) -> float | None:
+        """A stock prompt in the channel's language, else English (39): ``sounds`` may give
+        its length as ``<lang>/<name>`` or ``<name>``."""
+        for key in (f"{self._prompt_language()}/{name}", name):
+            if key in self.missing_sounds:
+                return None
+            if key in self.sounds:
+                return self.sounds[key].seconds
+        return SAY_LETTER if name.startswith("letters/") else SAY_FILE
+
+    def _prompt_language(self) -> str:
+        """The sounds folder Asterisk uses: the language, else its part before ``_``
+        (``es_MX`` uses ``es``), else English (``xx``; 39)."""
+        language = self.language.lower()
+        for candidate in (language, language.split("_")[0]):
+            if self.prompt_languages is None or candidate in self.prompt_languages:
+                return candidate
+        return "en"
 
     def say_digits(self, args: list[str]) -> str:
-        """One stock ``digits/N`` prompt per digit; other characters play nothing (06)."""
-        return self._say(SAY_FILE * sum(c in "0123456789*#" for c in args[0]), args[1])
+        """One ``digits/N`` prompt per digit; other characters play nothing (06)."""
+        spoken = {"*": "digits/star", "#": "digits/pound"}
+        files = [spoken.get(c, f"digits/{c}") for c in args[0] if c in "0123456789*#"]
+        return self._say(files, args[1])
 
     def say_alpha(self, args: list[str]) -> str:
-        return self._say(SAY_LETTER * len(args[0]), args[1])
+        return self._say([f"letters/{c.lower()}" for c in args[0]], args[1])
 
     def say_number(self, args: list[str]) -> str:
-        """English rules (``forty`` ``two``); other languages' grammars are not modelled."""
-        return self._say(SAY_FILE * _number_words(_int(args[0])), args[1])
+        """English or Spanish grammar by the channel's language (39); ``f`` picks ``1F``."""
+        gender = args[2] if len(args) > 2 else ""
+        if self.language.lower().startswith("es"):
+            files = _number_files_es(_int(args[0]), gender)
+        else:
+            files = _number_files_en(_int(args[0]))
+        return self._say(files, args[1])
 
     def control_stream_file(self, args: list[str]) -> str:
         """Play with stop/skip/pause keys; ``endpos`` in ms, ``-1`` at the end (37)."""
@@ -727,6 +768,8 @@ class MemoryAsterisk:
                 return f"200 result={ord(key)} endpos={reached}"
             if key in pause:
                 paused = not paused
+                if not paused:
+                    self.played.append(name)  # Asterisk opens the file again (37)
             elif not paused and key in forward:
                 position = min(position + skip, sound.seconds)
             elif not paused and key in rewind:
@@ -990,6 +1033,7 @@ class MemoryAsterisk:
             groups.append(["queue-periodic-announce"])
         for group in groups:
             self._stop_moh()
+            self.played += [p.replace("digits/N", f"digits/{position}") for p in group]
             event = self._listen(sum(QUEUE_PROMPTS[p] for p in group), "")
             if event is not None:
                 return event
@@ -1057,18 +1101,56 @@ def _number(text: str) -> float:
     return float(match.group(1)) if match else 0.0
 
 
-def _number_words(number: int) -> int:
-    """How many prompts Asterisk's English SAY NUMBER plays: 1234 is one thousand two
-    hundred thirty four (six), 42 is forty two (two)."""
+def _number_files_en(number: int) -> list[str]:
+    """Asterisk's English SAY NUMBER: 1234 is one thousand two hundred thirty four."""
     if number < 0:
-        return 1 + _number_words(-number)  # digits/minus
-    for size in (1_000_000_000, 1_000_000, 1000, 100):
+        return ["digits/minus", *_number_files_en(-number)]
+    for size, word in ((1_000_000_000, "billion"), (1_000_000, "million"), (1000, "thousand")):
         if number >= size:
             rest = number % size
-            return _number_words(number // size) + 1 + (_number_words(rest) if rest else 0)
+            head = [*_number_files_en(number // size), f"digits/{word}"]
+            return head + (_number_files_en(rest) if rest else [])
+    if number >= 100:
+        rest = number % 100
+        head = [f"digits/{number // 100}", "digits/hundred"]
+        return head + (_number_files_en(rest) if rest else [])
     if number < 20 or number % 10 == 0:
-        return 1
-    return 2
+        return [f"digits/{number}"]
+    return [f"digits/{number - number % 10}", f"digits/{number % 10}"]
+
+
+def _number_files_es(number: int, gender: str = "") -> list[str]:
+    """Asterisk's Spanish SAY NUMBER (39): mil doscientos treinta y cuatro, ``1F`` for
+    una, ``100-and`` for ciento, ``millions``; the es pack has no ``digits/100``."""
+    if number < 0:
+        return ["digits/minus", *_number_files_es(-number, gender)]
+    if number == 1 and gender == "f":
+        return ["digits/1F"]
+    if number < 31:
+        return [f"digits/{number}"]
+    if number < 100:
+        units = number % 10
+        return [f"digits/{number - units}"] + (["digits/and", f"digits/{units}"] if units else [])
+    if number < 1000:
+        rest = number % 100
+        head = (
+            "digits/100"
+            if number == 100
+            else ("digits/100-and" if number < 200 else f"digits/{number - rest}")
+        )
+        return [head] + (_number_files_es(rest, gender) if rest else [])
+    if number < 1_000_000:
+        rest = number % 1000
+        head = [] if number < 2000 else _number_files_es(number // 1000, gender)
+        return [*head, "digits/thousand"] + (_number_files_es(rest, gender) if rest else [])
+    rest = number % 1_000_000
+    millions = number // 1_000_000
+    head = (
+        ["digits/1M", "digits/million"]
+        if millions == 1
+        else ([*_number_files_es(millions), "digits/millions"])
+    )
+    return head + (_number_files_es(rest, gender) if rest else [])
 
 
 def _usage(name: str) -> str:
