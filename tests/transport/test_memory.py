@@ -462,3 +462,45 @@ async def test_agiexitonhangup_ends_the_channel_with_hangup() -> None:
 
     assert await ast.run(call) == "hangup"
     assert ast.hangup_by == "caller" and ast.eof
+
+
+@pytest.mark.parametrize(
+    ("language", "number", "gender", "files"),
+    [
+        ("en", 42, "", ["digits/40", "digits/2"]),
+        ("en", 1234, "", ["digits/1", "digits/thousand", "digits/2", "digits/hundred",
+                          "digits/30", "digits/4"]),
+        ("en", -5, "", ["digits/minus", "digits/5"]),
+        ("es", 1234, "", ["digits/thousand", "digits/200", "digits/30", "digits/and",
+                          "digits/4"]),
+        ("es", 1, "f", ["digits/1F"]),
+        ("es", 21, "f", ["digits/21"]),
+        ("es", 115, "", ["digits/100-and", "digits/15"]),
+        ("es", 2000000, "", ["digits/2", "digits/millions"]),
+        ("es_MX", 15, "", ["digits/15"]),
+        ("xx", 15, "", ["digits/15"]),
+    ],
+)  # fmt: skip
+async def test_say_number_plays_the_stock_prompts_of_39(
+    language: str, number: int, gender: str, files: list[str]
+) -> None:
+    ast = MemoryAsterisk("x", language=language)
+
+    async def call(channel: Channel) -> str | None:
+        return await channel.say_number(number, gender=gender)
+
+    assert await ast.run(call) is None
+    assert ast.played == files
+
+
+async def test_a_prompt_missing_in_every_language_is_skipped() -> None:
+    """39: the es pack has no digits/100: SAY NUMBER 100 plays nothing and answers 0."""
+    ast = MemoryAsterisk(
+        "x", language="es", missing_sounds={"digits/100"}, prompt_languages={"en", "es"}
+    )
+
+    async def call(channel: Channel) -> str | None:
+        return await channel.say_number(100)
+
+    assert await ast.run(call) is None
+    assert ast.played == [] and ast.now == 0.0
