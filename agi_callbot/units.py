@@ -1,11 +1,11 @@
-"""Durations as admins write them: ``5s``, ``1.5s``, ``250ms``, ``2m``, ``1h``, or a bare number of seconds."""
+"""Durations as admins write them: ``5s``, ``1.5s``, ``250ms``, ``2m``, ``1h``, ``30d``, or a bare number of seconds."""
 
 from __future__ import annotations
 
 import re
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_FACTORS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_FACTORS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
 
 def parse_duration(value: object) -> float:

@@ -79,15 +79,9 @@ def _positive(text: str) -> int:
 
 
 def _age(text: str) -> float:
-    """A duration that may also be in days (``30d``): purge ages are counted in days."""
-    stripped = text.strip()
+    """How old a message must be to go (``30d``, ``12h``, ``90m``)."""
     try:
-        if stripped.endswith("d"):
-            days = float(stripped[:-1])
-            if days < 0:
-                raise ValueError
-            return days * 86400.0
-        return parse_duration(stripped)
+        return parse_duration(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"not an age: {text!r} (write e.g. 30d, 12h, 90m)"

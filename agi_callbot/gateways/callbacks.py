@@ -96,7 +96,7 @@ class _Secrets:
 
 def routes(receiver: Any, settings: Settings | None = None) -> list[web.RouteDef]:
     """The callback routes; ``receiver`` is ``on_status(provider, provider_id, status, code)``
-    or an object with ``delivery_status(provider_id, status)`` (the Outbox).
+    or an object with ``delivery_status(provider_id, status, code)`` (the Outbox).
 
     ``settings`` default to ``receiver.settings``; without them no request can be verified
     and every callback is refused (403).
@@ -177,7 +177,7 @@ def _on_status(receiver: Any) -> OnStatus:
     if hasattr(receiver, "delivery_status"):
 
         def adapt(provider: str, provider_id: str, status: str, code: str | None) -> Any:
-            return receiver.delivery_status(provider_id, status)
+            return receiver.delivery_status(provider_id, status, code)
 
         return adapt
     if callable(receiver):

@@ -269,7 +269,7 @@ async def test_outbox_like_receiver_and_missing_configuration(make_settings) -> 
         def __init__(self) -> None:
             self.calls: list[tuple[str, str]] = []
 
-        async def delivery_status(self, provider_id: str, state: str) -> bool:
+        async def delivery_status(self, provider_id: str, state: str, code: str | None) -> bool:
             self.calls.append((provider_id, state))
             return False
 
@@ -297,7 +297,7 @@ async def test_outbox_like_receiver_gets_statuses(gateway_settings) -> None:
         def __init__(self) -> None:
             self.calls: list[tuple[str, str]] = []
 
-        async def delivery_status(self, provider_id: str, state: str) -> bool:
+        async def delivery_status(self, provider_id: str, state: str, code: str | None) -> bool:
             self.calls.append((provider_id, state))
             return False
 
