@@ -1,4 +1,5 @@
-"""Durations as admins write them: ``5s``, ``1.5s``, ``250ms``, ``2m``, ``1h``, ``30d``, or a bare number of seconds."""
+"""Durations as admins write them: ``5s``, ``1.5s``, ``250ms``, ``2m``, ``1h``, ``30d``,
+or a bare number of seconds."""
 
 from __future__ import annotations
 
