@@ -41,7 +41,7 @@ class Transcript:
     def header_value(self, prefix: str) -> str | None:
         for line in self.header:
             if line.startswith(prefix):
-                return line[len(prefix):].strip()
+                return line[len(prefix) :].strip()
         return None
 
 
@@ -60,7 +60,9 @@ def parse_transcript(text: str, name: str = "") -> Transcript:
             timed = _TIMED.match(body)
             if timed:
                 kind = timed.group(2)
-                transcript.entries.append(Entry(kind, text=timed.group(3), at=float(timed.group(1))))
+                transcript.entries.append(
+                    Entry(kind, text=timed.group(3), at=float(timed.group(1)))
+                )
             elif started:
                 transcript.entries.append(Entry("note", text=body))
             else:
