@@ -51,34 +51,34 @@ import asyncio
 import dataclasses
 import itertools
 import re
-import wave
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
+from agi_callbot.agi.commands import parse_args
 from agi_callbot.agi.connection import Connection
 from agi_callbot.agi.env import Environment, environment_lines
 from agi_callbot.channel import Channel, Timeouts
 from agi_callbot.transport.caller import DTMF_DURATION, Caller, CallerEvent
+from agi_callbot.transport.media import (
+    FORMATS,
+    MEDIA_TYPES,
+    QUEUE_PROMPTS,
+    RATE,
+    SAY_FILE,
+    SAY_LETTER,
+    Served,
+    Sound,
+    file_sound,
+    number_files_en,
+    number_files_es,
+)
 
 #: Asterisk reads a command in pieces of this many bytes, newline included (17)
 MAX_READ = 8191
-RATE = 8000
 ALL_DIGITS = "0123456789*#ABCD"
-#: formats Asterisk finds for a name without extension, cheapest for an 8 kHz slin
-#: channel first (36): bytes per second and sample rate; wav files are checked for it
-FORMATS: dict[str, tuple[int, int]] = {
-    ".sln": (16000, 8000),
-    ".wav": (16000, 8000),
-    ".sln16": (32000, 16000),
-    ".wav16": (32000, 16000),
-    ".ulaw": (8000, 8000),
-    ".alaw": (8000, 8000),
-    ".gsm": (1650, 8000),
-    ".g722": (8000, 16000),
-}
 _DEAD_OK = frozenset(
     {"NOOP", "GET VARIABLE", "GET FULL VARIABLE", "SET VARIABLE", "VERBOSE", "EXEC"}
     | {"DATABASE GET", "DATABASE PUT", "DATABASE DEL", "DATABASE DELTREE"}
@@ -89,9 +89,6 @@ _WATCHING = frozenset(
     {"STREAM FILE", "GET DATA", "GET OPTION", "SAY DIGITS", "SAY ALPHA", "SAY NUMBER"}
     | {"WAIT FOR DIGIT"}
 )
-#: seconds of a stock ``digits/*`` and ``letters/*`` prompt (06)
-SAY_FILE = 0.85
-SAY_LETTER = 0.68
 _DEAD = "511 Command Not Permitted on a dead channel or intercept routine"
 _UNKNOWN = "510 Invalid or unknown command"
 _uniqueids = itertools.count(1)
@@ -99,46 +96,6 @@ _uniqueids = itertools.count(1)
 #: queue outcomes a test may ask for, by queue name
 QUEUE_OUTCOMES = ("answer", "timeout", "full", "joinempty", "leaveempty", "continue", "hangup")
 DIAL_OUTCOMES = ("ANSWER", "BUSY", "NOANSWER", "CHANUNAVAIL", "CONGESTION", "HANGUP")
-
-
-@dataclass(frozen=True)
-class Sound:
-    """A prompt Asterisk finds: its length, and the sample rate ``endpos`` counts in (36)."""
-
-    seconds: float
-    rate: int = RATE
-
-
-@dataclass(frozen=True)
-class Served:
-    """What an HTTP server answers for a prompt URL (34, 35, 40, 42).
-
-    ``kind`` is what the bytes are (``wav`` = 8 kHz mono RIFF, ``wav16``, ``sln``,
-    ``sln16``, ``ulaw``, ``alaw``, ``gsm``); ``status`` ``None`` means nothing listens;
-    ``delay`` is how long the server takes to answer."""
-
-    kind: str = "wav"
-    seconds: float = 1.0
-    content_type: str | None = None
-    status: int | None = 200
-    delay: float = 0.0
-
-    @property
-    def size(self) -> int:
-        per_second = FORMATS.get(f".{self.kind}", (16000, RATE))[0]
-        return round(self.seconds * per_second) + (44 if self.kind.startswith("wav") else 0)
-
-
-#: MIME types format modules register; res_http_media_cache tries them before the
-#: URL's extension, then again without parameters (42). format_sln registers none.
-MEDIA_TYPES = {
-    "audio/wav": ".wav",
-    "audio/x-wav": ".wav",
-    "audio/x-wav;codec=pcm;bit=16;rate=8000": ".wav",
-    "audio/x-wav;codec=pcm;bit=16;rate=16000": ".wav16",
-    "audio/basic": ".ulaw",
-    "audio/gsm": ".gsm",
-}
 
 
 @dataclass(frozen=True)
@@ -153,17 +110,6 @@ class QueueSetup:
     periodic: bool = False
 
 
-#: seconds of the stock English queue prompts (38)
-QUEUE_PROMPTS = {
-    "queue-youarenext": 5.36,
-    "queue-thereare": 2.25,
-    "digits/N": 0.75,
-    "queue-callswaiting": 2.47,
-    "queue-thankyou": 1.59,
-    "queue-periodic-announce": 7.83,
-}
-
-
 class _Interrupted(Exception):
     """A new command line arrived while this one was still running (33)."""
 
@@ -176,34 +122,6 @@ class _Running:
     end: float
     snapshot: dict[str, Any] | None
     line: str
-
-
-def parse_args(line: str) -> list[str]:
-    """Split a command line the way res_agi does: blanks, ``"`` quoting, ``\\`` escapes."""
-    words: list[str] = []
-    current: list[str] | None = None
-    quoted = escaped = False
-    for char in line:
-        if char == '"' and not escaped:
-            quoted = not quoted
-            if quoted and current is None:
-                current = []
-            continue
-        if char in " \t" and not quoted and not escaped:
-            if current is not None:
-                words.append("".join(current))
-                current = None
-            continue
-        if char == "\\" and not escaped:
-            escaped = True
-            continue
-        if current is None:
-            current = []
-        current.append(char)
-        escaped = False
-    if current is not None:
-        words.append("".join(current))
-    return words
 
 
 class MemoryAsterisk:
@@ -545,7 +463,7 @@ class MemoryAsterisk:
         if name in self.urls:
             return self._fetch(name, self.urls[name])
         if name.startswith("/"):
-            return _file_sound(Path(name))
+            return file_sound(Path(name))
         return Sound(2.0)
 
     def _fetch(self, url: str, served: Served) -> Sound | None:
@@ -721,9 +639,9 @@ class MemoryAsterisk:
         """English or Spanish grammar by the channel's language (39); ``f`` picks ``1F``."""
         gender = args[2] if len(args) > 2 else ""
         if self.language.lower().startswith("es"):
-            files = _number_files_es(_int(args[0]), gender)
+            files = number_files_es(_int(args[0]), gender)
         else:
-            files = _number_files_en(_int(args[0]))
+            files = number_files_en(_int(args[0]))
         return self._say(files, args[1])
 
     def control_stream_file(self, args: list[str]) -> str:
@@ -1101,85 +1019,12 @@ def _number(text: str) -> float:
     return float(match.group(1)) if match else 0.0
 
 
-def _number_files_en(number: int) -> list[str]:
-    """Asterisk's English SAY NUMBER: 1234 is one thousand two hundred thirty four."""
-    if number < 0:
-        return ["digits/minus", *_number_files_en(-number)]
-    for size, word in ((1_000_000_000, "billion"), (1_000_000, "million"), (1000, "thousand")):
-        if number >= size:
-            rest = number % size
-            head = [*_number_files_en(number // size), f"digits/{word}"]
-            return head + (_number_files_en(rest) if rest else [])
-    if number >= 100:
-        rest = number % 100
-        head = [f"digits/{number // 100}", "digits/hundred"]
-        return head + (_number_files_en(rest) if rest else [])
-    if number < 20 or number % 10 == 0:
-        return [f"digits/{number}"]
-    return [f"digits/{number - number % 10}", f"digits/{number % 10}"]
-
-
-def _number_files_es(number: int, gender: str = "") -> list[str]:
-    """Asterisk's Spanish SAY NUMBER (39): mil doscientos treinta y cuatro, ``1F`` for
-    una, ``100-and`` for ciento, ``millions``; the es pack has no ``digits/100``."""
-    if number < 0:
-        return ["digits/minus", *_number_files_es(-number, gender)]
-    if number == 1 and gender == "f":
-        return ["digits/1F"]
-    if number < 31:
-        return [f"digits/{number}"]
-    if number < 100:
-        units = number % 10
-        return [f"digits/{number - units}"] + (["digits/and", f"digits/{units}"] if units else [])
-    if number < 1000:
-        rest = number % 100
-        head = (
-            "digits/100"
-            if number == 100
-            else ("digits/100-and" if number < 200 else f"digits/{number - rest}")
-        )
-        return [head] + (_number_files_es(rest, gender) if rest else [])
-    if number < 1_000_000:
-        rest = number % 1000
-        head = [] if number < 2000 else _number_files_es(number // 1000, gender)
-        return [*head, "digits/thousand"] + (_number_files_es(rest, gender) if rest else [])
-    rest = number % 1_000_000
-    millions = number // 1_000_000
-    head = (
-        ["digits/1M", "digits/million"]
-        if millions == 1
-        else ([*_number_files_es(millions), "digits/millions"])
-    )
-    return head + (_number_files_es(rest, gender) if rest else [])
-
-
 def _usage(name: str) -> str:
     return (
         "520-Invalid command syntax.  Proper usage follows:\n"
         f"Usage: {name} (see the AGI documentation)\n"
         "520 End of proper usage."
     )
-
-
-def _file_sound(path: Path) -> Sound | None:
-    """A local prompt: Asterisk tries ``<path>.<format>`` by cost (34, 36).
-
-    ``hola.wav`` is looked up as ``hola.wav.sln``… and not found (34); a ``.wav`` must be
-    8 kHz mono, a ``.wav16`` 16 kHz mono, or it fails to open (36)."""
-    for ext, (per_second, rate) in FORMATS.items():
-        candidate = path.with_name(path.name + ext)
-        if not candidate.is_file():
-            continue
-        if ext in (".wav", ".wav16"):
-            try:
-                with wave.open(str(candidate)) as audio:
-                    if audio.getframerate() != rate or audio.getnchannels() != 1:
-                        return None
-                    return Sound(audio.getnframes() / rate, rate)
-            except (wave.Error, EOFError):
-                return None
-        return Sound(candidate.stat().st_size / per_second, rate)
-    return None
 
 
 _COMMANDS: dict[str, tuple[Callable[[MemoryAsterisk, list[str]], str], int, int | None]] = {
