@@ -104,15 +104,22 @@ _FIRST_WINS = frozenset(KNOWN_KEYS[: KNOWN_KEYS.index("calleridname") + 1])
 
 
 def parse_environment(lines: list[bytes]) -> Environment:
-    """Build an :class:`Environment` from the block's lines (without the empty one)."""
+    """Build an :class:`Environment` from the block's lines (without the empty one).
+
+    The first line must be Asterisk's; a later line that is no ``agi_*`` line is the
+    tail of a value that held a newline (a caller name, 27): kept aside, never trusted.
+    """
     values: dict[str, str] = {}
     args: dict[int, str] = {}
     unknown: list[str] = []
-    for raw in lines:
+    for number, raw in enumerate(lines):
         text = raw.decode("utf-8", errors="replace")
         name, sep, value = text.partition(":")
         if not sep or not name.startswith("agi_"):
-            raise RemoteProtocolError(f"not an AGI environment line: {text[:80]!r}")
+            if number == 0:  # not Asterisk at all (an HTTP probe, a port scanner…)
+                raise RemoteProtocolError(f"not an AGI environment line: {text[:80]!r}")
+            unknown.append(text[:40])  # the rest of a value that held a newline (27)
+            continue
         key = name[4:]
         value = value[1:] if value.startswith(" ") else value
         arg = _ARG.match(key)

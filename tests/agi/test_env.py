@@ -242,3 +242,15 @@ def test_script_and_query(script: str, flow: str, query: dict[str, str]) -> None
     env = Environment(network_script=script)
     assert env.script == flow
     assert env.query == query
+
+
+def test_a_caller_name_line_without_agi_prefix_is_kept_aside() -> None:
+    """``CALLERID(name)`` = ``A\\nB`` sends a line ``B``: the block still parses (27)."""
+    conn = Connection()
+    conn.receive_data(
+        b"agi_network: yes\nagi_calleridname: A\nB: x\nplain\nagi_callerid: 15550100\n\n"
+    )
+    env = conn.next_event()
+    assert isinstance(env, Environment)
+    assert (env.calleridname, env.callerid) == ("A", "15550100")
+    assert env.unknown == ("B: x", "plain")
