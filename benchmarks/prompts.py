@@ -6,6 +6,11 @@ Everything runs on a temporary cache with the real espeak-ng and sox. Targets (i
 warm lookup ≤ 0.1 ms; cold espeak-ng + conversion to the delivered format < 60 ms for a
 15-word sentence; 200 concurrent requests for one new prompt → 1 render. gTTS needs the
 internet: offline, its figure is the cost of failing over to the next engine.
+
+Baselines measured in the same run, printed with the ratio ours/baseline: for a cold
+render, the bare pipeline by hand (``espeak-ng -w`` then ``sox`` to 16 kHz signed
+linear, two subprocesses, no cache, no normalisation); for a warm lookup, one
+``os.stat`` of the cached file (the least a cache on disk can do).
 """
 
 from __future__ import annotations
@@ -40,10 +45,37 @@ def figures(samples_s: list[float]) -> str:
 
 
 def service_for(root: Path, **overrides: object) -> PromptService:
-    settings = load_settings(
-        None, overrides={"data_dir": str(root), **overrides}, environ={}
-    )
+    settings = load_settings(None, overrides={"data_dir": str(root), **overrides}, environ={})
     return PromptService.from_settings(settings)
+
+
+def bare_pipeline(root: Path, language: str, text: str, runs: int) -> float:
+    """Median seconds of espeak-ng → wav → sox → .sln16 by hand, as subprocesses."""
+    timings = []
+    for run in range(runs):
+        wav, raw = root / f"bare-{run}.wav", root / f"bare-{run}.sln16"
+        started = time.perf_counter()
+        subprocess.run(["espeak-ng", "-v", language, "-w", str(wav), text], check=True)
+        subprocess.run(
+            [
+                "sox",
+                str(wav),
+                "-r",
+                "16000",
+                "-c",
+                "1",
+                "-b",
+                "16",
+                "-e",
+                "signed",
+                "-t",
+                "raw",
+                str(raw),
+            ],
+            check=True,
+        )
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings)
 
 
 async def cold_espeak(root: Path, runs: int) -> None:
@@ -57,7 +89,13 @@ async def cold_espeak(root: Path, runs: int) -> None:
             started = time.perf_counter()
             await service.resolve(text, language=language, voice=voice)
             timings.append(time.perf_counter() - started)
+        base = bare_pipeline(root, language, text, max(5, runs // 3))
+        ratio = statistics.median(timings) / base
         print(f"  cold espeak-ng [{language}] → .sln16   {figures(timings)}")
+        print(
+            f"    baseline espeak-ng + sox by hand: median {base * 1000:7.2f} ms   "
+            f"ratio ours/baseline {ratio:.2f}"
+        )
     await service.aclose()
 
 
@@ -112,6 +150,17 @@ async def warm(root: Path, runs: int) -> None:
             f"  warm lookup, {label}: median {statistics.median(us):6.1f} µs   "
             f"p99 {us[int(0.99 * len(us))]:6.1f} µs   (n={len(us)})"
         )
+    cached = next(p for p in (root / "warm").rglob("*") if p.is_file())
+    stats = []
+    for _ in range(runs * 200):
+        started = time.perf_counter()
+        os.stat(cached)
+        stats.append(time.perf_counter() - started)
+    base = statistics.median(stats) * 1e6
+    print(
+        f"    baseline one os.stat of the cached file: median {base:6.1f} µs   "
+        f"ratio ours/baseline {statistics.median(us) / base:.1f}"
+    )
     await service.aclose()
 
 
