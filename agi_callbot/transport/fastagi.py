@@ -28,6 +28,7 @@ from agi_callbot.agi.env import Environment
 from agi_callbot.channel import Channel, CommandObserver, Timeouts, Watchdog, Wire
 from agi_callbot.config import Listen
 from agi_callbot.errors import Hangup, ProtocolError
+from agi_callbot.log import call_context
 
 log = logging.getLogger("agi_callbot.fastagi")
 
@@ -284,7 +285,8 @@ async def run_call(handler: Handler, channel: Channel) -> None:
     env = channel.env
     call = f"{env.channel or '?'} {env.uniqueid or '?'}"
     try:
-        await handler(channel)
+        with call_context(uniqueid=env.uniqueid or None, channel=env.channel or None):
+            await handler(channel)
     except Hangup as exc:
         log.info("call %s ended by hangup: %s", call, exc)
     except ProtocolError as exc:

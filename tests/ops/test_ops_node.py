@@ -89,11 +89,6 @@ async def test_health_readiness_and_metrics_of_a_node_that_took_a_call(node: App
     assert ("callbot_ami_connected", ()) in scraped
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="nothing binds uniqueid/channel at call start yet (/tmp/team/NOTES-ops.md 3b): "
-    "drop this marker once Router.__call__ or fastagi binds them",
-)
 async def test_log_lines_of_a_call_name_it_and_a_hangup_is_not_an_error(node: App) -> None:
     assert node.server is not None
     stream = io.StringIO()
