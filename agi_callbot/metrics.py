@@ -28,6 +28,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.exposition import choose_encoder
@@ -162,6 +163,10 @@ def timed_command(command: str) -> Iterator[None]:
         agi_command_seconds.labels(command=command).observe(time.perf_counter() - start)
 
 
+#: the histogram's child per verb: ``labels()`` costs more than the observation itself
+_command_children: dict[str, Any] = {}
+
+
 def observe_command(command: object, reply: object, seconds: float) -> None:
     """The Channel's ``observer`` hook: one turnaround under the command's verb.
 
@@ -169,7 +174,12 @@ def observe_command(command: object, reply: object, seconds: float) -> None:
     filed under its first word so a typo cannot create a label per line.
     """
     verb = getattr(command, "verb", "") or getattr(command, "verb_text", "") or "RAW"
-    agi_command_seconds.labels(command=verb).observe(seconds)
+    child = _command_children.get(verb)
+    if child is None:
+        child = agi_command_seconds.labels(command=verb)
+        if len(_command_children) < 64:  # verbs are few; never let the cache grow unbounded
+            _command_children[verb] = child
+    child.observe(seconds)
 
 
 def refused(reason: str) -> None:
