@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import time
 from dataclasses import dataclass
@@ -16,9 +17,15 @@ from pathlib import Path
 
 import pytest
 
+from agi_callbot.transport.memory import MemoryAsterisk
+
 SERVER = Path(__file__).with_name("server_process.py")
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = os.sysconf("SC_PAGE_SIZE")
+
+#: the end of a traceback of an error the engine raises on purpose (a refused command, a
+#: protocol error): handled, logged, the call ended. Anything else escaped somewhere.
+HANDLED = re.compile(r"agi_callbot\.errors\.\w+: [^\n]*\Z")
 
 #: the flow handler's commands, in order, when Asterisk answers everything normally
 NORMAL_VERBS = [
@@ -109,6 +116,21 @@ async def normal_call(port: int, n: int = 1) -> tuple[list[str], list[float]]:
     return verbs, turnaround
 
 
+async def memory_call(port: int, script: str, **world: object) -> MemoryAsterisk:
+    """The in-memory Asterisk (the example flows' fake world) on a real TCP connection."""
+    ast = MemoryAsterisk(script, **world)  # type: ignore[arg-type]
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(ast.env_block())
+        while data := await asyncio.wait_for(reader.read(65536), 20):
+            ast.receive(data)
+            writer.write(ast.take_output())
+            await writer.drain()
+    finally:
+        writer.close()
+    return ast
+
+
 @dataclass
 class ServerProcess:
     proc: subprocess.Popen[bytes]
@@ -140,6 +162,14 @@ class ServerProcess:
 
     def errors(self) -> list[dict]:
         return [e for e in self.log() if e["level"] in ("error", "critical")]
+
+    def escaped(self) -> list[dict]:
+        """Lines with a traceback of anything but the engine's own errors (or CRITICAL)."""
+        return [
+            e
+            for e in self.log()
+            if e["level"] == "critical" or (e.get("exc") and not HANDLED.search(e["exc"].rstrip()))
+        ]
 
     async def settle_fds(self, baseline: int, timeout: float = 10.0) -> int:
         """Wait for closing sockets to go; the fd count once it is back (or the last seen)."""

@@ -15,13 +15,12 @@ from __future__ import annotations
 import json
 import os
 import random
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from asterisk_peer import ROOT, env_block
+from asterisk_peer import HANDLED, ROOT, env_block
 
 from agi_callbot.agi.commands import parse_command
 
@@ -86,10 +85,6 @@ def run_classic(data: bytes, data_dir: Path) -> subprocess.CompletedProcess[byte
 #: inputs whose env block is complete and well formed: the call must run (exit 0);
 #: without one the process exits 1 (AGISTATUS=FAILURE, the dialplan fails over)
 WELL_FORMED_ENV = {2, 3, 4, 7}
-#: a refused command (510/520) or a protocol error is handled: the call ends FAILED, and
-#: the runner says so at ERROR (one line, or with the CallbotError's traceback). A
-#: traceback ending in any other exception type is one that escaped somewhere.
-HANDLED = re.compile(r"agi_callbot\.errors\.\w+: [^\n]*\Z")
 
 
 def check(n: int, data_dir: Path) -> None:
