@@ -111,6 +111,10 @@ class Connection:
         while True:
             if self.state is State.CLOSED:
                 return Closed()
+            if self.state is State.ENV and not self._env_lines:
+                whole = self._whole_env_block()
+                if whole is not None:
+                    return whole
             line = self._next_line()
             if line is None:
                 if not self._eof:
@@ -135,6 +139,24 @@ class Connection:
         if len(line) > self.limits.line_bytes:
             raise RemoteProtocolError(f"line longer than {self.limits.line_bytes} bytes")
         return line
+
+    def _whole_env_block(self) -> Environment | None:
+        """Fast path: the whole block is buffered (the usual case, one segment from
+        Asterisk): split it once instead of line by line, same checks, same errors."""
+        end = self._buffer.find(b"\n\n")
+        if end <= 0 or end > self.limits.env_bytes:
+            return None
+        lines = bytes(self._buffer[:end]).split(b"\n")
+        if len(lines) > self.limits.env_lines:
+            return None  # the line-by-line path raises with the right message
+        for line in lines:
+            if not line or len(line) > self.limits.line_bytes:
+                return None
+        del self._buffer[: end + 2]
+        self._scan = 0
+        self.environment = parse_environment(lines)
+        self.state = State.IDLE
+        return self.environment
 
     def _env_line(self, line: bytes) -> Event | None:
         if line:

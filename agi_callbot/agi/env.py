@@ -101,6 +101,7 @@ class Environment:
 #: keys that follow it. So keys up to the name keep their first value, later keys and
 #: the arguments their last one.
 _FIRST_WINS = frozenset(KNOWN_KEYS[: KNOWN_KEYS.index("calleridname") + 1])
+_KNOWN = frozenset(KNOWN_KEYS)
 
 
 def parse_environment(lines: list[bytes]) -> Environment:
@@ -112,23 +113,24 @@ def parse_environment(lines: list[bytes]) -> Environment:
     values: dict[str, str] = {}
     args: dict[int, str] = {}
     unknown: list[str] = []
-    for number, raw in enumerate(lines):
-        text = raw.decode("utf-8", errors="replace")
+    first = True
+    for text in b"\n".join(lines).decode("utf-8", errors="replace").split("\n"):
         name, sep, value = text.partition(":")
         if not sep or not name.startswith("agi_"):
-            if number == 0:  # not Asterisk at all (an HTTP probe, a port scanner…)
+            if first:  # not Asterisk at all (an HTTP probe, a port scanner…)
                 raise RemoteProtocolError(f"not an AGI environment line: {text[:80]!r}")
             unknown.append(text[:40])  # the rest of a value that held a newline (27)
             continue
+        first = False
         key = name[4:]
-        value = value[1:] if value.startswith(" ") else value
-        arg = _ARG.match(key)
-        if arg:
-            args[int(arg.group(1))] = value
-        elif key in _FIRST_WINS:
+        if value[:1] == " ":
+            value = value[1:]
+        if key in _FIRST_WINS:
             values.setdefault(key, value)
-        elif key in KNOWN_KEYS:
+        elif key in _KNOWN:
             values[key] = value
+        elif key.startswith("arg_") and _ARG.match(key):
+            args[int(key[4:])] = value
         else:
             unknown.append(key)
     ordered = tuple(args.get(n, "") for n in range(1, max(args, default=0) + 1))
