@@ -8,6 +8,7 @@ straight to the file descriptor: replies are short, the pipe never fills.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 
 from agi_callbot.agi.connection import Connection
@@ -16,6 +17,7 @@ from agi_callbot.config import Listen
 from agi_callbot.errors import ProtocolError
 from agi_callbot.transport.fastagi import Handler, read_environment, run_call
 
+log = logging.getLogger("agi_callbot.stdio")
 READ_SIZE = 65536
 
 
@@ -52,9 +54,16 @@ async def serve_stdio(
     connection = Connection()
     try:
         env = await read_environment(connection, wire, float(listen.env_timeout))
-    except (TimeoutError, ProtocolError):
+    except TimeoutError:
+        log.warning(
+            "no AGI environment on stdin within %ss: is this run by Asterisk?", listen.env_timeout
+        )
+        return 1
+    except ProtocolError as exc:
+        log.warning("bad AGI environment on stdin: %s", exc)
         return 1
     if env is None:
+        log.warning("stdin closed before the end of the AGI environment")
         return 1
     channel = Channel(connection, wire, timeouts=Timeouts.from_listen(listen))
     await run_call(handler, channel)
