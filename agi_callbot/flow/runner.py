@@ -31,7 +31,7 @@ from typing import Any
 import agi_callbot.flow.blocks  # noqa: F401 - registers every block kind
 from agi_callbot.channel import Channel
 from agi_callbot.config import Settings
-from agi_callbot.errors import Hangup, ProtocolError
+from agi_callbot.errors import CommandError, Hangup, ProtocolError
 from agi_callbot.flow.blocks.actions import run_actions, run_post_call
 from agi_callbot.flow.blocks.call import (
     COMPLETED,
@@ -118,6 +118,9 @@ async def run_call(
         end = End(TRANSFERRED if call.transferred else HANGUP, call.block, hangup=False)
     except ProtocolError as exc:
         error = f"AGI connection unusable: {exc}"
+        log.error("call %s: %s", call.uniqueid, error)
+    except CommandError as exc:  # Asterisk refused a command (510/520): one line, no traceback
+        error = f"Asterisk refused {exc.command or 'a command'}: {exc}"
         log.error("call %s: %s", call.uniqueid, error)
     except asyncio.CancelledError:
         error = "cancelled (server shutting down)"
