@@ -50,7 +50,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
-import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -61,11 +60,17 @@ from agi_callbot.agi.commands import parse_args
 from agi_callbot.agi.connection import Connection
 from agi_callbot.agi.env import Environment, environment_lines
 from agi_callbot.channel import Channel, Timeouts
+from agi_callbot.transport.apps import (
+    DIAL_OUTCOMES,
+    QUEUE_OUTCOMES,
+    DialplanApps,
+    QueueSetup,
+    atoi,
+)
 from agi_callbot.transport.caller import DTMF_DURATION, Caller, CallerEvent
 from agi_callbot.transport.media import (
     FORMATS,
     MEDIA_TYPES,
-    QUEUE_PROMPTS,
     RATE,
     SAY_FILE,
     SAY_LETTER,
@@ -93,22 +98,6 @@ _DEAD = "511 Command Not Permitted on a dead channel or intercept routine"
 _UNKNOWN = "510 Invalid or unknown command"
 _uniqueids = itertools.count(1)
 
-#: queue outcomes a test may ask for, by queue name
-QUEUE_OUTCOMES = ("answer", "timeout", "full", "joinempty", "leaveempty", "continue", "hangup")
-DIAL_OUTCOMES = ("ANSWER", "BUSY", "NOANSWER", "CHANUNAVAIL", "CONGESTION", "HANGUP")
-
-
-@dataclass(frozen=True)
-class QueueSetup:
-    """A queue as queues.conf and the moment make it (a plain outcome string is short for
-    ``QueueSetup(outcome)``). ``waiting``: callers already queued ahead of this one."""
-
-    outcome: str = "timeout"
-    waiting: int = 0
-    announce_position: bool = False
-    announce_to_first_user: bool = False
-    periodic: bool = False
-
 
 class _Interrupted(Exception):
     """A new command line arrived while this one was still running (33)."""
@@ -124,7 +113,7 @@ class _Running:
     line: str
 
 
-class MemoryAsterisk:
+class MemoryAsterisk(DialplanApps):
     """One call's Asterisk side. ``await ast.run(handler)`` runs ``handler(channel)``.
 
     ``sounds`` maps prompt names (or URLs) to seconds or a :class:`Sound`; other names
@@ -538,7 +527,7 @@ class MemoryAsterisk:
     def stream_file(self, args: list[str]) -> str:
         """PLAYBACKSTATUS: SUCCESS, or FAILED when a digit or hangup stopped it (37);
         a file that does not open leaves it alone (03)."""
-        offset = _int(args[2]) if len(args) > 2 else 0
+        offset = atoi(args[2]) if len(args) > 2 else 0
         outcome, endpos = self._play(args[0], args[1], max(offset, 0))
         if outcome != "missing":
             self.variables["PLAYBACKSTATUS"] = "SUCCESS" if outcome == "done" else "FAILED"
@@ -551,7 +540,7 @@ class MemoryAsterisk:
 
     def get_option(self, args: list[str]) -> str:
         """STREAM FILE, then a wait for one digit in ms (37): any digit ends the wait."""
-        timeout = _int(args[2]) / 1000 if len(args) > 2 else 5.0
+        timeout = atoi(args[2]) / 1000 if len(args) > 2 else 5.0
         outcome, endpos = self._play(args[0], args[1])
         self.failed = self.failed or outcome == "missing"
         if outcome in ("missing", "hangup"):
@@ -564,8 +553,8 @@ class MemoryAsterisk:
         return f"200 result={ord(event.dtmf or '0')} endpos={endpos}"
 
     def get_data(self, args: list[str]) -> str:
-        timeout = _int(args[1]) / 1000 if len(args) > 1 else 0
-        most = _int(args[2]) if len(args) > 2 else 0
+        timeout = atoi(args[1]) / 1000 if len(args) > 1 else 0
+        most = atoi(args[2]) if len(args) > 2 else 0
         timeout = timeout if timeout > 0 else 6.0  # the channel's digit timeout (04)
         most = most if most > 0 else 1024
         outcome, _ = self._play(args[0], ALL_DIGITS)
@@ -588,7 +577,7 @@ class MemoryAsterisk:
             pressed = event.dtmf
 
     def wait_for_digit(self, args: list[str]) -> str:
-        timeout = _int(args[0])
+        timeout = atoi(args[0])
         event = self._listen(None if timeout < 0 else timeout / 1000, ALL_DIGITS)
         if event is None:
             return "200 result=0"
@@ -639,19 +628,19 @@ class MemoryAsterisk:
         """English or Spanish grammar by the channel's language (39); ``f`` picks ``1F``."""
         gender = args[2] if len(args) > 2 else ""
         if self.language.lower().startswith("es"):
-            files = number_files_es(_int(args[0]), gender)
+            files = number_files_es(atoi(args[0]), gender)
         else:
-            files = number_files_en(_int(args[0]))
+            files = number_files_en(atoi(args[0]))
         return self._say(files, args[1])
 
     def control_stream_file(self, args: list[str]) -> str:
         """Play with stop/skip/pause keys; ``endpos`` in ms, ``-1`` at the end (37)."""
         name, stop = args[0], args[1]
-        skip = _int(args[2]) / 1000 if len(args) > 2 and args[2] else 3.0
+        skip = atoi(args[2]) / 1000 if len(args) > 2 and args[2] else 3.0
         forward = args[3] if len(args) > 3 and args[3] else "#"
         rewind = args[4] if len(args) > 4 and args[4] else "*"
         pause = args[5] if len(args) > 5 and args[5] else ""
-        offset_ms = _int(args[6]) if len(args) > 6 else 0
+        offset_ms = atoi(args[6]) if len(args) > 6 else 0
         self._stop_moh()
         sound = self._sound(name)
         if sound is None:
@@ -832,171 +821,6 @@ class MemoryAsterisk:
             del self.database[key]
         return "200 result=1" if doomed else "200 result=0"
 
-    # -- applications ----------------------------------------------------------------
-
-    def exec(self, args: list[str]) -> str:
-        app, data = args[0], args[1] if len(args) > 1 else ""
-        self.apps.append((app, data))
-        runner = _APPS.get(app.lower())
-        if runner is None:
-            return "200 result=-2"
-        if self.hung_up and app.lower() not in ("set", "verbose", "noop", "goto"):
-            return "200 result=-1"
-        return f"200 result={runner(self, data.split(','))}"
-
-    def app_playback(self, opts: list[str]) -> int:
-        """Playback answers 0 even for a missing file; PLAYBACKSTATUS says (08)."""
-        for name in opts[0].split("&"):
-            outcome, _ = self._play(name, "")
-            self.variables["PLAYBACKSTATUS"] = "SUCCESS" if outcome == "done" else "FAILED"
-            if outcome == "hangup":
-                return -1
-            if outcome == "missing":
-                return 0
-        return 0
-
-    def app_wait(self, opts: list[str]) -> int:
-        seconds = _number(opts[0])
-        return -1 if self._listen(seconds, "") is not None else 0  # DTMF is swallowed (30)
-
-    def app_set(self, opts: list[str]) -> int:
-        name, _, value = ",".join(opts).partition("=")
-        self.set_variable([name, value])
-        return 0
-
-    def app_noop(self, opts: list[str]) -> int:
-        return 0
-
-    def app_goto(self, opts: list[str]) -> int:
-        """``[[context,]exten,]priority``: the pbx adds one when the app returns (29)."""
-        parts = [p for p in opts if p != ""] or ["1"]
-        if len(parts) >= 3:
-            self.context = parts[-3]
-        if len(parts) >= 2:
-            self.extension = parts[-2]
-        self.priority = str(_int(parts[-1]) - 1)
-        return 0
-
-    def _moh_for_queue(self, queue: str, options: str) -> str | None:
-        """The class Queue plays (41): channel class and the queue's, first that exists."""
-        if "r" in re.sub(r"\([^)]*\)", "", options):
-            return None  # ring instead of music
-        music = re.search(r"m\(([^)]*)\)", options)
-        requested = music.group(1) if music else self.queue_music.get(queue, "")
-        order = [self.musicclass, requested]
-        if not self.prefer_channel_class:
-            order.reverse()
-        return next((c for c in order if self._moh_exists(c)), "default")
-
-    def app_queue(self, opts: list[str]) -> int:
-        """Queue(name,options,URL,announceoverride,timeout) with the outcome of ``queues``."""
-        name = opts[0]
-        options = opts[1] if len(opts) > 1 else ""
-        timeout = _number(opts[4]) if len(opts) > 4 and opts[4] else 300.0
-        setup = self.queues.get(name, "timeout")
-        setup = setup if isinstance(setup, QueueSetup) else QueueSetup(setup)
-        outcome = setup.outcome
-        self.variables.update(ANSWEREDTIME="", DIALEDTIME="")
-        self.variables.pop("QUEUESTATUS", None)
-        if outcome in ("full", "joinempty"):
-            self.variables["QUEUESTATUS"] = outcome.upper()
-            return 0
-        self._stop_moh()
-        music = self._moh_for_queue(name, options)
-        if music is not None:
-            self._start_moh(music)
-        start = self.now
-        left = self._announce(setup, music)
-        remaining = max(timeout - (self.now - start), 0.0)
-        if left is None:
-            waited = {"answer": self.ring_seconds, "continue": self.ring_seconds}.get(outcome)
-            waited = {"leaveempty": 5.0, "hangup": self.ring_seconds}.get(outcome, waited)
-            waited = remaining if waited is None else min(waited, remaining)
-            left = self._listen(waited, "")
-            if left is None and outcome == "hangup" and waited < remaining:
-                self._hang_up("caller")  # the caller gives up while queued (12)
-                left = CallerEvent(self.now)
-        self._stop_moh()  # MOH is off after Queue returns (41)
-        expired = left is None and (outcome in ("timeout", "hangup") or remaining <= waited)
-        if left is not None or expired:
-            self.variables.update(ANSWEREDTIME="0", DIALEDTIME=self._age())
-        if left is not None:
-            return -1
-        if expired:
-            self.variables["QUEUESTATUS"] = "TIMEOUT"
-            return 0
-        if outcome == "leaveempty":
-            self.variables["QUEUESTATUS"] = "LEAVEEMPTY"
-            return 0
-        start = self.now
-        result = self._talk(f"{name}-agent", continue_after="c" in options, queue=True)
-        # the agent's talk time, and the caller channel's age (09, 10, 38)
-        self.variables.update(ANSWEREDTIME=str(int(self.now - start)), DIALEDTIME=self._age())
-        return result
-
-    def _announce(self, setup: QueueSetup, music: str | None) -> CallerEvent | None:
-        """The announcements a caller hears on joining (38): none alone at the head of the
-        queue unless announce-to-first-user; else position (or "you are next"), "thank
-        you", then the periodic one, back to back, nobody rung meanwhile. Hold music
-        stops for them and starts again between and after. A hangup ends them."""
-        position = setup.waiting + 1
-        if position == 1 and not setup.announce_to_first_user:
-            return None
-        groups: list[list[str]] = []
-        if setup.announce_position:
-            said = ["queue-youarenext"] if position == 1 else ["queue-thereare", "digits/N"]
-            said += [] if position == 1 else ["queue-callswaiting"]
-            groups.append([*said, "queue-thankyou"])
-        if setup.periodic:
-            groups.append(["queue-periodic-announce"])
-        for group in groups:
-            self._stop_moh()
-            self.played += [p.replace("digits/N", f"digits/{position}") for p in group]
-            event = self._listen(sum(QUEUE_PROMPTS[p] for p in group), "")
-            if event is not None:
-                return event
-            if music is not None:
-                self._start_moh(music)
-        return None
-
-    def _age(self) -> str:
-        """Whole seconds since the channel was made (about when the AGI connected)."""
-        return str(int(self.now))
-
-    def _talk(self, member: str, *, continue_after: bool, queue: bool) -> int:
-        """Bridged to an agent: the caller may hang up first, else the agent does.
-
-        Without ``c`` (Queue) or ``g`` (Dial) the app answers ``-1`` when the agent hangs
-        up, but the AGI session goes on (09, 13)."""
-        self.variables["MEMBERNAME" if queue else "DIALEDPEERNAME"] = member
-        event = self._listen(self.talk_seconds, "")
-        if event is not None:
-            return -1
-        if continue_after:
-            if queue:
-                self.variables["QUEUESTATUS"] = "CONTINUE"
-            return 0
-        return -1
-
-    def app_dial(self, opts: list[str]) -> int:
-        target = opts[0]
-        ring = _number(opts[1]) if len(opts) > 1 and opts[1] else 60.0
-        options = opts[2] if len(opts) > 2 else ""
-        outcome = self.dial.get(target, "NOANSWER")
-        self.variables.update(DIALSTATUS="", ANSWEREDTIME="", DIALEDTIME="")
-        waited = {"ANSWER": 0.0, "HANGUP": 0.0, "NOANSWER": ring}.get(outcome, 0.0)
-        if self._listen(waited, "") is not None:
-            self.variables["DIALSTATUS"] = "CANCEL"
-            return -1
-        self.variables["DIALSTATUS"] = "ANSWER" if outcome == "HANGUP" else outcome
-        if outcome not in ("ANSWER", "HANGUP"):
-            return 0
-        result = self._talk(target, continue_after="g" in options, queue=False)
-        # when the bridge ends: time since the caller was answered, and the channel's age (13)
-        up = self.now - self.answered_at if self.answered_at is not None else 0.0
-        self.variables.update(ANSWEREDTIME=str(int(up)), DIALEDTIME=self._age())
-        return result
-
 
 def _command_name(words: list[str]) -> str | None:
     """The longest command name the words start with (names are case-insensitive, 16)."""
@@ -1006,17 +830,6 @@ def _command_name(words: list[str]) -> str | None:
         if len(upper) >= size and name in _COMMANDS:
             return name
     return None
-
-
-def _int(text: str) -> int:
-    """``atoi``: leading digits, 0 for none (Asterisk reads numbers this way)."""
-    match = re.match(r"\s*([-+]?\d+)", text)
-    return int(match.group(1)) if match else 0
-
-
-def _number(text: str) -> float:
-    match = re.match(r"\s*([-+]?\d+(?:\.\d*)?)", text)
-    return float(match.group(1)) if match else 0.0
 
 
 def _usage(name: str) -> str:
@@ -1051,17 +864,6 @@ _COMMANDS: dict[str, tuple[Callable[[MemoryAsterisk, list[str]], str], int, int 
     "DATABASE PUT": (MemoryAsterisk.database_put, 3, 3),
     "DATABASE DEL": (MemoryAsterisk.database_del, 2, 2),
     "DATABASE DELTREE": (MemoryAsterisk.database_deltree, 1, 2),
-}
-
-_APPS: dict[str, Callable[[MemoryAsterisk, list[str]], int]] = {
-    "playback": MemoryAsterisk.app_playback,
-    "wait": MemoryAsterisk.app_wait,
-    "set": MemoryAsterisk.app_set,
-    "noop": MemoryAsterisk.app_noop,
-    "verbose": MemoryAsterisk.app_noop,
-    "goto": MemoryAsterisk.app_goto,
-    "queue": MemoryAsterisk.app_queue,
-    "dial": MemoryAsterisk.app_dial,
 }
 
 
