@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agi_callbot import metrics
 from agi_callbot.config import Settings
 from agi_callbot.errors import ConfigError, PromptError
 from agi_callbot.tts.audio import (
@@ -156,16 +157,20 @@ class PromptService:
         for index, candidate in enumerate(candidates):
             if self.cache.lookup(candidate.key, ext):
                 self.stats["hits"] += 1
+                metrics.prompt_cache_hits.inc()
                 self._upgrade(candidates[:index], ext)
                 return Rendered(candidate.key, candidate.engine, hit=True)
         self.stats["misses"] += 1
+        metrics.prompt_cache_misses.inc()
         problems: list[tuple[str, str]] = []
         for candidate in candidates:
             if self._paused(candidate):
                 problems.append((candidate.engine, "failed recently; not retried yet"))
                 continue
+            started = time.perf_counter()
             try:
                 await self._produce(candidate, ext)
+                metrics.prompt_render_seconds.observe(time.perf_counter() - started)
             except (PromptError, OSError) as exc:
                 self._failed(candidate, exc)
                 problems.append((candidate.engine, str(exc)))
@@ -183,9 +188,7 @@ class PromptService:
             return None
         if self.cache.lookup(key, ext):
             return self.cache.path(key, ext)
-        master = next(
-            (f for f in QUALITY_ORDER if f != ext and self.cache.lookup(key, f)), None
-        )
+        master = next((f for f in QUALITY_ORDER if f != ext and self.cache.lookup(key, f)), None)
         if master is None:
             return None
         source = self.cache.path(key, master)
@@ -367,4 +370,3 @@ def _speaker(
         return await asyncio.to_thread(concatenate, parts)
 
     return speak
-
