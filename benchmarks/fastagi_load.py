@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import resource
 import statistics
@@ -63,6 +64,8 @@ async def ours(port: int) -> None:
 
     server = FastAGIServer(handler, Listen(port=port, max_calls=10000))
     await server.start()
+    gc.collect()
+    gc.freeze()  # as `agi-callbot serve` does after start-up
     await asyncio.Event().wait()
 
 
