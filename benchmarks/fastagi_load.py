@@ -27,6 +27,7 @@ import asyncio
 import gc
 import os
 import resource
+import socket
 import statistics
 import subprocess
 import sys
@@ -189,13 +190,14 @@ def percentile(values: list[float], pct: int) -> float:
 
 def start_server(kind: str, port: int) -> subprocess.Popen[bytes]:
     child = subprocess.Popen([sys.executable, __file__, "--serve", kind, "--port", str(port)])
-    for _ in range(100):
+    deadline = time.monotonic() + 30  # imports are slow on a loaded machine
+    while time.monotonic() < deadline:
         try:
-            import socket
-
             with socket.create_connection(("127.0.0.1", port), timeout=0.1):
                 return child
         except OSError:
+            if child.poll() is not None:
+                break
             time.sleep(0.05)
     child.kill()
     raise RuntimeError(f"{kind} server did not start")
