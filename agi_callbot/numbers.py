@@ -14,6 +14,8 @@ import re
 
 import phonenumbers
 
+from agi_callbot.log import mask_number
+
 #: what switches put in the caller id when the number is withheld or missing
 _PLACEHOLDERS = frozenset(
     {
@@ -59,15 +61,12 @@ def to_e164(raw: str | None, region: str | None) -> str | None:
 
 
 def mask(number: str | None) -> str:
-    """Shorten a number for INFO logs: ``+34600111222`` → ``+346…222``.
+    """A number as INFO logs show it: ``+34600111222`` → ``+34600***222``.
 
-    Enough to tell calls apart in a log, not enough to call anyone back.
+    One masking for the whole engine (:func:`agi_callbot.log.mask_number`): enough to
+    tell calls apart in a log, not enough to call anyone back.
     """
-    if not number:
-        return ""
-    if len(number) <= 7:
-        return "…" + number[-2:]
-    return f"{number[:4]}…{number[-3:]}"
+    return mask_number(number)
 
 
 def _clean(raw: str) -> str:

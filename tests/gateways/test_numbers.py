@@ -82,7 +82,7 @@ def test_any_input_gives_e164_or_a_reason(raw: str, region: str | None) -> None:
 
 
 def test_mask_keeps_numbers_apart_without_revealing_them() -> None:
-    assert mask("+34600111222") == "+346…222"
+    assert mask("+34600111222") == "+34600***222"
     assert "600111" not in mask("+34600111222")
     assert mask("") == ""
-    assert mask("1234") == "…34"
+    assert mask("1234") == "1234"  # an extension is not personal

@@ -123,7 +123,7 @@ def test_calls_command_masks_numbers_and_limits(config, tmp_path, capsys):
     assert len(lines) == 1
     got = json.loads(lines[0])
     assert got["uniqueid"] == "2"
-    assert got["caller"] == "+346…222"
+    assert got["caller"] == "+34600***222"
 
 
 def test_calls_command_text_and_full_numbers(config, tmp_path, capsys):
