@@ -49,6 +49,11 @@ def flow_files(paths: list[str], settings: Settings) -> list[Path]:
             if not found:
                 raise FlowError(f"no flow files (*.yaml) under {arg}")
             files.extend(found)
+        elif path.is_file() and path.name.endswith(".test.yaml"):
+            # test cases beside the flows (a shell glob picks them up): `agi-callbot test`
+            print(
+                f"{arg}: test cases, not a flow (run them with: agi-callbot test)", file=sys.stderr
+            )
         elif path.is_file():
             files.append(path)
         elif path.suffix in (".yaml", ".yml") or not paths_given:

@@ -56,6 +56,14 @@ def test_validate_by_name_and_by_path(site: Path, capsys) -> None:
     assert "3 flow(s): 0 with errors" in capsys.readouterr().err
 
 
+def test_test_case_files_named_by_a_glob_are_skipped(site: Path, capsys) -> None:
+    (site / "flows" / "soporte.test.yaml").write_text("flow: soporte\ncases: []\n")
+    assert run("validate", "flows/soporte.yaml", "flows/soporte.test.yaml") == 0
+    err = capsys.readouterr().err
+    assert "soporte.test.yaml: test cases, not a flow" in err
+    assert "1 flow(s): 0 with errors" in err
+
+
 def test_errors_and_warnings_as_file_line_col(site: Path, capsys) -> None:
     (site / "flows" / "warned.yaml").write_text(WARNED)
     (site / "flows" / "broken.yaml").write_text(BROKEN)
