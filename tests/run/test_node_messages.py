@@ -30,7 +30,8 @@ blocks:
     actions:
       - sms: {to: "${caller}", from: "+34910000000", text: "Su enlace: https://acme.example/a"}
       - optin: {channel: whatsapp}
-      - email: {to: "soporte@acme.example", subject: "Llamada de ${caller}", body: "Pidió el enlace."}
+      - email:
+          {to: "soporte@acme.example", subject: "Llamada de ${caller}", body: "Pidió el enlace."}
     next: adios
   adios:
     hangup: {message: "Adiós."}
@@ -87,7 +88,7 @@ class Mailbox:
     def __init__(self) -> None:
         self.messages: list[Any] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append(envelope)
         return "250 OK"
 
