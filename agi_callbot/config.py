@@ -172,7 +172,8 @@ def load_settings(
     overrides: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
-    """Build the Settings: defaults, then the file, then ``CALLBOT_*`` variables, then ``overrides``.
+    """Build the Settings: defaults, then the file, then ``CALLBOT_*`` variables, then
+    ``overrides``.
 
     ``overrides`` uses dotted paths (``{"listen.port": 4574}``), as the CLI flags do.
     """
@@ -199,7 +200,7 @@ def load_settings(
             continue
         if key.startswith(ENV_PREFIX + "TEST_"):
             continue
-        parts = [p.lower() for p in key[len(ENV_PREFIX):].split("__")]
+        parts = [p.lower() for p in key[len(ENV_PREFIX) :].split("__")]
         _set_path(data, parts, _env_value(raw))
     for dotted, value in (overrides or {}).items():
         if value is not None:

@@ -12,7 +12,6 @@ from agi_callbot import __version__
 from agi_callbot.errors import CallbotError
 
 
-
 def command_modules() -> list[str]:
     """Every module of this package: each defines ``register(subparsers)`` adding its
     sub-commands; a handler is stored as ``func`` and returns the exit code."""

@@ -120,13 +120,17 @@ def cmd_prune(args: argparse.Namespace) -> int:
     stale = stale_entries(service.cache.entries(), used, args.older_than)
     freed = 0
     for entry in stale:
-        print(f"{'would remove' if args.dry_run else 'removed'} {entry.key[:16]}  "
-              f"{_preview(str(entry.meta.get('text') or entry.meta.get('file') or ''))}")
+        print(
+            f"{'would remove' if args.dry_run else 'removed'} {entry.key[:16]}  "
+            f"{_preview(str(entry.meta.get('text') or entry.meta.get('file') or ''))}"
+        )
         freed += entry.size if args.dry_run else service.cache.remove(entry.key)
     temps = 0 if args.dry_run else service.cache.remove_stale_temps(3600.0)
     verb = "would free" if args.dry_run else "freed"
-    print(f"{len(stale)} stale prompts, {verb} {freed / 1e6:.1f} MB"
-          + (f"; {temps} leftover temporary files removed" if temps else ""))
+    print(
+        f"{len(stale)} stale prompts, {verb} {freed / 1e6:.1f} MB"
+        + (f"; {temps} leftover temporary files removed" if temps else "")
+    )
     return 0
 
 

@@ -159,7 +159,7 @@ class PromptCache:
         """Audio formats on disk for a key (its ``.json`` aside)."""
         prefix = key + "."
         return sorted(
-            name[len(prefix):]
+            name[len(prefix) :]
             for name in os.listdir(self.root)
             if name.startswith(prefix) and not name.endswith(".json")
         )
@@ -174,7 +174,7 @@ class PromptCache:
                     groups.setdefault(key, []).append(entry)
         for key, files in sorted(groups.items()):
             stats = [f.stat() for f in files]
-            formats = tuple(sorted(f.name[len(key) + 1:] for f in files))
+            formats = tuple(sorted(f.name[len(key) + 1 :] for f in files))
             yield CacheEntry(
                 key=key,
                 formats=tuple(f for f in formats if f != "json"),

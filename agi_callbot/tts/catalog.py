@@ -64,9 +64,7 @@ def find_flows(flows_dir: Path, names: list[str]) -> list[Path]:
     if not names:
         if not flows_dir.is_dir():
             return []
-        return sorted(
-            p for p in flows_dir.rglob("*.yaml") if not p.name.endswith(".test.yaml")
-        )
+        return sorted(p for p in flows_dir.rglob("*.yaml") if not p.name.endswith(".test.yaml"))
     found: list[Path] = []
     for name in names:
         as_path = Path(name)
@@ -103,9 +101,7 @@ def flow_prompts(path: Path, default_language: str) -> list[FlowPrompt]:
             continue
         block_voice = {**voice, **block["voice"]} if isinstance(block.get("voice"), dict) else voice
         for key, text, text_language in _texts(block, language):
-            prompts.append(
-                FlowPrompt(name, str(block_name), key, text, text_language, block_voice)
-            )
+            prompts.append(FlowPrompt(name, str(block_name), key, text, text_language, block_voice))
     return prompts
 
 

@@ -12,7 +12,10 @@ from agi_callbot.config import Listen
 from agi_callbot.errors import Hangup
 from agi_callbot.transport.fastagi import FastAGIServer
 
-ENV = b"agi_network: yes\nagi_network_script: demo?language=en\nagi_uniqueid: 17.1\nagi_callerid: 600111222\n\n"
+ENV = (
+    b"agi_network: yes\nagi_network_script: demo?language=en\nagi_uniqueid: 17.1\n"
+    b"agi_callerid: 600111222\n\n"
+)
 
 
 class Recorder:
@@ -283,7 +286,10 @@ async def test_hangup_while_idle_is_seen_by_the_next_command(server):
     writer.write(b"HANGUP\n")  # the caller leaves while the bot thinks (20)
     await asyncio.sleep(0.05)
     recorder.release.set()
-    assert await asyncio.wait_for(reader.readline(), 5) == b'SET VARIABLE "CALLBOT_STATUS" "COMPLETED"\n'
+    assert (
+        await asyncio.wait_for(reader.readline(), 5)
+        == b'SET VARIABLE "CALLBOT_STATUS" "COMPLETED"\n'
+    )
     writer.write(b"200 result=1\n")
     assert await closed(reader)
     writer.close()

@@ -20,7 +20,10 @@ blocks:
   greet:
     say: "Hello."
 """
-ENV = b"agi_network: yes\nagi_network_script: hello\nagi_channel: PJSIP/t-1\nagi_uniqueid: 5.1\nagi_callerid: 15550100\n\n"
+ENV = (
+    b"agi_network: yes\nagi_network_script: hello\nagi_channel: PJSIP/t-1\n"
+    b"agi_uniqueid: 5.1\nagi_callerid: 15550100\n\n"
+)
 
 
 def free_port() -> int:

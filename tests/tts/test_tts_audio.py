@@ -100,8 +100,9 @@ async def test_convert_from_a_cached_raw_format(tmp_path: Path) -> None:
     master = tmp_path / "p.sln16"
     await convert(wav_source(tone_wav(440, 16000, 1.0)), master, FORMATS["sln16"])
     out = tmp_path / "p.wav"
-    await convert(master, out, FORMATS["wav"], treatment=CONVERT_ONLY,
-                  source_format=FORMATS["sln16"])
+    await convert(
+        master, out, FORMATS["wav"], treatment=CONVERT_ONLY, source_format=FORMATS["sln16"]
+    )
     rate, channels, frames = wav_info(out.read_bytes())
     assert (rate, channels) == (8000, 1) and abs(frames - 8000) < 10
 
@@ -126,8 +127,9 @@ def test_load_upload_decodes_mp3_and_ogg(tmp_path: Path) -> None:
     wav.write_bytes(tone_wav(440, 44100, 1.0))
     for ext in ("mp3", "ogg"):
         target = tmp_path / f"music.{ext}"
-        subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(wav), str(target)],
-                       check=True)
+        subprocess.run(
+            ["ffmpeg", "-loglevel", "error", "-y", "-i", str(wav), str(target)], check=True
+        )
         source = load_upload(target)
         rate, channels, frames = wav_info(source.data)
         assert channels == 1 and 0.9 < frames / rate < 1.2

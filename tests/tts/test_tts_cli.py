@@ -91,8 +91,9 @@ def test_build_renders_every_prompt_with_a_progress_bar(
     assert "7 hits, 0 misses, 0 failures" in capfd.readouterr().out
 
 
-def test_build_output_for_deployed_delivery(config: Path, capfd: pytest.CaptureFixture[str],
-                                            tmp_path: Path) -> None:
+def test_build_output_for_deployed_delivery(
+    config: Path, capfd: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     output = tmp_path / "deploy"
     assert run(config, "prompts", "build", "--output", str(output)) == 0
     assert "copy " in capfd.readouterr().out
@@ -174,10 +175,24 @@ def test_moh_add_updates_musiconhold_conf(config: Path, tmp_path: Path) -> None:
     wav = tmp_path / "song.wav"
     wav.write_bytes(tone_wav(440, 8000, 1.0))
     conf = tmp_path / "musiconhold.conf"
-    conf.write_text("[default]\nmode = files\ndirectory = moh\n\n"
-                    "[ventas]\nmode = files\ndirectory = /old\n\n[soporte]\nmode = files\n")
-    assert run(config, "moh", "add", "ventas", str(wav), "--conf", str(conf),
-               "--directory", "/var/lib/asterisk/moh/ventas") == 0
+    conf.write_text(
+        "[default]\nmode = files\ndirectory = moh\n\n"
+        "[ventas]\nmode = files\ndirectory = /old\n\n[soporte]\nmode = files\n"
+    )
+    assert (
+        run(
+            config,
+            "moh",
+            "add",
+            "ventas",
+            str(wav),
+            "--conf",
+            str(conf),
+            "--directory",
+            "/var/lib/asterisk/moh/ventas",
+        )
+        == 0
+    )
     text = conf.read_text()
     assert "/old" not in text
     section = "[ventas]\nmode = files\ndirectory = /var/lib/asterisk/moh/ventas\nsort = alpha\n"

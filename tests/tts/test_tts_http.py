@@ -19,8 +19,9 @@ TEXT = "Para ventas pulse uno. Para soporte pulse dos."
 
 @pytest.fixture
 async def http_service(make_settings: Callable[..., Settings]) -> AsyncIterator[PromptService]:
-    settings = make_settings(**{"prompts.delivery": "http",
-                                "prompts.base_url": "http://127.0.0.1:8090/prompts"})
+    settings = make_settings(
+        **{"prompts.delivery": "http", "prompts.base_url": "http://127.0.0.1:8090/prompts"}
+    )
     service = PromptService.from_settings(settings)
     yield service
     await service.aclose()
@@ -122,8 +123,14 @@ async def test_other_formats_are_rendered_on_first_request(
 async def test_unknown_prompts_and_names_are_404(http_service: PromptService, base: str) -> None:
     key, _ = await served(http_service, base)
     async with aiohttp.ClientSession() as session:
-        for name in ("f" * 64 + ".sln16", f"{key}.mp3", f"{key}.json", f"{key[:20]}.sln16",
-                     f"{key}.sln16.tmp", f"..%2F{key}.sln16"):
+        for name in (
+            "f" * 64 + ".sln16",
+            f"{key}.mp3",
+            f"{key}.json",
+            f"{key[:20]}.sln16",
+            f"{key}.sln16.tmp",
+            f"..%2F{key}.sln16",
+        ):
             async with session.get(f"{base}/{name}") as response:
                 assert response.status == 404, name
 

@@ -57,8 +57,9 @@ async def test_local_delivery_is_an_absolute_path_without_extension(
 async def test_http_delivery_is_a_long_content_addressed_url(
     make_settings: Callable[..., Settings],
 ) -> None:
-    settings = make_settings(**{"prompts.delivery": "http",
-                                "prompts.base_url": "http://callbot:8090/prompts/"})
+    settings = make_settings(
+        **{"prompts.delivery": "http", "prompts.base_url": "http://callbot:8090/prompts/"}
+    )
     service = PromptService.from_settings(settings)
     url = await service.resolve(SENTENCE, language="es")
     assert re.fullmatch(r"http://callbot:8090/prompts/[0-9a-f]{64}\.sln16", url)
@@ -195,14 +196,13 @@ async def test_corrupt_recording_falls_back_and_names_the_file(
     (folder / "welcome.mp3").write_bytes(b"\x00not audio" * 50)
     rendered = await service.render(SENTENCE, prompt_id="welcome", language="es", voice={})
     assert rendered.engine == "espeak-ng"
-    (engine, reason), = rendered.problems
+    ((engine, reason),) = rendered.problems
     assert engine == "recording" and "welcome.mp3: not a readable audio file" in reason
 
 
 async def test_files_only_voice_needs_a_recording(service: PromptService) -> None:
     with pytest.raises(PromptError, match="no engine speaks"):
-        await service.resolve("Hola", prompt_id="welcome", language="es",
-                              voice={"engine": "files"})
+        await service.resolve("Hola", prompt_id="welcome", language="es", voice={"engine": "files"})
 
 
 async def test_every_engine_failing_is_a_prompt_error(
@@ -232,9 +232,7 @@ async def test_200_concurrent_requests_for_a_new_prompt_render_once(
     service: PromptService,
 ) -> None:
     calls = count_calls(service.engines["espeak-ng"])
-    results = await asyncio.gather(
-        *(service.resolve(SENTENCE, language="es") for _ in range(200))
-    )
+    results = await asyncio.gather(*(service.resolve(SENTENCE, language="es") for _ in range(200)))
     assert len(set(results)) == 1
     assert calls == [SENTENCE]
     assert service.stats["renders"] == 1
@@ -258,8 +256,9 @@ async def test_warm_lookup_is_fast_and_spawns_nothing(
     assert statistics.median(timings) <= 0.0001
 
 
-def test_unwritable_cache_fails_at_startup(make_settings: Callable[..., Settings],
-                                           tmp_path: Path) -> None:
+def test_unwritable_cache_fails_at_startup(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
     (tmp_path / "blocked").write_text("not a folder")
     settings = make_settings(data_dir=str(tmp_path / "blocked"))
     with pytest.raises(ConfigError, match="blocked/prompts is not writable"):

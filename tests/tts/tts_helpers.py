@@ -9,8 +9,14 @@ from array import array
 from typing import Any
 
 
-def tone_wav(freq: float, rate: int, seconds: float, amplitude: float = 0.5,
-             channels: int = 1, lead_silence: float = 0.0) -> bytes:
+def tone_wav(
+    freq: float,
+    rate: int,
+    seconds: float,
+    amplitude: float = 0.5,
+    channels: int = 1,
+    lead_silence: float = 0.0,
+) -> bytes:
     """A sine tone as WAV bytes (optionally after some silence)."""
     frames = array("h")
     frames.extend([0] * channels * int(rate * lead_silence))
