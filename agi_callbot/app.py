@@ -17,10 +17,19 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agi_callbot import metrics
+from aiohttp.web import AppRunner
+
+from agi_callbot import metrics, web
+from agi_callbot.ami import NoTeams, Teams
 from agi_callbot.config import Settings
+from agi_callbot.flow.loader import FlowLibrary
+from agi_callbot.gateways import Gateway, build_gateways, probe
+from agi_callbot.outbox import Outbox
+from agi_callbot.records import CallRecords
+from agi_callbot.router import Router
 from agi_callbot.services import Services, SystemClock
 from agi_callbot.transport.fastagi import FastAGIServer
+from agi_callbot.tts.service import PromptService
 
 log = logging.getLogger("agi_callbot.app")
 
@@ -31,42 +40,36 @@ class App:
 
     settings: Settings
     workers: bool = True
-    services: Services | None = None
-    library: Any = None
-    router: Any = None
+    # made by build()
+    prompts: PromptService = field(init=False)
+    gateways: dict[str, Gateway] = field(init=False)
+    outbox: Outbox = field(init=False)
+    teams: Teams | NoTeams = field(init=False)
+    services: Services = field(init=False)
+    library: FlowLibrary = field(init=False)
+    router: Router = field(init=False)
+    # made by start()
     server: FastAGIServer | None = None
-    http: Any = None
+    http: AppRunner | None = None
     _closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     async def build(self) -> None:
         """Open stores and services (no listener yet): enough for one classic AGI call."""
-        from agi_callbot.ami import Teams
-        from agi_callbot.flow.loader import FlowLibrary
-        from agi_callbot.gateways import build_gateways
-        from agi_callbot.outbox import Outbox
-        from agi_callbot.records import CallRecords
-        from agi_callbot.router import Router
-        from agi_callbot.tts.service import PromptService
-
         settings = self.settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        prompts = PromptService.from_settings(settings)
+        self.prompts = prompts = PromptService.from_settings(settings)
         prompts.check()
         self._closers.append(prompts.aclose)
-        gateways = build_gateways(settings)
-        await self._probe(gateways)
-        for gateway in set(gateways.values()):
-            closer = getattr(gateway, "aclose", None)
-            if closer is not None:
-                self._closers.append(closer)
-        outbox = Outbox.from_settings(settings, gateways)
+        self.gateways = gateways = build_gateways(settings)
+        self._closers += [gateway.aclose for gateway in set(gateways.values())]
+        self.outbox = outbox = Outbox.from_settings(settings, gateways)
         if self.workers:
             await outbox.start()
         else:
             await outbox.open()
         self._closers.append(outbox.aclose)
-        teams = Teams.from_settings(settings)
+        self.teams = teams = Teams.from_settings(settings)
         await teams.start()
         self._closers.append(teams.aclose)
         records = CallRecords(settings.calls_db)
@@ -86,8 +89,6 @@ class App:
     @staticmethod
     async def _probe(gateways: dict[str, Any]) -> None:
         """One line per channel at start-up; an unreachable provider is not fatal."""
-        from agi_callbot.gateways import probe
-
         try:
             async with asyncio.timeout(5.0):
                 results = await probe(gateways)
@@ -104,10 +105,13 @@ class App:
                 log.info("gateway %s: %s", channel, kind)
 
     async def start(self) -> None:
-        """Build, then listen: FastAGI, HTTP, and the flow hot-reload watcher."""
-        from agi_callbot import web
+        """Build, then listen: FastAGI, HTTP, and the flow hot-reload watcher.
 
+        Providers are probed here, once per server start, not in :meth:`build`: a
+        classic AGI process runs :meth:`build` for every call.
+        """
         await self.build()
+        await self._probe(self.gateways)
         self.server = FastAGIServer(
             self.router,
             self.settings.listen,
@@ -117,35 +121,25 @@ class App:
         await self.server.start()
         if self.settings.http.enabled:
             app = web.build_app(
-                self.settings,
-                prompts=self.services.prompts if self.services else None,
-                outbox=self.services.outbox if self.services else None,
-                ready=self.ready,
+                self.settings, prompts=self.prompts, outbox=self.outbox, ready=self.ready
             )
             self.http = await web.start_http(self.settings, app)
         if self.settings.flows.reload:
-            watch = getattr(self.library, "watch", None)
-            if watch is not None:
-                self._tasks.append(
-                    asyncio.create_task(watch(float(self.settings.flows.reload_interval)))
-                )
+            interval = float(self.settings.flows.reload_interval)
+            self._tasks.append(asyncio.create_task(self.library.watch(interval)))
 
     async def ready(self) -> tuple[bool, dict[str, Any]]:
         """``/readyz``: flows loaded and the outbox store answering."""
-        details: dict[str, Any] = {}
-        names = getattr(self.library, "names", None)
-        flows = list(names()) if callable(names) else []
-        details["flows"] = len(flows)
+        flows = self.library.names()
+        details: dict[str, Any] = {"flows": len(flows)}
         ok = bool(flows)
-        ping = getattr(self.services.outbox if self.services else None, "ping", None)
-        if ping is not None:
-            try:
-                async with asyncio.timeout(2.0):
-                    await ping()
-                details["outbox"] = "ok"
-            except Exception as exc:  # readiness reports, it never raises
-                details["outbox"] = f"unreachable: {type(exc).__name__}"
-                ok = False
+        try:
+            async with asyncio.timeout(2.0):
+                await self.outbox.ping()
+            details["outbox"] = "ok"
+        except Exception as exc:  # readiness reports, it never raises
+            details["outbox"] = f"unreachable: {type(exc).__name__}"
+            ok = False
         return ok, details
 
     async def aclose(self) -> None:

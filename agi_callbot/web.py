@@ -17,8 +17,6 @@ It runs in the server's event loop (aiohttp's ``AppRunner``), on ``http.host:htt
 from __future__ import annotations
 
 import asyncio
-import importlib
-import importlib.util
 import inspect
 import json
 import logging
@@ -31,6 +29,7 @@ from aiohttp import web
 from agi_callbot import __version__, metrics
 from agi_callbot.config import Settings
 from agi_callbot.errors import ConfigError
+from agi_callbot.gateways import callbacks
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +38,6 @@ Readiness = tuple[bool, Mapping[str, Any]]
 ReadyCheck = Callable[[], Readiness | Awaitable[Readiness]]
 READY_TIMEOUT_S = 2.0
 ASTERISK_HTTP_PORTS = (8088, 8089)
-CALLBACKS_MODULE = "agi_callbot.gateways.callbacks"
 
 _STARTED = web.AppKey("started", float)
 _READY = web.AppKey("ready", object)
@@ -77,8 +75,7 @@ def build_app(
         from agi_callbot.tts.http import routes as prompt_routes
 
         app.add_routes(prompt_routes(prompts))
-    if outbox is not None and importlib.util.find_spec(CALLBACKS_MODULE) is not None:
-        callbacks = importlib.import_module(CALLBACKS_MODULE)
+    if outbox is not None:
         app.add_routes(callbacks.routes(outbox, settings))  # settings: providers' secrets
     return app
 

@@ -40,7 +40,6 @@ with p99 turnaround < 5 ms (paced).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import resource
@@ -208,7 +207,7 @@ def targets(results: list[dict], levels: list[int]) -> None:
 
     print("\ntargets")
     if not any(r["kind"] == "ours" for r in results):
-        print("  ours: not available yet (agi_callbot.transport.fastagi missing)")
+        print("  ours was not measured (--only)")
         return
 
     def check(label: str, value: float | None, goal: str, ok: bool) -> None:
@@ -278,9 +277,6 @@ def main() -> int:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # inherited by both sides
     if hard < 2 * max(levels) + 100:
         print(f"warning: open-files limit {hard} is low for {max(levels)} calls", file=sys.stderr)
-    if "ours" in kinds and importlib.util.find_spec("agi_callbot.transport.fastagi") is None:
-        print("ours: not available yet (agi_callbot.transport.fastagi missing)")
-        kinds.remove("ours")
     placement = (
         "server on CPU 0, load generator on CPU 1"
         if args.pin

@@ -32,6 +32,9 @@ from agi_callbot.asterisk_conf import parse
 from agi_callbot.config import Settings, load_settings
 from agi_callbot.config import secret as read_secret
 from agi_callbot.errors import CallbotError, ConfigError
+from agi_callbot.flow.loader import FlowLibrary
+from agi_callbot.flow.model import Transfer
+from agi_callbot.gateways import build_gateways
 
 OK, WARN, FAIL, SKIP = "ok", "warn", "FAIL", "skip"
 
@@ -109,11 +112,6 @@ async def diagnose(
 
 
 def check_flows(settings: Settings) -> tuple[Check, FlowRefs | None]:
-    try:
-        from agi_callbot.flow.loader import FlowLibrary
-        from agi_callbot.flow.model import Transfer
-    except ImportError:
-        return Check("flows", SKIP, "not checked (flow engine missing)"), None
     folder = settings.flows_dir
     if not folder.is_dir():
         return Check("flows", FAIL, f"no flows folder {folder} (flows_dir)"), None
@@ -193,10 +191,6 @@ def _has_audio(folder: Path) -> bool:
 
 
 def check_gateways(settings: Settings) -> list[Check]:
-    try:
-        from agi_callbot.gateways import build_gateways
-    except ImportError:
-        return [Check("gateways", SKIP, "not checked (gateways missing)")]
     try:
         gateways = build_gateways(settings)
     except CallbotError as exc:
