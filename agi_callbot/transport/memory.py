@@ -309,6 +309,26 @@ class MemoryAsterisk(DialplanApps):
         finally:
             await channel.close()
 
+    async def call(self, host: str, port: int, *, timeout: float = 20.0) -> None:
+        """Play this Asterisk's side of one call over a real FastAGI connection.
+
+        Sends the env block, answers every command line, and returns when the server
+        ends the session (or, with AGIEXITONHANGUP, when this side closes it). ``timeout``
+        bounds each wait for the server, so a stuck server fails a test instead of hanging.
+        """
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            writer.write(self.env_block())
+            while data := await asyncio.wait_for(reader.read(65536), timeout):
+                self.receive(data)
+                if out := self.take_output():
+                    writer.write(out)
+                    await writer.drain()
+                if self.eof:
+                    return
+        finally:
+            writer.close()
+
     # -- scheduling ------------------------------------------------------------------
 
     def _emit(self, reply: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import io
 import json
@@ -39,19 +38,6 @@ async def node(tmp_path: Path):
         await app.aclose()
 
 
-async def call_over_tcp(port: int, ast: MemoryAsterisk) -> None:
-    """The in-memory Asterisk on a real FastAGI connection, until the server ends the call."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        writer.write(ast.env_block())
-        while data := await asyncio.wait_for(reader.read(65536), 20):
-            ast.receive(data)
-            writer.write(ast.take_output())
-            await writer.drain()
-    finally:
-        writer.close()
-
-
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     return {
         (s.name, tuple(sorted(s.labels.items()))): s.value
@@ -66,7 +52,7 @@ async def test_health_readiness_and_metrics_of_a_node_that_took_a_call(node: App
     base = f"http://{host}:{port}"
     ast = MemoryAsterisk("soporte", callerid="+34600111222", calleridname="Ana",
                          language="es", caller="wait:3,2,wait:3,1")  # fmt: skip
-    await call_over_tcp(node.server.port, ast)
+    await ast.call("127.0.0.1", node.server.port)
     assert ast.variables["CALLBOT_STATUS"] == "COMPLETED"
 
     async with aiohttp.ClientSession() as session:
@@ -96,7 +82,7 @@ async def test_log_lines_of_a_call_name_it_and_a_hangup_is_not_an_error(node: Ap
     try:
         ast = MemoryAsterisk("soporte", callerid="+34600111222", calleridname="Ana",
                              language="es", caller="wait:3,2", hangup_at_command=6)  # fmt: skip
-        await call_over_tcp(node.server.port, ast)
+        await ast.call("127.0.0.1", node.server.port)
     finally:
         logging.getLogger().removeHandler(handler)
     assert ast.variables["CALLBOT_STATUS"] == "HANGUP"

@@ -119,15 +119,7 @@ async def normal_call(port: int, n: int = 1) -> tuple[list[str], list[float]]:
 async def memory_call(port: int, script: str, **world: object) -> MemoryAsterisk:
     """The in-memory Asterisk (the example flows' fake world) on a real TCP connection."""
     ast = MemoryAsterisk(script, **world)  # type: ignore[arg-type]
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        writer.write(ast.env_block())
-        while data := await asyncio.wait_for(reader.read(65536), 20):
-            ast.receive(data)
-            writer.write(ast.take_output())
-            await writer.drain()
-    finally:
-        writer.close()
+    await ast.call("127.0.0.1", port)
     return ast
 
 

@@ -13,7 +13,6 @@ written with the same status.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 from pathlib import Path
@@ -29,26 +28,6 @@ from agi_callbot.transport.memory import MemoryAsterisk
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 CASES = [case for file in find_case_files([EXAMPLES / "flows"]) for case in load_cases(file)]
 READ_TIMEOUT_S = 20.0
-
-
-async def bridge(port: int, ast: MemoryAsterisk) -> None:
-    """Carry one call between the in-memory Asterisk and the server over TCP."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        writer.write(ast.env_block())
-        while True:
-            data = await asyncio.wait_for(reader.read(65536), READ_TIMEOUT_S)
-            if not data:
-                return  # the server ended the session
-            ast.receive(data)
-            out = ast.take_output()
-            if out:
-                writer.write(out)
-                await writer.drain()
-            if ast.eof:
-                return  # AGIEXITONHANGUP: Asterisk closed its side
-    finally:
-        writer.close()
 
 
 @pytest.fixture(scope="module")
@@ -97,14 +76,14 @@ async def test_hangup_at_every_command_over_fastagi(
     assert node.server is not None and node.services is not None
     port = node.server.port
     full = MemoryAsterisk(**world(case, flow.name))
-    await bridge(port, full)
+    await full.call("127.0.0.1", port, timeout=READ_TIMEOUT_S)
     assert full.variables.get("CALLBOT_STATUS") not in (None, "FAILED"), full.commands
     outbox, records = node.services.outbox, node.services.records
     caplog.set_level(logging.ERROR)
 
     for at in range(1, len(full.commands) + 1):
         ast = MemoryAsterisk(**world(case, flow.name), hangup_at_command=at)
-        await bridge(port, ast)
+        await ast.call("127.0.0.1", port, timeout=READ_TIMEOUT_S)
         where = f"hangup at command {at} ({ast.commands[at - 1]!r})"
         uniqueid = ast.environment.uniqueid
         status = ast.variables.get("CALLBOT_STATUS")

@@ -143,12 +143,7 @@ async def test_a_calls_messages_reach_every_provider_with_the_right_fields(
     try:
         assert node.server is not None
         ast = MemoryAsterisk("avisos", callerid="600111222", calleridname="Ana", language="es")
-        reader, writer = await asyncio.open_connection("127.0.0.1", node.server.port)
-        writer.write(ast.env_block())
-        while data := await asyncio.wait_for(reader.read(65536), 20):
-            ast.receive(data)
-            writer.write(ast.take_output())
-        writer.close()
+        await ast.call("127.0.0.1", node.server.port)
         assert ast.variables["CALLBOT_STATUS"] == "COMPLETED"
         for _ in range(200):
             if len(provider.requests) >= 3 and mailbox.messages:

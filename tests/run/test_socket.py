@@ -19,22 +19,6 @@ from agi_callbot.transport.memory import MemoryAsterisk
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-async def bridge(asterisk: MemoryAsterisk, port: int) -> None:
-    """Play Asterisk on a TCP connection until the server closes it."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(asterisk.env_block())
-    await writer.drain()
-    try:
-        while data := await asyncio.wait_for(reader.read(65536), timeout=10):
-            asterisk.receive(data)
-            if out := asterisk.take_output():
-                writer.write(out)
-                await writer.drain()
-    finally:
-        writer.close()
-        await writer.wait_closed()
-
-
 async def test_soporte_call_over_a_socket(settings, services):
     settings = dataclasses.replace(settings, listen=dataclasses.replace(settings.listen, port=0))
     router = Router(settings, services, FlowLibrary(EXAMPLES / "flows", settings=settings))
@@ -48,7 +32,7 @@ async def test_soporte_call_over_a_socket(settings, services):
             ),
             MemoryAsterisk("../soporte"),
         ]
-        await asyncio.gather(*(bridge(ast, server.port) for ast in calls))
+        await asyncio.gather(*(ast.call("127.0.0.1", server.port, timeout=10) for ast in calls))
     finally:
         await server.shutdown(1.0)
     assert [ast.variables.get("CALLBOT_STATUS") for ast in calls] == [
