@@ -14,8 +14,6 @@ import re
 
 import phonenumbers
 
-from agi_callbot.log import mask_number
-
 #: what switches put in the caller id when the number is withheld or missing
 _PLACEHOLDERS = frozenset(
     {
@@ -58,15 +56,6 @@ def to_e164(raw: str | None, region: str | None) -> str | None:
     ``None`` accepts only international forms (``+…`` or ``00…``).
     """
     return _parse(raw, region)[0]
-
-
-def mask(number: str | None) -> str:
-    """A number as INFO logs show it: ``+34600111222`` → ``+34600***222``.
-
-    One masking for the whole engine (:func:`agi_callbot.log.mask_number`): enough to
-    tell calls apart in a log, not enough to call anyone back.
-    """
-    return mask_number(number)
 
 
 def _clean(raw: str) -> str:

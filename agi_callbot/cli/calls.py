@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from agi_callbot.config import load_settings
-from agi_callbot.numbers import mask
+from agi_callbot.log import mask_number
 from agi_callbot.records import CallRecords
 
 
@@ -44,7 +44,7 @@ def cmd_calls(args: argparse.Namespace, out: TextIO | None = None) -> int:
     records = asyncio.run(_last(settings.calls_db, args.last, args.flow, args.status))
     for record in records:
         if not full:
-            record["caller"] = mask(record.get("caller", ""))
+            record["caller"] = mask_number(record.get("caller", ""))
         if args.json:
             print(json.dumps(record, ensure_ascii=False, default=str), file=out)
         else:

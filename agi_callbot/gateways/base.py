@@ -10,7 +10,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from agi_callbot.config import Settings
 from agi_callbot.errors import ConfigError
-from agi_callbot.numbers import mask
+from agi_callbot.log import show_number
 from agi_callbot.services import Message
 
 log = logging.getLogger("agi_callbot.gateways")
@@ -76,7 +76,7 @@ class DryRunGateway:
         log.info(
             "dry-run %s to %s (key %s, fields %s)",
             self.channel,
-            mask(message.to) if message.channel != "webhook" else message.to,
+            show_number(message.to) if message.channel != "webhook" else message.to,
             key,
             ",".join(sorted(message.payload)),
         )

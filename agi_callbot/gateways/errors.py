@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from agi_callbot.errors import GatewayError
-from agi_callbot.numbers import mask
+from agi_callbot.log import mask_number
 
 _DIGITS = re.compile(r"\+?\d{6,}")
 
@@ -110,7 +110,7 @@ _TABLES = {"twilio": TWILIO_CODES, "meta": META_CODES}
 
 def redact(text: str) -> str:
     """Mask number-like digit runs (a provider's message may quote the full recipient)."""
-    return _DIGITS.sub(lambda m: mask(m.group(0)), text)
+    return _DIGITS.sub(lambda m: mask_number(m.group(0)), text)
 
 
 def from_transport(exc: httpx.HTTPError, provider: str) -> ProviderError:

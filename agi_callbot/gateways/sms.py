@@ -38,7 +38,7 @@ from agi_callbot.gateways.conf import HTTP_KEYS, ProviderConf
 from agi_callbot.gateways.errors import ProviderError, success_json
 from agi_callbot.gateways.http import HttpGateway, payload_text, recipient
 from agi_callbot.gateways.twilio import TWILIO_KEYS, TwilioGateway
-from agi_callbot.numbers import mask
+from agi_callbot.log import show_number
 from agi_callbot.services import Message
 
 log = logging.getLogger("agi_callbot.gateways")
@@ -176,7 +176,7 @@ class HttpSmsGateway(HttpGateway):
                     status=response.status_code,
                     code="no-id",
                 )
-        log.info("sms sent via http to %s (%s)", mask(to), provider_id or "no id")
+        log.info("sms sent via http to %s (%s)", show_number(to), provider_id or "no id")
         return Sent(provider_id, self.provider)
 
 

@@ -20,7 +20,7 @@ from agi_callbot.gateways.base import Sent
 from agi_callbot.gateways.conf import HTTP_KEYS, ProviderConf
 from agi_callbot.gateways.errors import ProviderError, success_json
 from agi_callbot.gateways.http import HttpGateway
-from agi_callbot.numbers import mask
+from agi_callbot.log import show_number
 
 log = logging.getLogger("agi_callbot.gateways")
 
@@ -88,7 +88,7 @@ class TwilioGateway(HttpGateway):
                 status=response.status_code,
                 code="no-id",
             )
-        log.info("%s sent via twilio to %s (%s)", self.channel, mask(to), sid)
+        log.info("%s sent via twilio to %s (%s)", self.channel, show_number(to), sid)
         return Sent(sid, self.provider)
 
     def origin(self, prefix: str = "") -> dict[str, str]:

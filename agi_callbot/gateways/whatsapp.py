@@ -33,7 +33,7 @@ from agi_callbot.gateways.conf import HTTP_KEYS, ProviderConf
 from agi_callbot.gateways.errors import ProviderError, success_json
 from agi_callbot.gateways.http import HttpGateway, payload_text, recipient
 from agi_callbot.gateways.twilio import TWILIO_KEYS, TwilioGateway
-from agi_callbot.numbers import mask
+from agi_callbot.log import show_number
 from agi_callbot.services import Message
 
 log = logging.getLogger("agi_callbot.gateways")
@@ -226,7 +226,7 @@ class MetaWhatsAppGateway(HttpGateway):
                 status=response.status_code,
                 code="no-id",
             )
-        log.info("whatsapp sent via meta to %s (%s)", mask(to), wamid)
+        log.info("whatsapp sent via meta to %s (%s)", show_number(to), wamid)
         return Sent(wamid, self.provider)
 
 

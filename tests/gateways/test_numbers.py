@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agi_callbot.numbers import mask, to_e164, why_not
+from agi_callbot.log import mask_number as mask
+from agi_callbot.numbers import to_e164, why_not
 
 
 @pytest.mark.parametrize(
