@@ -27,6 +27,7 @@ bench: venv
 	$(PY) benchmarks/fastagi_load.py --seconds 2
 	$(PY) benchmarks/prompts.py
 	$(PY) benchmarks/outbox.py
+	$(PY) benchmarks/flow_calls.py --seconds 2 --profile
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
