@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 DELIVERIES = ("local", "http", "deployed")
 #: a prompt that failed is not retried for this long (an engine may ask for longer)
 RETRY_AFTER_S = 10.0
+#: prompts whose candidates are kept worked out (a few flows × their prompts × languages)
+MEMO_SIZE = 4096
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class PromptService:
         #: background conversions take one worker at a time: callers' renders go first
         self._background = asyncio.Semaphore(1)
         self._warned: set[str] = set()
+        self._memo: dict[tuple[Any, ...], tuple[Candidate, ...]] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PromptService:
@@ -229,9 +232,52 @@ class PromptService:
         recording = self.recordings.find(language, prompt_id)
         if recording is not None:
             yield self._recording(recording, language, prompt_id)
+        yield from self._spoken(text, prompt_id, language, voice, recording is None)
+
+    def _spoken(
+        self,
+        text: str | None,
+        prompt_id: str | None,
+        language: str,
+        voice: Mapping[str, Any],
+        silence: bool,
+    ) -> tuple[Candidate, ...]:
+        """The engine candidates (or silence), worked out once per prompt of a flow.
+
+        They depend only on the arguments and the settings (cleaning the text, each
+        engine's options, a SHA-256 of canonical JSON): a warm call reuses them and
+        pays one ``stat`` per candidate in :meth:`render`. Recordings are still looked
+        up each time, so one an admin drops in wins at once.
+        """
+        try:
+            memo_key: tuple[Any, ...] | None = (
+                text, prompt_id, language, tuple(sorted(voice.items())), silence
+            )  # fmt: skip
+            hash(memo_key)
+        except TypeError:  # a voice option that is a list or a mapping: not memoized
+            memo_key = None
+        if memo_key is not None:
+            found = self._memo.get(memo_key)
+            if found is not None:
+                return found
+        made = tuple(self._speakers(text, prompt_id, language, voice, silence))
+        if memo_key is not None:
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.clear()  # prompts of replaced flow versions go with the rest
+            self._memo[memo_key] = made
+        return made
+
+    def _speakers(
+        self,
+        text: str | None,
+        prompt_id: str | None,
+        language: str,
+        voice: Mapping[str, Any],
+        silence: bool,
+    ) -> Iterator[Candidate]:
         spoken = clean_text(text)
         if not is_speakable(spoken):
-            if recording is None:
+            if silence:
                 yield self._silence()
             return
         for name in self.chain(voice):
