@@ -45,7 +45,10 @@ class Router:
         name = flow if flow is not None else channel.env.script
         try:
             check_name(name)
-            pinned, subflows = await asyncio.to_thread(self.pin, name)
+            # the flows a call needs are nearly always loaded: pin them here, and only go
+            # to a thread (files to read and validate) when one is not
+            ready = pin_loaded(self.library, name)
+            pinned, subflows = ready or await asyncio.to_thread(self.pin, name)
         except FlowError as exc:
             log.error("call refused: %s", exc)
             with metrics.track_call(REFUSED):  # counted FAILED; never the caller's text as label
@@ -84,4 +87,23 @@ def pin(library: FlowLibrary, name: str) -> tuple[Flow, dict[str, Flow]]:
             continue
         subflows[sub] = flow if sub == name else library.get(sub)
         pending.extend(subflows[sub].subflows())
+    return flow, subflows
+
+
+def pin_loaded(library: FlowLibrary, name: str) -> tuple[Flow, dict[str, Flow]] | None:
+    """:func:`pin` from what is loaded already (no disk), or ``None`` if anything is not."""
+    flow = library.loaded(name)
+    if flow is None:
+        return None
+    subflows: dict[str, Flow] = {}
+    pending = list(flow.subflows())
+    while pending:
+        sub = pending.pop()
+        if sub in subflows:
+            continue
+        found = flow if sub == name else library.loaded(sub)
+        if found is None:
+            return None
+        subflows[sub] = found
+        pending.extend(found.subflows())
     return flow, subflows

@@ -203,6 +203,11 @@ class FlowLibrary:
             raise entry.error
         return entry.flow
 
+    def loaded(self, name: str) -> m.Flow | None:
+        """The version of ``name`` already loaded, or ``None``: no disk access, never raises."""
+        entry = self._entries.get(name)
+        return None if entry is None else entry.flow
+
     def reload(self) -> list[str]:
         """Check every flow served so far; return the names whose version changed."""
         changed = []
