@@ -75,6 +75,7 @@ class CallRecords:
         self.path = Path(path)
         self._executor: ThreadPoolExecutor | None = None
         self._db: sqlite3.Connection | None = None
+        self._batch: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
 
     async def open(self) -> None:
         if self._executor is not None:
@@ -88,9 +89,49 @@ class CallRecords:
             raise
 
     async def write(self, record: Mapping[str, Any]) -> None:
-        """Store one call. Raises :class:`RecordError` when the store is unusable."""
+        """Store one call; it is committed when this returns.
+
+        Raises :class:`RecordError` when the store is unusable. The calls that end in
+        the same turn of the event loop share one hop to the writer thread and one
+        commit (a busy node ends dozens of calls per turn); a row that fails is retried
+        alone, so it never takes the others with it.
+        """
         row = normalize(record)
-        await self._run(self._insert, row)
+        if self._executor is None:
+            raise RecordError(f"call records {self.path}: not open")
+        loop = asyncio.get_running_loop()
+        written: asyncio.Future[None] = loop.create_future()
+        self._batch.append((row, written))
+        if len(self._batch) == 1:
+            loop.call_soon(self._flush)
+        await written
+
+    def _flush(self) -> None:
+        """Hand this turn's records to the writer thread (one transaction)."""
+        batch, self._batch = self._batch, []
+        if not batch:
+            return
+        if self._executor is None:
+            for _, written in batch:
+                if not written.done():
+                    written.set_exception(RecordError(f"call records {self.path}: not open"))
+            return
+        loop = asyncio.get_running_loop()
+        job = loop.run_in_executor(self._executor, self._insert_rows, [row for row, _ in batch])
+        job.add_done_callback(lambda done: self._settle(batch, done))
+
+    def _settle(self, batch: list[tuple[dict[str, Any], asyncio.Future[None]]], job: Any) -> None:
+        problem = job.exception() if not job.cancelled() else RecordError("cancelled")
+        outcomes = [problem] * len(batch) if problem is not None else job.result()
+        for (_, written), outcome in zip(batch, outcomes, strict=True):
+            if written.done():
+                continue  # the caller gave up waiting; the row is written all the same
+            if outcome is None:
+                written.set_result(None)
+            elif isinstance(outcome, RecordError):
+                written.set_exception(outcome)
+            else:
+                written.set_exception(RecordError(f"call records {self.path}: {outcome}"))
 
     async def last(
         self, n: int = 20, *, flow: str | None = None, status: str | None = None
@@ -103,6 +144,7 @@ class CallRecords:
     async def aclose(self) -> None:
         if self._executor is None:
             return
+        self._flush()  # records of calls that ended this turn go before the connection
         try:
             await self._run(self._disconnect)
         finally:
@@ -135,21 +177,44 @@ class CallRecords:
             self._db.close()
             self._db = None
 
+    def _insert_rows(self, rows: list[dict[str, Any]]) -> list[Exception | None]:
+        """Insert ``rows`` in one transaction; on a failure, each alone: its own outcome."""
+        db = self._db
+        if db is None:
+            raise RecordError(f"call records {self.path}: not open")
+        try:
+            with db:
+                for row in rows:
+                    self._insert(row)
+            return [None] * len(rows)
+        except (sqlite3.Error, ValueError, TypeError) as exc:
+            if len(rows) == 1:
+                return [exc]
+        outcomes: list[Exception | None] = []
+        for row in rows:
+            try:
+                with db:
+                    self._insert(row)
+                outcomes.append(None)
+            except (sqlite3.Error, ValueError, TypeError) as exc:
+                outcomes.append(exc)
+        return outcomes
+
     def _insert(self, row: dict[str, Any]) -> None:
+        """One INSERT; the caller (:meth:`_insert_rows`) holds the transaction."""
         assert self._db is not None
-        with self._db:
-            self._db.execute(
-                "INSERT INTO calls (uniqueid, flow, caller, status, started, record)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    row["uniqueid"],
-                    row["flow"],
-                    row["caller"],
-                    row["status"],
-                    row["started"],
-                    json.dumps(row, ensure_ascii=False, default=str),
-                ),
-            )
+        self._db.execute(
+            "INSERT INTO calls (uniqueid, flow, caller, status, started, record)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                row["uniqueid"],
+                row["flow"],
+                row["caller"],
+                row["status"],
+                row["started"],
+                json.dumps(row, ensure_ascii=False, default=str),
+            ),
+        )
 
     def _select(self, n: int, flow: str | None, status: str | None) -> list[dict[str, Any]]:
         assert self._db is not None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sqlite3
 import threading
 
 import pytest
@@ -162,3 +164,64 @@ def test_calls_command_filters_by_flow_and_status(config, tmp_path, capsys):
 def test_calls_command_without_a_database(config, capsys):
     assert main(["--config", str(config), "calls"]) == 0
     assert "no calls recorded yet" in capsys.readouterr().err
+
+
+async def test_calls_ending_in_one_turn_share_one_transaction(tmp_path, monkeypatch):
+    records = CallRecords(tmp_path / "calls.sqlite")
+    await records.open()
+    batches: list[int] = []
+    original = records._insert_rows
+
+    def spy(rows):
+        batches.append(len(rows))
+        return original(rows)
+
+    monkeypatch.setattr(records, "_insert_rows", spy)
+    try:
+        await asyncio.gather(*(records.write(_record(f"1.{n}", float(n))) for n in range(1, 6)))
+        await records.write(_record("2.1", 10.0))
+        stored = await records.last(10)
+    finally:
+        await records.aclose()
+    assert batches == [5, 1]
+    assert [r["uniqueid"] for r in stored] == ["2.1", "1.5", "1.4", "1.3", "1.2", "1.1"]
+
+
+async def test_a_row_that_fails_fails_alone(tmp_path, monkeypatch):
+    records = CallRecords(tmp_path / "calls.sqlite")
+    await records.open()
+    original = records._insert
+
+    def picky(row):
+        if row["uniqueid"] == "1.2":
+            raise sqlite3.OperationalError("disk I/O error")
+        original(row)
+
+    monkeypatch.setattr(records, "_insert", picky)
+    try:
+        outcomes = await asyncio.gather(
+            *(records.write(_record(f"1.{n}", float(n))) for n in range(1, 4)),
+            return_exceptions=True,
+        )
+        stored = await records.last(10)
+    finally:
+        await records.aclose()
+    assert outcomes[0] is None and outcomes[2] is None
+    assert isinstance(outcomes[1], RecordError) and "disk I/O error" in str(outcomes[1])
+    assert [r["uniqueid"] for r in stored] == ["1.3", "1.1"]
+
+
+async def test_a_record_written_as_the_store_closes_is_kept(tmp_path):
+    path = tmp_path / "calls.sqlite"
+    records = CallRecords(path)
+    await records.open()
+    writing = asyncio.ensure_future(records.write(_record("1.1", 1.0)))
+    await asyncio.sleep(0)  # queued for this turn's batch, not yet handed to the thread
+    await records.aclose()
+    await writing
+    again = CallRecords(path)
+    await again.open()
+    try:
+        assert [r["uniqueid"] for r in await again.last(5)] == ["1.1"]
+    finally:
+        await again.aclose()
