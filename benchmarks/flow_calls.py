@@ -360,7 +360,7 @@ async def main(args: argparse.Namespace) -> None:
     summary = []
     with tempfile.TemporaryDirectory(prefix="flowbench-") as folder:
         data_dir = Path(folder)
-        for flow in args.flows.split(","):
+        for flow in filter(None, args.flows.split(",")):
             figures = await run_flow(flow, args, data_dir)
             summary.append((flow, figures))
         if args.paced:
