@@ -9,7 +9,7 @@ PY      := $(VENV)/bin/python
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := python3-venv python3-pip sox libsox-fmt-all espeak-ng ffmpeg graphviz
 
-.PHONY: run test test-slow deps venv lint bench clean
+.PHONY: run test test-slow deps venv lint bench dist clean
 
 run: venv
 	$(VENV)/bin/agi-callbot --config examples/callbot.yaml serve
@@ -29,6 +29,10 @@ bench: venv
 	$(PY) benchmarks/outbox.py
 	$(PY) benchmarks/flow_calls.py --seconds 2 --profile
 
+# sdist + wheel in dist/ (the wheel carries asterisk-conf/, sounds/ and examples/)
+dist: venv
+	$(PY) -m build --outdir dist .
+
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -44,4 +48,4 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	touch $@
 
 clean:
-	rm -rf $(VENV) build *.egg-info var examples/var
+	rm -rf $(VENV) build dist *.egg-info var examples/var
