@@ -8,7 +8,14 @@ here: settings only *name* the environment variable that holds them
 (``token_env: WA_TOKEN``), and :func:`secret` reads it.
 
 Relative paths are relative to the settings file's folder (the working directory
-when there is none).
+when there is none). Without ``--config`` or ``CALLBOT_CONFIG``, ``callbot.yaml`` in the
+working directory is the settings file when it exists (a node folder made by
+``agi-callbot init``).
+
+Secrets can also come from an environment file the settings name (``env_file:
+callbot.env``, ``KEY=value`` lines, mode 600): its variables are added to the
+environment where the real environment does not set them already, like systemd's
+``EnvironmentFile=``.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import difflib
 import os
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +36,8 @@ from agi_callbot.errors import ConfigError
 from agi_callbot.units import parse_duration
 
 ENV_PREFIX = "CALLBOT_"
+#: the settings file used when none is named: a node folder's own (``agi-callbot init``)
+DEFAULT_FILE = "callbot.yaml"
 
 
 class Duration(float):
@@ -135,6 +144,8 @@ class Settings:
     tts: Tts = field(default_factory=Tts)
     prompts: Prompts = field(default_factory=Prompts)
     moh_dir: Path = Path("sounds/moh")
+    #: ``KEY=value`` file with the secrets the settings name (``*_env``), mode 600
+    env_file: Path | None = None
     outbox: Outbox = field(default_factory=Outbox)
     #: per channel (sms, whatsapp, email, webhook): provider settings, read by each gateway.
     #: A channel left out runs in dry-run (logged, not sent).
@@ -180,6 +191,8 @@ def load_settings(
     environ = os.environ if environ is None else environ
     if path is None and environ.get(ENV_PREFIX + "CONFIG"):
         path = environ[ENV_PREFIX + "CONFIG"]
+    elif path is None and Path(DEFAULT_FILE).is_file():
+        path = DEFAULT_FILE
     data: dict[str, Any] = {}
     base = Path.cwd()
     source: Path | None = None
@@ -206,7 +219,44 @@ def load_settings(
         if value is not None:
             _set_path(data, dotted.split("."), value)
     settings = _build(Settings, data, "")
-    return _resolve_paths(dataclasses.replace(settings, source=source), base)
+    settings = _resolve_paths(dataclasses.replace(settings, source=source), base)
+    if settings.env_file is not None:
+        for key, value in read_env_file(settings.env_file).items():
+            if key not in environ and isinstance(environ, MutableMapping):
+                environ[key] = value
+    return settings
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """``KEY=value`` lines (``#`` comments, an optional ``export``, quotes stripped).
+
+    Refused when other users may read it, and when it sets ``CALLBOT_*`` variables:
+    those are settings, read before this file is known.
+    """
+    try:
+        mode = path.stat().st_mode
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read env_file {path}: {exc.strerror}") from exc
+    if mode & 0o007:
+        raise ConfigError(
+            f"env_file {path} holds secrets but other users may read it: chmod 600 {path}"
+        )
+    values: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.removeprefix("export ").partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key.replace("_", "a").isalnum() or key[0].isdigit():
+            raise ConfigError(f"{path}:{number}: expected KEY=value")
+        if key.startswith(ENV_PREFIX):
+            raise ConfigError(f"{path}:{number}: {key} is a setting: put it in the settings file")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key] = value
+    return values
 
 
 def _env_value(raw: str) -> Any:
@@ -288,5 +338,6 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
         flows_dir=absolute(settings.flows_dir),
         data_dir=absolute(settings.data_dir),
         moh_dir=absolute(settings.moh_dir),
+        env_file=None if settings.env_file is None else absolute(settings.env_file),
         tts=dataclasses.replace(settings.tts, recordings_dir=absolute(settings.tts.recordings_dir)),
     )
