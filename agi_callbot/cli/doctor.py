@@ -207,7 +207,14 @@ def check_gateways(settings: Settings) -> list[Check]:
 async def check_asterisk(settings: Settings, refs: FlowRefs | None, timeout: float) -> list[Check]:
     ami = settings.ami
     if not ami.enabled:
-        return [Check("ami", SKIP, "disabled (ami.enabled): transfers do not check availability")]
+        return [
+            Check(
+                "ami",
+                SKIP,
+                "AMI off (ami.enabled: false): transfers go ahead without asking who is free; "
+                "queues and MOH classes on Asterisk not checked",
+            )
+        ]
     password = read_secret(ami.secret_env)
     if password is None:
         return [

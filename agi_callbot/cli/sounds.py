@@ -154,6 +154,12 @@ async def generate_moh(folder: Path, *, repeats: int, teams: Sequence[str]) -> l
             path = default / f"{MOH_NAME}.{ext}"
             await _convert(music, path, FORMATS[ext], MUSIC_LEVEL)
             written.append(path)
+    return written + link_team_music(folder, teams)
+
+
+def link_team_music(folder: Path, teams: Sequence[str]) -> list[Path]:
+    """Link the default hold music into each team's class folder (``moh/<team>/``)."""
+    written: list[Path] = []
     for team in teams:
         team_folder = folder / team
         team_folder.mkdir(parents=True, exist_ok=True)
