@@ -1,7 +1,7 @@
 """The package: the kit built into it, one version, the changelog, the metadata.
 
-The whole install as a user does it (wheel into a fresh venv, ``init``, ``serve``…) is
-``.ci/run``'s job; here the build step and the sdist are run for real, in seconds.
+The whole install as a user does it (``pipx install`` the wheel, ``init``, ``serve``…) is
+``.ci/user-install``'s job; here the sdist and the wheel are built for real, in seconds.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 import tarfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -42,25 +43,35 @@ def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> str:
     return done.stdout
 
 
-def test_the_build_step_puts_the_kit_into_the_package(tmp_path: Path):
-    build = tmp_path / "lib"
-    run(sys.executable, "setup.py", "-q", "build_py", "--build-lib", str(build), cwd=ROOT)
-    package = build / "agi_callbot" / "kit"
-    built = {
-        p.relative_to(package).as_posix(): p.read_bytes()
-        for p in package.rglob("*")
-        if p.is_file() and p.suffix != ".py"
-    }
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``python -m build`` as CI runs it (the wheel built from the sdist), without the
+    network: the venv's setuptools (test extras) instead of an isolated one."""
+    out = tmp_path_factory.mktemp("dist")
+    run(sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), ".", cwd=ROOT)
+    return out
+
+
+def test_the_wheel_carries_the_kit(dist: Path, tmp_path: Path):
+    (wheel,) = dist.glob("agi_callbot-*.whl")
+    prefix = "agi_callbot/kit/"
+    with zipfile.ZipFile(wheel) as archive:
+        built = {
+            name[len(prefix) :]: archive.read(name)
+            for name in archive.namelist()
+            if name.startswith(prefix) and not name.endswith(".py")
+        }
+        archive.extractall(tmp_path / "site")
     assert built == kit_files()
     assert "sounds/moh/default/callbot-hold.ulaw" in built
     assert not [name for name in built if name.startswith("sounds/moh/ventas")]
-    # the built package finds its own copy, not the checkout, from anywhere
-    env = {**os.environ, "PYTHONPATH": str(build)}
+    # the installed package finds its own copy, not a checkout, from anywhere
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
     where = run(
         sys.executable, "-c", "import agi_callbot.kit as k; print(k.kit_root())",
         cwd=tmp_path, env=env,
     )  # fmt: skip
-    assert Path(where.strip()) == package
+    assert Path(where.strip()) == tmp_path / "site" / "agi_callbot" / "kit"
 
 
 def test_a_checkout_finds_the_kit_at_its_top():
@@ -68,10 +79,8 @@ def test_a_checkout_finds_the_kit_at_its_top():
     assert kit.asterisk_conf() == ROOT / "asterisk-conf"
 
 
-def test_the_sdist_carries_the_kit_once(tmp_path: Path):
-    run(sys.executable, "setup.py", "-q", "sdist", "-d", str(tmp_path), "--formats=gztar",
-        cwd=ROOT)  # fmt: skip
-    (archive,) = tmp_path.glob("agi[-_]callbot-*.tar.gz")
+def test_the_sdist_carries_the_kit_once(dist: Path):
+    (archive,) = dist.glob("agi_callbot-*.tar.gz")
     with tarfile.open(archive) as tar:
         names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
     for name in kit_files():
