@@ -72,5 +72,7 @@ def copy_kit(repository: Path, package: Path) -> list[Path]:
     """The build step: the repository's kit folders into the built package folder."""
     written: list[Path] = []
     for name in FOLDERS:
+        if not (repository / name).is_dir():
+            raise KitMissing(f"{repository / name}: the kit's folder is missing from the source")
         written += copy_tree(repository / name, package / name)
     return written
