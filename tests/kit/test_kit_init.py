@@ -285,3 +285,25 @@ def test_env_file_syntax(tmp_path: Path):
     env.write_text("# c\nexport A=1\nB = 'two words'\nC=\"x=y\"\n")
     env.chmod(0o640)
     assert read_env_file(env) == {"A": "1", "B": "two words", "C": "x=y"}
+
+
+def test_the_settings_file_is_found_in_this_order(
+    made: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    other = tmp_path / "other.yaml"
+    other.write_text("listen: {port: 4999}\n")
+    monkeypatch.chdir(made)
+    assert load_settings(environ={}).source == made / "callbot.yaml"
+    assert load_settings(environ={"CALLBOT_CONFIG": str(other)}).source == other
+    assert load_settings(other, environ={"CALLBOT_CONFIG": "nope.yaml"}).source == other
+    monkeypatch.chdir(tmp_path)
+    assert load_settings(environ={}).source is None
+
+
+def test_a_wildcard_listener_is_dialled_by_the_machine_s_name(tmp_path: Path):
+    assert main(["init", str(tmp_path / "n"), "--host", "0.0.0.0"]) == 0
+    plan = dialplan(parse(tmp_path / "n" / "asterisk" / "extensions.conf"))
+    assert plan.globals["CALLBOT_NODE1"] == f"{socket.getfqdn()}:4573"
+    assert main(["init", str(tmp_path / "v6"), "--host", "::1", "--port", "4600"]) == 0
+    plan = dialplan(parse(tmp_path / "v6" / "asterisk" / "extensions.conf"))
+    assert plan.globals["CALLBOT_NODE1"] == "[::1]:4600"
