@@ -33,18 +33,18 @@ HELP: dict[str, str] = {
     "gateways": "Per channel (sms, whatsapp, email, webhook); a channel left out is dry-run",
     "templates": "Approved WhatsApp templates the flows may name",
     "ami": "Asterisk Manager Interface: is anyone free in a team before transferring",
-    "log": "format auto | json | text; numbers are masked unless full_numbers",
+    "log": "Logging: format auto | json | text; phone numbers masked unless full_numbers",
 }
 
 HEADER = """\
 # {name} — settings of this agi-callbot node (written by agi-callbot {version} init).
 #
-# Every setting is listed with its default, commented out ("# key: default"):
-# uncomment a line to change it. Relative paths are relative to this file's folder.
-# Durations may be written 5s, 2m, 250ms. Any setting can also come from the
-# environment as CALLBOT_<PATH> (CALLBOT_LISTEN__PORT=4574). Secrets never live here:
-# a setting names the variable that holds one (ami.secret_env: AMI_SECRET), set in
-# the environment or in env_file.
+# Every setting is listed with its default, commented out ("# key: default"): to
+# change one, remove the "# " of its line (and of its section's line). Relative paths
+# are relative to this file's folder. Durations may be written 5s, 2m, 250ms.
+# Any setting can also come from the environment: CALLBOT_LISTEN__PORT=4574.
+# Secrets never live here: a setting names the variable that holds one
+# (ami.secret_env: AMI_SECRET), set in the environment or in env_file.
 """
 
 
@@ -81,7 +81,10 @@ def _section(name: str, default: Any, given: dict[str, Any]) -> list[str]:
         if field.name in given:
             lines.append(f"  {field.name}: {_scalar(plain(given[field.name]))}")
         else:
-            lines.append(f"#   {field.name}: {_scalar(getattr(default, field.name))}")
+            # in a section that is on, the marker sits in the indentation: removing
+            # "# " leaves the key where YAML wants it, in either case
+            marker = "  # " if given else "#   "
+            lines.append(f"{marker}{field.name}: {_scalar(getattr(default, field.name))}")
     return lines
 
 
