@@ -7,7 +7,7 @@ VENV    ?= .venv
 PYTHON  ?= python3
 PY      := $(VENV)/bin/python
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := python3-venv python3-pip sox libsox-fmt-all espeak-ng ffmpeg graphviz
+APT_PACKAGES := python3-venv python3-pip sox libsox-fmt-all espeak-ng ffmpeg graphviz chromium
 
 .PHONY: run test test-slow deps venv lint bench dist clean
 

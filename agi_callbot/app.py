@@ -22,6 +22,8 @@ from aiohttp.web import AppRunner
 from agi_callbot import metrics, web
 from agi_callbot.ami import NoTeams, Teams
 from agi_callbot.config import Settings
+from agi_callbot.console import mount as mount_console
+from agi_callbot.console import standalone_app as standalone_console
 from agi_callbot.flow.loader import FlowLibrary
 from agi_callbot.gateways import Gateway, build_gateways, probe
 from agi_callbot.outbox import Outbox
@@ -51,6 +53,8 @@ class App:
     # made by start()
     server: FastAGIServer | None = None
     http: AppRunner | None = None
+    console_http: AppRunner | None = None
+    console: Any = None
     _closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
@@ -119,11 +123,27 @@ class App:
             on_refused=metrics.refused,
         )
         await self.server.start()
+        console = self.settings.console
+        shared = console.enabled and not console.port
         if self.settings.http.enabled:
             app = web.build_app(
-                self.settings, prompts=self.prompts, outbox=self.outbox, ready=self.ready
+                self.settings,
+                prompts=self.prompts,
+                outbox=self.outbox,
+                ready=self.ready,
+                client_max_size=max(2 * console.max_flow_bytes + 65536, 1024 * 1024),
             )
+            if shared:
+                self.console = mount_console(app, self.settings, services=self.services)
             self.http = await web.start_http(self.settings, app)
+            if shared:
+                self.console.guard.announce(_base_url(self.http))
+        if console.enabled and console.port:
+            app, self.console = standalone_console(self.settings, services=self.services)
+            self.console_http = await web.start_http(
+                self.settings, app, host=console.host, port=console.port, what="console"
+            )
+            self.console.guard.announce(_base_url(self.console_http))
         if self.settings.flows.reload:
             interval = float(self.settings.flows.reload_interval)
             self._tasks.append(asyncio.create_task(self.library.watch(interval)))
@@ -151,14 +171,21 @@ class App:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        if self.http is not None:
-            await self.http.cleanup()
+        for runner in (self.console_http, self.http):
+            if runner is not None:
+                await runner.cleanup()
         while self._closers:
             closer = self._closers.pop()
             try:
                 await closer()
             except Exception:
                 log.exception("error while closing %r", closer)
+
+
+def _base_url(runner: AppRunner) -> str:
+    host, port = runner.addresses[0][:2] if runner.addresses else ("127.0.0.1", 0)
+    host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    return f"http://{'[' + host + ']' if ':' in host else host}:{port}"
 
 
 async def serve_forever(settings: Settings) -> int:

@@ -134,6 +134,30 @@ class Flows:
 
 
 @dataclass(frozen=True)
+class Console:
+    """The designer console (:mod:`agi_callbot.console`), on the HTTP listener by default.
+
+    ``port`` other than 0 gives it a listener of its own (``host:port``), so the provider
+    callbacks can be exposed without exposing the console. The admin token is read from
+    the environment variable ``token_env`` names (generated at start when it is unset);
+    ``password_hash`` (``agi-callbot console-password``) lets admins log in with a
+    password instead.
+    """
+
+    enabled: bool = True
+    token_env: str = "CONSOLE_TOKEN"
+    password_hash: str = ""
+    host: str = "127.0.0.1"
+    port: int = 0
+    session_ttl: Duration = Duration(12 * 3600.0)
+    #: previous versions kept per flow (the oldest go first)
+    history: int = 100
+    #: largest flow text or upload the console accepts, in bytes
+    max_flow_bytes: int = 1_000_000
+    max_upload_bytes: int = 20_000_000
+
+
+@dataclass(frozen=True)
 class Settings:
     listen: Listen = field(default_factory=Listen)
     http: Http = field(default_factory=Http)
@@ -154,6 +178,7 @@ class Settings:
     templates: dict[str, dict[str, Any]] = field(default_factory=dict)
     ami: Ami = field(default_factory=Ami)
     log: Log = field(default_factory=Log)
+    console: Console = field(default_factory=Console)
     #: where the settings came from (None: embedded defaults + environment only)
     source: Path | None = None
 
@@ -168,6 +193,11 @@ class Settings:
     @property
     def prompts_dir(self) -> Path:
         return self.data_dir / "prompts"
+
+    @property
+    def console_dir(self) -> Path:
+        """The console's own files: flow history, sessions' Try it audio."""
+        return self.data_dir / "console"
 
 
 def secret(env_name: str | None) -> str | None:

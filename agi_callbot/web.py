@@ -53,6 +53,7 @@ def build_app(
     prompts: Any = None,
     outbox: Any = None,
     ready: ReadyCheck = _always_ready,
+    client_max_size: int = 1024 * 1024,
 ) -> web.Application:
     """The aiohttp application with every route this node serves.
 
@@ -61,7 +62,7 @@ def build_app(
     outbox store. ``prompts`` (a PromptService) adds the prompt routes; ``outbox`` adds the
     providers' status callbacks when the gateways ship them.
     """
-    app = web.Application(client_max_size=1024 * 1024)
+    app = web.Application(client_max_size=client_max_size)
     app[_STARTED] = time.monotonic()
     app[_READY] = ready
     app.add_routes(
@@ -115,13 +116,21 @@ def _dumps(obj: Any) -> str:
     return json.dumps(obj, default=str)
 
 
-async def start_http(settings: Settings, app: web.Application) -> web.AppRunner:
+async def start_http(
+    settings: Settings,
+    app: web.Application,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    what: str = "HTTP",
+) -> web.AppRunner:
     """Listen on ``http.host:http.port``; the caller awaits ``runner.cleanup()`` at shutdown.
 
     Port 0 picks a free port (tests): read it from ``runner.addresses``. A port already in
     use is a ConfigError naming the address, not a traceback.
     """
-    host, port = settings.http.host, settings.http.port
+    host = settings.http.host if host is None else host
+    port = settings.http.port if port is None else port
     if port in ASTERISK_HTTP_PORTS:
         log.warning("http.port %d is one of Asterisk's own HTTP ports; choose another", port)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -132,8 +141,8 @@ async def start_http(settings: Settings, app: web.Application) -> web.AppRunner:
     except OSError as exc:
         await runner.cleanup()
         raise ConfigError(
-            f"cannot listen for HTTP on {host}:{port}: {exc.strerror or exc}"
+            f"cannot listen for {what} on {host}:{port}: {exc.strerror or exc}"
         ) from exc
     address = runner.addresses[0] if runner.addresses else (host, port)
-    log.info("HTTP listening on %s:%s", address[0], address[1])
+    log.info("%s listening on %s:%s", what, address[0], address[1])
     return runner

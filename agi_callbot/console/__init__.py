@@ -1,0 +1,51 @@
+"""The designer console: build, check, try and publish flows in a browser.
+
+It is served by the node's own HTTP listener (or its own, ``console.port``), in the same
+event loop and never on a call's path. It reaches the engine only through what the CLI
+uses: the flow loader and lint, the graph module, the simulator, the prompt service.
+Nothing in ``flow/``, ``agi/`` or ``transport/`` knows it exists.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from agi_callbot.config import Settings
+from agi_callbot.console import api, pages
+from agi_callbot.console.auth import Guard
+from agi_callbot.console.state import CONSOLE, Console
+from agi_callbot.console.store import FlowStore
+
+STATIC = Path(__file__).parent / "static"
+
+__all__ = ["Console", "mount", "standalone_app"]
+
+
+def mount(
+    app: web.Application,
+    settings: Settings,
+    *,
+    services: Any = None,
+    token: str | None = None,
+) -> Console:
+    """Add the console's routes to ``app``; returns its state (the guard holds the token)."""
+    console = Console(settings, Guard(settings, token), FlowStore(settings), services=services)
+    app[CONSOLE] = console
+    app.add_routes(pages.routes(console))
+    app.add_routes(api.routes(console))
+    app.add_routes([web.static("/console-static", STATIC, append_version=False)])
+    app.on_response_prepare.append(_no_sniff)
+    return console
+
+
+def standalone_app(settings: Settings, **kwargs: Any) -> tuple[web.Application, Console]:
+    """The console on a listener of its own (``console.port``)."""
+    app = web.Application(client_max_size=settings.console.max_flow_bytes * 2 + 65536)
+    return app, mount(app, settings, **kwargs)
+
+
+async def _no_sniff(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -1,0 +1,514 @@
+"""A flow file as the admin wrote it, edited without losing their comments and layout.
+
+Form edits are small operations on the YAML tree (``set``, ``delete``, ``append``,
+``add_block``, ``rename_block``, ``delete_block``) applied with ruamel.yaml's round-trip
+mode, which keeps comments, key order and quoting. ruamel still re-flows a few things
+when it writes a whole file (a flow mapping spread over two lines becomes one line,
+indentation is normalised), so the edit is written back as a three-way merge: the lines
+the operation changed in ruamel's rendering are spliced into the admin's own text, and
+everything else stays byte for byte. A one-field edit changes one line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import json
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
+from ruamel.yaml.scalarstring import (
+    DoubleQuotedScalarString,
+    LiteralScalarString,
+    SingleQuotedScalarString,
+)
+
+from agi_callbot.errors import FlowError
+
+Path = Sequence[str | int]
+
+#: keys whose value names a block, inside a block's kind mapping
+_REF_KEYS = frozenset(
+    {"on_fail", "on_nobody", "on_no_answer", "on_busy", "on_unavailable", "open", "closed",
+     "holiday"}
+)  # fmt: skip
+BLOCK_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+_KEY_LINE = re.compile(r"^( +)(?!- )[^\s#][^:]*:")
+
+
+class EditError(FlowError):
+    """An edit that cannot apply (a path that does not exist, a name already taken)."""
+
+
+def _yaml(text: str) -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    mapping, sequence, offset = _indentation(text)
+    yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
+    return yaml
+
+
+def _indentation(text: str) -> tuple[int, int, int]:
+    """(mapping, sequence, offset) indents as the file uses them (2, 4, 2 when unsure)."""
+    mapping = 2
+    for line in text.splitlines():
+        found = _KEY_LINE.match(line)
+        if found:
+            mapping = len(found.group(1))
+            break
+    sequence, offset = mapping + 2, mapping
+    for previous, line in zip(text.splitlines(), text.splitlines()[1:], strict=False):
+        stripped = line.lstrip(" ")
+        if stripped.startswith("- ") and previous.rstrip().endswith(":"):
+            dash = len(line) - len(stripped)
+            parent = len(previous) - len(previous.lstrip(" "))
+            offset = max(dash - parent, 0)
+            sequence = offset + 2
+            break
+    return mapping, sequence, offset
+
+
+class FlowDocument:
+    """One flow file's text and its round-trip tree."""
+
+    def __init__(self, text: str) -> None:
+        self.original = text
+        self._yaml = _yaml(text)
+        try:
+            self.data = self._yaml.load(text) if text.strip() else CommentedMap()
+        except YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            raise EditError(
+                f"invalid YAML: {getattr(exc, 'problem', None) or exc}",
+                line=mark.line + 1 if mark else 0,
+                column=mark.column + 1 if mark else 0,
+            ) from None
+        if not isinstance(self.data, CommentedMap):
+            raise EditError("a flow file is a mapping (flow:, blocks:, …)", line=1, column=1)
+        self._base = self._render()
+
+    # ----------------------------------------------------------------- reading
+
+    def blocks(self) -> CommentedMap:
+        blocks = self.data.get("blocks")
+        if not isinstance(blocks, CommentedMap):
+            blocks = CommentedMap()
+            self.data["blocks"] = blocks
+        return blocks
+
+    def get(self, path: Path, default: Any = None) -> Any:
+        node: Any = self.data
+        for part in path:
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                return default
+        return node
+
+    def paths_by_line(self) -> list[tuple[int, str]]:
+        """(line, dotted path) of every mapping key and list item, in file order: where a
+        problem the loader reports at a line belongs in the forms."""
+        found: list[tuple[int, str]] = []
+
+        def walk(node: Any, prefix: list[str]) -> None:
+            if isinstance(node, CommentedMap):
+                for key in node:
+                    try:
+                        line = node.lc.key(key)[0] + 1
+                    except (KeyError, TypeError):
+                        continue
+                    path = [*prefix, str(key)]
+                    found.append((line, ".".join(path)))
+                    walk(node[key], path)
+            elif isinstance(node, CommentedSeq):
+                for index, item in enumerate(node):
+                    try:
+                        line = node.lc.item(index)[0] + 1
+                    except (KeyError, TypeError):
+                        continue
+                    path = [*prefix, str(index)]
+                    found.append((line, ".".join(path)))
+                    walk(item, path)
+
+        walk(self.data, [])
+        return sorted(found, key=lambda item: item[0])
+
+    def field_at(self, line: int) -> str:
+        """The deepest key path written on ``line`` (else the last one before it)."""
+        best = ""
+        for key_line, path in self.paths_by_line():
+            if key_line > line:
+                break
+            if key_line < line and best and best.count(".") > path.count("."):
+                best = path
+                continue
+            best = path
+        return best
+
+    # ----------------------------------------------------------------- editing
+
+    def apply(self, ops: Sequence[dict[str, Any]]) -> None:
+        """Apply edits in order. Replacing one scalar with another is done in the text
+        itself (same quoting, nothing else moves); other edits go through the tree."""
+        for op in ops:
+            text = self.text()
+            patched = None
+            if op.get("op") == "set":
+                patched = patch_scalar(text, _path(op), op.get("value"))
+            if patched is None:
+                self._apply(op)
+                patched = self.text()
+            self._reset(patched)
+
+    def _reset(self, text: str) -> None:
+        fresh = FlowDocument(text)
+        self.original, self.data, self._base = fresh.original, fresh.data, fresh._base
+
+    def _apply(self, op: dict[str, Any]) -> None:
+        name = op.get("op")
+        if name == "set":
+            self.set(_path(op), op.get("value"))
+        elif name == "delete":
+            self.delete(_path(op))
+        elif name == "append":
+            self.append(_path(op), op.get("value"))
+        elif name == "add_block":
+            self.add_block(str(op.get("name", "")), op.get("value"))
+        elif name == "rename_block":
+            self.rename_block(str(op.get("name", "")), str(op.get("new_name", "")))
+        elif name == "delete_block":
+            self.delete_block(str(op.get("name", "")))
+        else:
+            raise EditError(f"unknown edit {name!r}")
+
+    def set(self, path: Path, value: Any) -> None:
+        """Set the value at ``path``, creating mappings on the way; keep the old quoting."""
+        if not path:
+            raise EditError("an edit needs a path")
+        parent = self._parent(path, create=True)
+        key = path[-1]
+        old = _lookup(parent, key)
+        value = _styled(value, old)
+        if isinstance(parent, CommentedSeq):
+            index = _index(parent, key)
+            parent[index] = value
+        else:
+            parent[key] = value
+
+    def delete(self, path: Path) -> None:
+        parent = self._parent(path, create=False)
+        key = path[-1]
+        if isinstance(parent, CommentedSeq):
+            del parent[_index(parent, key)]
+        elif isinstance(parent, CommentedMap) and key in parent:
+            del parent[key]
+
+    def append(self, path: Path, value: Any) -> None:
+        target = self.get(path)
+        if target is None:
+            self.set(path, CommentedSeq())
+            target = self.get(path)
+        if not isinstance(target, CommentedSeq):
+            raise EditError(f"{'.'.join(map(str, path))} is not a list")
+        target.append(_tree(value))
+
+    def add_block(self, name: str, body: Any) -> None:
+        blocks = self.blocks()
+        if not BLOCK_NAME.fullmatch(name):
+            raise EditError(
+                f"invalid block name {name!r}: a letter or _, then letters, digits, _ -"
+            )
+        if name in blocks:
+            raise EditError(f"a block named {name!r} already exists")
+        blocks[name] = _tree(body if body is not None else CommentedMap())
+        if "start" not in self.data and len(blocks) == 1:
+            self.data["start"] = name
+
+    def rename_block(self, old: str, new: str) -> None:
+        """Rename a block; every reference to it (start, next, goto, options, branches,
+        outcomes) follows. Keeps the block's place in the file."""
+        blocks = self.blocks()
+        if old not in blocks:
+            raise EditError(f"no block named {old!r}")
+        if not BLOCK_NAME.fullmatch(new):
+            raise EditError(f"invalid block name {new!r}: a letter or _, then letters, digits, _ -")
+        if new in blocks:
+            raise EditError(f"a block named {new!r} already exists")
+        position = list(blocks).index(old)
+        body = blocks.pop(old)
+        blocks.insert(position, new, body)
+        for holder, key in self.references(old):
+            holder[key] = _styled(new, holder[key])
+
+    def delete_block(self, name: str) -> None:
+        """Delete a block and the optional references to it (``next``, outcomes, menu
+        options, branch cases); references that cannot go (``goto``, ``open``) stay, and
+        the validation then names them."""
+        blocks = self.blocks()
+        if name not in blocks:
+            raise EditError(f"no block named {name!r}")
+        del blocks[name]
+        for holder, key in reversed(self.references(name)):
+            if isinstance(holder, CommentedSeq):
+                continue
+            if key in ("goto", "open", "closed") and not _is_option(holder):
+                continue
+            if _is_case(holder):
+                continue
+            del holder[key]
+        for branch in self._kinds("branch"):
+            if isinstance(branch, CommentedSeq):
+                keep = [
+                    c
+                    for c in branch
+                    if not (_is_case(c) and name in (c.get("goto"), c.get("else")))
+                ]
+                branch[:] = keep
+        if self.data.get("start") == name:
+            if blocks:
+                self.data["start"] = next(iter(blocks))
+            else:
+                del self.data["start"]
+
+    def references(self, name: str) -> list[tuple[Any, Any]]:
+        """(container, key) of every place that names block ``name``."""
+        found: list[tuple[Any, Any]] = []
+        for key in ("start", "on_error"):
+            if self.data.get(key) == name:
+                found.append((self.data, key))
+        for block in self.blocks().values():
+            if not isinstance(block, CommentedMap):
+                continue
+            if block.get("next") == name:
+                found.append((block, "next"))
+            for kind, spec in block.items():
+                if kind == "goto" and spec == name:
+                    found.append((block, "goto"))
+                elif isinstance(spec, CommentedMap) and kind != "actions":
+                    found.extend((spec, k) for k in _REF_KEYS if spec.get(k) == name)
+                    options = spec.get("options") if kind == "menu" else None
+                    if isinstance(options, CommentedMap):
+                        for digits, option in options.items():
+                            if option == name:
+                                found.append((options, digits))
+                            elif isinstance(option, CommentedMap) and option.get("goto") == name:
+                                found.append((option, "goto"))
+                elif kind == "branch" and isinstance(spec, CommentedSeq):
+                    for case in spec:
+                        if isinstance(case, CommentedMap):
+                            found.extend((case, k) for k in ("goto", "else") if case.get(k) == name)
+        return found
+
+    def _kinds(self, kind: str) -> Iterator[Any]:
+        for block in self.blocks().values():
+            if isinstance(block, CommentedMap) and kind in block:
+                yield block[kind]
+
+    def _parent(self, path: Path, *, create: bool) -> Any:
+        node: Any = self.data
+        for part in path[:-1]:
+            if isinstance(node, CommentedSeq):
+                node = node[_index(node, part)]
+                continue
+            if not isinstance(node, CommentedMap):
+                raise EditError(f"cannot edit {'.'.join(map(str, path))}: not a mapping")
+            child = node.get(part)
+            if not isinstance(child, CommentedMap | CommentedSeq):
+                if not create:
+                    raise EditError(f"nothing at {'.'.join(map(str, path))}")
+                child = CommentedMap()
+                node[part] = child
+            node = child
+        return node
+
+    # ----------------------------------------------------------------- writing
+
+    def _render(self) -> str:
+        out = io.StringIO()
+        self._yaml.dump(self.data, out)
+        return out.getvalue()
+
+    def text(self) -> str:
+        """The edited file: the admin's text with only the edited lines replaced."""
+        return merge(self.original, self._base, self._render())
+
+
+_PLAIN_UNSAFE = re.compile(r"^[\s\-?:,\[\]{}#&*!|>'\"%@`]|: | #|[\n\r\t]|\s$|:$")
+
+
+def patch_scalar(text: str, path: Path, value: Any) -> str | None:
+    """``text`` with the scalar at ``path`` replaced by ``value`` written in the old one's
+    style, or None when that is not a one-scalar change (a new key, a container, a block
+    scalar, an alias)."""
+    if isinstance(value, dict | list) or value is None:
+        return None
+    try:
+        node: Any = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            found = [
+                v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == str(part)
+            ]
+            if len(found) != 1:
+                return None
+            node = found[0]
+        elif isinstance(node, yaml.SequenceNode):
+            try:
+                node = node.value[int(part)]
+            except (ValueError, IndexError):
+                return None
+        else:
+            return None
+    if not isinstance(node, yaml.ScalarNode) or node.style in ("|", ">"):
+        return None
+    if text[node.start_mark.index : node.start_mark.index + 1] in ("*", "&", "!"):
+        return None
+    rendered = _scalar_text(value, node.style)
+    if rendered is None:
+        return None
+    return text[: node.start_mark.index] + rendered + text[node.end_mark.index :]
+
+
+def _scalar_text(value: Any, style: str | None) -> str | None:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if not isinstance(value, str) or "\n" in value:
+        return None
+    if style == "'":
+        return "'" + value.replace("'", "''") + "'"
+    if style == '"' or not value or _PLAIN_UNSAFE.search(value):
+        return json.dumps(value, ensure_ascii=False)
+    try:
+        if yaml.safe_load(value) != value:
+            return json.dumps(value, ensure_ascii=False)
+    except yaml.YAMLError:
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def merge(ours: str, base: str, theirs: str) -> str:
+    """Apply the change base → theirs to ``ours`` (= base up to re-formatting).
+
+    A change inside lines ``ours`` writes as ``base`` does is spliced in at the matching
+    lines; a change touching lines written differently (a re-flowed flow mapping)
+    replaces that whole region with ``theirs``' rendering of it.
+    """
+    if ours == base:
+        return theirs
+    o, b, t = ours.splitlines(True), base.splitlines(True), theirs.splitlines(True)
+    if o and not o[-1].endswith("\n"):
+        o[-1] += "\n"
+    same = difflib.SequenceMatcher(None, b, o, autojunk=False).get_opcodes()
+    differ = [(b1, b2) for tag, b1, b2, _, _ in same if tag != "equal"]
+
+    def widen(b1: int, b2: int) -> tuple[int, int]:
+        for r1, r2 in differ:
+            if r1 < b1 < r2 or (b1 == b2 and r1 < b1 < r2):
+                b1 = r1
+            if r1 < b2 < r2:
+                b2 = r2
+        return b1, b2
+
+    def to_ours(index: int) -> int:
+        for tag, b1, b2, o1, o2 in same:
+            if tag == "equal" and b1 <= index <= b2:
+                return o1 + index - b1
+            if index == b1:
+                return o1
+            if index == b2:
+                return o2
+        return len(o)
+
+    hunks: list[list[int]] = []
+    for tag, b1, b2, t1, t2 in difflib.SequenceMatcher(None, b, t, autojunk=False).get_opcodes():
+        if tag == "equal":
+            continue
+        w1, w2 = widen(b1, b2)
+        hunk = [w1, w2, t1 - (b1 - w1), t2 + (w2 - b2)]
+        if hunks and hunk[0] <= hunks[-1][1]:
+            last = hunks[-1]
+            last[1], last[3] = max(last[1], hunk[1]), max(last[3], hunk[3])
+        else:
+            hunks.append(hunk)
+    result: list[str] = []
+    cursor = 0
+    for b1, b2, t1, t2 in hunks:
+        start, stop = max(to_ours(b1), cursor), max(to_ours(b2), cursor)
+        result.extend(o[cursor:start])
+        result.extend(t[t1:t2])
+        cursor = stop
+    result.extend(o[cursor:])
+    return "".join(result)
+
+
+def _path(op: dict[str, Any]) -> list[str | int]:
+    path = op.get("path")
+    if not isinstance(path, list) or not path:
+        raise EditError("an edit needs a path: a list of keys")
+    return [p if isinstance(p, int) else str(p) for p in path]
+
+
+def _index(seq: CommentedSeq, key: Any) -> int:
+    try:
+        index = int(key)
+    except (TypeError, ValueError):
+        raise EditError(f"{key!r} is not a list position") from None
+    if not -len(seq) <= index < len(seq):
+        raise EditError(f"no item {index} in the list")
+    return index
+
+
+def _lookup(parent: Any, key: Any) -> Any:
+    try:
+        if isinstance(parent, CommentedSeq):
+            return parent[int(key)]
+        return parent.get(key)
+    except (IndexError, ValueError, AttributeError):
+        return None
+
+
+def _styled(value: Any, old: Any) -> Any:
+    """A new scalar in the style of the one it replaces (quotes kept, block text kept)."""
+    value = _tree(value)
+    if not isinstance(value, str):
+        return value
+    for style in (DoubleQuotedScalarString, SingleQuotedScalarString, LiteralScalarString):
+        if isinstance(old, style):
+            if style is SingleQuotedScalarString and "\n" in value:
+                return DoubleQuotedScalarString(value)
+            return style(value)
+    if "\n" in value:
+        return LiteralScalarString(value if value.endswith("\n") else value + "\n")
+    if old is None and (" " in value or value[:1] in "\"'{[&*!|>%@`#"):
+        return DoubleQuotedScalarString(value)  # texts quoted, as the examples write them
+    return value
+
+
+def _tree(value: Any) -> Any:
+    """Plain JSON values → ruamel's round-trip containers."""
+    if isinstance(value, dict):
+        out = CommentedMap()
+        for key, item in value.items():
+            out[str(key)] = _tree(item)
+        return out
+    if isinstance(value, list):
+        return CommentedSeq(_tree(item) for item in value)
+    return value
+
+
+def _is_option(holder: Any) -> bool:
+    return isinstance(holder, CommentedMap) and "goto" in holder and "actions" in holder
+
+
+def _is_case(holder: Any) -> bool:
+    return isinstance(holder, CommentedMap) and ("if" in holder or "else" in holder)

@@ -1,0 +1,47 @@
+"""What every console route reaches: settings, the flow store, the guard, caches."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from agi_callbot.config import Settings
+from agi_callbot.console.auth import Guard
+from agi_callbot.console.picture import Pictures
+from agi_callbot.console.store import Checked, FlowStore
+
+CHECK_CACHE = 256
+
+
+@dataclass
+class Console:
+    settings: Settings
+    guard: Guard
+    store: FlowStore
+    pictures: Pictures = field(default_factory=Pictures)
+    #: the node's services (prompts, outbox…) when the console runs inside ``serve``
+    services: Any = None
+    #: Try it calls in progress (:mod:`agi_callbot.console.tryit`)
+    trials: Any = None
+    _checked: OrderedDict[tuple[str, str], Checked] = field(default_factory=OrderedDict)
+
+    def checked(self, name: str, text: str) -> Checked:
+        """Loader + lint verdict on ``text``, cached by content (drafts are re-checked as
+        the admin types: the same text is not checked twice)."""
+        key = (name, hashlib.sha256(text.encode()).hexdigest())
+        found = self._checked.get(key)
+        if found is not None:
+            self._checked.move_to_end(key)
+            return found
+        found = self.store.check(name, text)
+        self._checked[key] = found
+        while len(self._checked) > CHECK_CACHE:
+            self._checked.popitem(last=False)
+        return found
+
+
+CONSOLE = web.AppKey("console", Console)

@@ -1,0 +1,143 @@
+"""The console's words in Spanish and English.
+
+The Spanish words are the ones admins of Spanish-speaking call centres already use in
+designers of this kind (*Acciones*, *opción del menú hablado*, *Derivar a un equipo o
+agente*, *música de espera*, *Finalizar llamada*, *mensaje final*, *Respuesta de voz*,
+*Enviar SMS*, *número de origen*, *Enviar WhatsApp*, *plantilla*).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aiohttp import web
+
+LANGUAGES = ("es", "en")
+LANG_COOKIE = "callbot_lang"
+
+WORDS: dict[str, tuple[str, str]] = {
+    # frame
+    "console": ("Consola del callbot", "Callbot console"),
+    "flows": ("Flujos", "Flows"),
+    "teams": ("Equipos", "Teams"),
+    "calls": ("Llamadas", "Calls"),
+    "outbox": ("Mensajes", "Outbox"),
+    "dashboard": ("Panel", "Dashboard"),
+    "logout": ("Salir", "Log out"),
+    "language": ("Idioma", "Language"),
+    "skip": ("Ir al contenido", "Skip to content"),
+    # login
+    "login": ("Entrar", "Log in"),
+    "login_help": (
+        "Pegue el token de administración que muestra el registro del servidor "
+        "(línea «console:») o escriba la contraseña.",
+        "Paste the admin token from the server log (the “console:” line) or type the password.",
+    ),
+    "token_or_password": ("Token o contraseña", "Token or password"),
+    "login_failed": ("Token o contraseña incorrectos.", "Wrong token or password."),
+    "login_limited": (
+        "Demasiados intentos. Espere un minuto.",
+        "Too many attempts. Wait a minute.",
+    ),
+    # flows list
+    "name": ("Nombre", "Name"),
+    "description": ("Descripción", "Description"),
+    "state": ("Estado", "State"),
+    "version": ("Versión", "Version"),
+    "changed": ("Último cambio", "Last change"),
+    "calls_today": ("Llamadas hoy", "Calls today"),
+    "valid": ("Válido", "Valid"),
+    "warnings": ("Avisos", "Warnings"),
+    "errors": ("Errores", "Errors"),
+    "new_flow": ("Nuevo flujo", "New flow"),
+    "start_from": ("Empezar desde", "Start from"),
+    "starter_empty-es": ("Vacío (español)", "Empty (Spanish)"),
+    "starter_empty-en": ("Vacío (inglés)", "Empty (English)"),
+    "starter_soporte": ("Ejemplo: soporte (español)", "Example: soporte (Spanish)"),
+    "starter_support": ("Ejemplo: support (inglés)", "Example: support (English)"),
+    "create": ("Crear", "Create"),
+    "duplicate": ("Duplicar", "Duplicate"),
+    "delete": ("Eliminar", "Delete"),
+    "open": ("Abrir", "Open"),
+    "no_flows": ("Aún no hay flujos.", "No flows yet."),
+    "confirm_delete": (
+        "¿Eliminar el flujo «{name}»? Queda en el historial.",
+        "Delete flow “{name}”? It stays in the history.",
+    ),
+    "new_name": ("Nombre del nuevo flujo", "Name of the new flow"),
+    # designer
+    "picture": ("Diagrama", "Picture"),
+    "yaml": ("YAML", "YAML"),
+    "publish": ("Publicar", "Publish"),
+    "history": ("Historial", "History"),
+    "try_it": ("Probar", "Try it"),
+    "unpublished": ("Cambios sin publicar", "Unpublished changes"),
+    "published": ("Publicado", "Published"),
+    "n_problems": ("{n} problemas", "{n} problems"),
+    "palette": ("Añadir", "Add"),
+    "blocks": ("Bloques", "Blocks"),
+    "actions": ("Acciones", "Actions"),
+    "inspector": ("Propiedades", "Properties"),
+    "pick_block": (
+        "Elija un bloque en el diagrama para editarlo.",
+        "Pick a block in the picture to edit it.",
+    ),
+    "problems": ("Problemas", "Problems"),
+    "no_problems": ("Sin problemas.", "No problems."),
+    "conflict_title": ("Otra persona ha guardado este flujo", "Someone else saved this flow"),
+    "conflict_help": (
+        "Su versión no se ha guardado ni se ha perdido. A la izquierda, lo que hay "
+        "publicado ahora; a la derecha, su borrador.",
+        "Your version was neither saved nor lost. Left: what is published now; right: your draft.",
+    ),
+    "keep_mine": ("Publicar mi versión encima", "Publish mine over it"),
+    "take_theirs": ("Descartar la mía y cargar la publicada", "Discard mine, load theirs"),
+    "restore": ("Restaurar", "Restore"),
+    "close": ("Cerrar", "Close"),
+    "saved": ("Guardado", "Saved"),
+    "picture_stale": (
+        "El borrador tiene errores: el diagrama muestra la última versión válida.",
+        "The draft has errors: the picture shows the last valid version.",
+    ),
+    "rename": ("Renombrar", "Rename"),
+    "block_name": ("Nombre del bloque", "Block name"),
+    "delete_block": ("Eliminar bloque", "Delete block"),
+    "start_block": ("Bloque inicial", "Start block"),
+    "variables": ("Variables", "Variables"),
+    "variables_help": (
+        "Variables que puede usar en los textos:",
+        "Variables you can use in texts:",
+    ),
+    "add_action": ("Añadir acción", "Add action"),
+    "add_option": ("Añadir opción", "Add option"),
+    "add_case": ("Añadir condición", "Add condition"),
+    "remove": ("Quitar", "Remove"),
+    "none": ("— ninguno —", "— none —"),
+    "end_of_call": ("Fin de la llamada", "End of call"),
+    "flow_settings": ("Ajustes del flujo", "Flow settings"),
+    "on_hangup_actions": ("Acciones al colgar", "Actions after the call"),
+    "new_block_name": ("Nombre del nuevo bloque", "Name of the new block"),
+}
+
+
+def language(request: web.Request) -> str:
+    """``?lang=`` (remembered in a cookie), the cookie, then the browser's language."""
+    asked = request.query.get("lang") or request.cookies.get(LANG_COOKIE, "")
+    if asked in LANGUAGES:
+        return asked
+    for part in request.headers.get("Accept-Language", "").split(","):
+        tag = part.split(";")[0].strip().lower()[:2]
+        if tag in LANGUAGES:
+            return tag
+    return "es"
+
+
+def translator(lang: str) -> Callable[..., str]:
+    index = LANGUAGES.index(lang)
+
+    def t(key: str, **values: object) -> str:
+        pair = WORDS.get(key)
+        text = pair[index] if pair else key
+        return text.format(**values) if values else text
+
+    return t
