@@ -34,6 +34,7 @@ HELP: dict[str, str] = {
     "templates": "Approved WhatsApp templates the flows may name",
     "ami": "Asterisk Manager Interface: is anyone free in a team before transferring",
     "log": "Logging: format auto | json | text; phone numbers masked unless full_numbers",
+    "console": "The designer console in the browser: admin token from token_env's variable",
 }
 
 HEADER = """\
