@@ -31,6 +31,7 @@ from agi_callbot.agi.replies import Reply
 from agi_callbot.config import Listen
 from agi_callbot.errors import (
     CommandError,
+    ConnectionClosed,
     DeadChannel,
     Hangup,
     ProtocolError,
@@ -41,7 +42,10 @@ log = logging.getLogger("agi_callbot.channel")
 
 
 class Wire(Protocol):
-    """Bytes to and from Asterisk. ``read`` returns ``b""`` at end of stream."""
+    """Bytes to and from Asterisk (see :mod:`agi_callbot.session`).
+
+    ``read`` returns ``b""`` at end of stream; ``write`` raises
+    :class:`~agi_callbot.errors.ConnectionClosed` once the peer is gone."""
 
     async def read(self) -> bytes: ...
 
@@ -182,7 +186,7 @@ class Channel:
 
     async def _exchange(self, command: Command) -> Reply:
         if self._closed:
-            raise Hangup("the AGI session is closed")
+            raise ConnectionClosed("the AGI session is closed")
         data = self.connection.send(command)
         started = time.perf_counter()
         reply: Reply | None = None
@@ -226,7 +230,7 @@ class Channel:
             elif isinstance(event, HangupNotice):
                 log.debug("HANGUP notice")
             elif isinstance(event, Closed):
-                raise Hangup("Asterisk closed the AGI connection")
+                raise ConnectionClosed("Asterisk closed the AGI connection")
 
     async def _live(self, command: Command) -> Reply:
         """A command that needs the caller: refused at once on a dead channel."""
@@ -255,7 +259,7 @@ class Channel:
         """Hang up the caller. The channel is dead afterwards (15)."""
         if self.dead:
             return
-        await self.send(cmd.Hangup())
+        await self.send(cmd.HangupChannel())
         self.connection.dead = True
 
     async def noop(self, text: str = "") -> None:

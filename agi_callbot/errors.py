@@ -33,6 +33,23 @@ class DeadChannel(Hangup):
     """Asterisk answered 511: the command needs a live channel and this one is dead."""
 
 
+class ConnectionClosed(Hangup):
+    """The AGI connection is gone (the peer closed it, or the session ended).
+
+    Every :class:`~agi_callbot.channel.Wire` raises it when it cannot write any more,
+    so a flow unwinds the same way whichever transport carried the call."""
+
+
+class SessionNotStarted(ProtocolError):
+    """No whole AGI environment block arrived: timed out, closed early, or not AGI.
+
+    ``malformed`` tells a peer that sent garbage from one that just went quiet."""
+
+    def __init__(self, message: str, *, malformed: bool = False) -> None:
+        super().__init__(message)
+        self.malformed = malformed
+
+
 class CommandError(CallbotError):
     """Asterisk refused a command: 510 (unknown), 520 (usage) or an unexpected result."""
 

@@ -142,11 +142,19 @@ class Server:
 
 
 async def record(port: int, flow: str, scenario: tuple) -> Conversation:
-    from agi_callbot.transport.memory import MemoryAsterisk
+    from agi_callbot.sim.asterisk import MemoryAsterisk
+    from agi_callbot.sim.setup import AsteriskSetup
 
     caller, digits, queues, dial = scenario
     ast = MemoryAsterisk(
-        flow, callerid=caller, language=LANGUAGE[flow], caller=digits, queues=queues, dial=dial
+        AsteriskSetup(
+            flow,
+            callerid=caller,
+            language=LANGUAGE[flow],
+            caller=digits,
+            queues=dict(queues),
+            dial=dial,
+        )
     )
     env = ast.env_block()
     uniqueid = ast.environment.uniqueid.encode()

@@ -97,7 +97,10 @@ class Answer(Command):
 
 
 @dataclass(frozen=True)
-class Hangup(Command):
+class HangupChannel(Command):
+    """HANGUP: hang up this call's channel (or the one named). Not the
+    :class:`~agi_callbot.errors.Hangup` exception, which says the caller is gone."""
+
     verb: ClassVar[str] = "HANGUP"
     channel: str = ""
 
@@ -371,7 +374,7 @@ def _int(word: str) -> int:
 #: command words → builder from the arguments; a builder may raise to mean "not typed"
 _PARSERS: dict[str, Callable[[list[str]], Command]] = {
     "ANSWER": lambda a: Answer(),
-    "HANGUP": lambda a: Hangup(*a),
+    "HANGUP": lambda a: HangupChannel(*a),
     "NOOP": lambda a: Noop(*a),
     "CHANNEL STATUS": lambda a: ChannelStatus(*a),
     "STREAM FILE": lambda a: StreamFile(a[0], a[1], *map(_int, a[2:])),

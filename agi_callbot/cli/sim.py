@@ -12,10 +12,10 @@ from typing import Any, TextIO
 
 from agi_callbot.config import Settings, load_settings
 from agi_callbot.errors import FlowError
-from agi_callbot.flow.cases import find_case_files, load_cases, run_case
 from agi_callbot.flow.loader import FlowLibrary
-from agi_callbot.flow.simulate import Scenario, Transcript, simulate
 from agi_callbot.router import pin
+from agi_callbot.sim.cases import find_case_files, load_cases, run_case
+from agi_callbot.sim.simulate import Scenario, Transcript, simulate
 
 
 def register(subparsers: Any) -> None:

@@ -38,7 +38,7 @@ from typing import Any
 from agi_callbot.errors import FlowError
 from agi_callbot.flow import model as m
 from agi_callbot.flow.expr import ExprError, parse_template
-from agi_callbot.gateways.whatsapp import check_template
+from agi_callbot.whatsapp_templates import check_template
 
 #: variables the router sets on every call (DESIGN section 10)
 BUILTINS = frozenset({"caller", "caller_name", "dnid", "uniqueid", "channel", "language", "flow"})

@@ -21,18 +21,15 @@ import contextlib
 import logging
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
-from agi_callbot.agi.connection import NEED_DATA, Closed, Connection
-from agi_callbot.agi.env import Environment
-from agi_callbot.channel import Channel, CommandObserver, Timeouts, Watchdog, Wire
+from agi_callbot.channel import CommandObserver, Timeouts, Watchdog
 from agi_callbot.config import Listen
-from agi_callbot.errors import Hangup, ProtocolError
-from agi_callbot.log import call_context
+from agi_callbot.errors import ConnectionClosed, SessionNotStarted
+from agi_callbot.session import Handler, open_channel, run_session
 
 log = logging.getLogger("agi_callbot.fastagi")
 
-Handler = Callable[[Channel], Awaitable[object]]
 READ_SIZE = 65536
 
 
@@ -121,7 +118,7 @@ class ProtocolWire(asyncio.Protocol):
     async def write(self, data: bytes) -> None:
         transport = self.transport
         if self._closing or transport is None or transport.is_closing():
-            raise Hangup("the AGI connection is closed")
+            raise ConnectionClosed("the AGI connection is closed")
         transport.write(data)
         if self._drained is not None:
             await self._drained
@@ -142,21 +139,6 @@ class ProtocolWire(asyncio.Protocol):
     @property
     def peer(self) -> object:
         return None if self.transport is None else self.transport.get_extra_info("peername")
-
-
-async def read_environment(
-    connection: Connection, wire: Wire, timeout: float
-) -> Environment | None:
-    """Read the env block within ``timeout``; ``None`` if the peer closed before it ended."""
-    async with asyncio.timeout(timeout):
-        while True:
-            event = connection.next_event()
-            if isinstance(event, Environment):
-                return event
-            if isinstance(event, Closed):
-                return None
-            if event is NEED_DATA:
-                connection.receive_data(await wire.read())
 
 
 class FastAGIServer:
@@ -237,27 +219,20 @@ class FastAGIServer:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-        peer = wire.peer
-        connection = Connection()
         try:
-            env = await read_environment(connection, wire, float(self.listen.env_timeout))
-        except TimeoutError:
-            log.info("no AGI environment from %s within %ss: closed", peer, self.listen.env_timeout)
-            await wire.aclose()
-            return
-        except ProtocolError as exc:
-            log.warning("bad AGI environment from %s: %s", peer, exc)
-            await wire.aclose()
-            return
-        if env is None:
-            log.info("%s closed before the end of the AGI environment", peer)
+            channel = await open_channel(
+                wire,
+                env_timeout=float(self.listen.env_timeout),
+                timeouts=self.timeouts,
+                observer=self.observer,
+                watchdog=self.watchdog,
+            )
+        except SessionNotStarted as exc:
+            (log.warning if exc.malformed else log.info)("%s: %s; closed", wire.peer, exc)
             await wire.aclose()
             return
         self.served += 1
-        channel = Channel(
-            connection, wire, timeouts=self.timeouts, observer=self.observer, watchdog=self.watchdog
-        )
-        await run_call(self.handler, channel)
+        await run_session(self.handler, channel)
 
     async def shutdown(self, drain_timeout: float | None = None) -> None:
         """Stop accepting, let calls finish for ``drain_timeout`` s, then cancel them."""
@@ -278,23 +253,3 @@ class FastAGIServer:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(float(self.listen.close_timeout)):
                     await self._server.wait_closed()
-
-
-async def run_call(handler: Handler, channel: Channel) -> None:
-    """Run one call's handler; whatever happens, the session ends and the server goes on."""
-    env = channel.env
-    call = f"{env.channel or '?'} {env.uniqueid or '?'}"
-    try:
-        with call_context(uniqueid=env.uniqueid or None, channel=env.channel or None):
-            await handler(channel)
-    except Hangup as exc:
-        log.info("call %s ended by hangup: %s", call, exc)
-    except ProtocolError as exc:
-        log.warning("call %s: AGI protocol error, call ended: %s", call, exc)
-    except asyncio.CancelledError:
-        log.warning("call %s cancelled (shutdown)", call)
-        raise
-    except Exception:
-        log.exception("call %s: unexpected error in the call handler", call)
-    finally:
-        await channel.close()

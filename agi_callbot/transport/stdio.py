@@ -11,11 +11,10 @@ import asyncio
 import logging
 import os
 
-from agi_callbot.agi.connection import Connection
-from agi_callbot.channel import Channel, Timeouts
+from agi_callbot.channel import Timeouts
 from agi_callbot.config import Listen
-from agi_callbot.errors import ProtocolError
-from agi_callbot.transport.fastagi import Handler, read_environment, run_call
+from agi_callbot.errors import ConnectionClosed, SessionNotStarted
+from agi_callbot.session import Handler, open_channel, run_session
 
 log = logging.getLogger("agi_callbot.stdio")
 READ_SIZE = 65536
@@ -36,10 +35,15 @@ class StdioWire:
             return b""
 
     async def write(self, data: bytes) -> None:
+        if self._closed:
+            raise ConnectionClosed("the AGI session on stdout is closed")
         view = memoryview(data)
-        while view:
-            written = os.write(self.write_fd, view)
-            view = view[written:]
+        try:
+            while view:
+                written = os.write(self.write_fd, view)
+                view = view[written:]
+        except OSError as exc:  # Asterisk closed the pipe (EPIPE) or stdout is gone
+            raise ConnectionClosed(f"stdout to Asterisk is closed: {exc.strerror}") from None
 
     async def aclose(self) -> None:
         self._closed = True
@@ -51,20 +55,13 @@ async def serve_stdio(
     """Run one call over the given descriptors; 0 when it ran, 1 when the env block failed."""
     listen = listen or Listen()
     wire = StdioWire(read_fd, write_fd)
-    connection = Connection()
     try:
-        env = await read_environment(connection, wire, float(listen.env_timeout))
-    except TimeoutError:
-        log.warning(
-            "no AGI environment on stdin within %ss: is this run by Asterisk?", listen.env_timeout
+        channel = await open_channel(
+            wire, env_timeout=float(listen.env_timeout), timeouts=Timeouts.from_listen(listen)
         )
+    except SessionNotStarted as exc:
+        hint = "" if exc.malformed else " (is this run by Asterisk?)"
+        log.warning("no classic AGI call: stdin: %s%s", exc, hint)
         return 1
-    except ProtocolError as exc:
-        log.warning("bad AGI environment on stdin: %s", exc)
-        return 1
-    if env is None:
-        log.warning("stdin closed before the end of the AGI environment")
-        return 1
-    channel = Channel(connection, wire, timeouts=Timeouts.from_listen(listen))
-    await run_call(handler, channel)
+    await run_session(handler, channel)
     return 0

@@ -12,9 +12,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from agi_callbot.agi import commands as cmd
-from agi_callbot.agi.commands import MAX_LINE, Wait, command_wait, quote
+from agi_callbot.agi.commands import MAX_LINE, Wait, command_wait, parse_args, quote
 from agi_callbot.errors import LocalProtocolError
-from agi_callbot.transport.memory import parse_args
 
 # text a flow may pass: anything but the three refused characters and lone surrogates
 SAFE_TEXT = st.text(
@@ -25,8 +24,11 @@ SAFE_TEXT = st.text(
 # (command, exact bytes); rows in transcript syntax where one exists
 TABLE = [
     (cmd.Answer(), b"ANSWER\n"),
-    (cmd.Hangup(), b"HANGUP\n"),
-    (cmd.Hangup("Local/nope@nowhere-00000000;1"), b'HANGUP "Local/nope@nowhere-00000000;1"\n'),
+    (cmd.HangupChannel(), b"HANGUP\n"),
+    (
+        cmd.HangupChannel("Local/nope@nowhere-00000000;1"),
+        b'HANGUP "Local/nope@nowhere-00000000;1"\n',
+    ),
     (cmd.Noop(), b"NOOP\n"),
     (cmd.Noop("after queue"), b'NOOP "after queue"\n'),
     (cmd.ChannelStatus(), b"CHANNEL STATUS\n"),

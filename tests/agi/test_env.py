@@ -12,7 +12,7 @@ import pytest
 from agi_callbot.agi.connection import NEED_DATA, Closed, Connection, Limits, State
 from agi_callbot.agi.env import KNOWN_KEYS, Environment, environment_lines, parse_environment
 from agi_callbot.errors import RemoteProtocolError
-from agi_callbot.transport.transcript import load_transcript
+from agi_callbot.sim.transcript import load_transcript
 
 TRANSCRIPTS = Path(__file__).resolve().parents[1] / "transcripts"
 

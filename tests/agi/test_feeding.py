@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from agi_callbot.agi.commands import Raw
 from agi_callbot.agi.connection import NEED_DATA, Closed, Connection, State
 from agi_callbot.errors import RemoteProtocolError
-from agi_callbot.transport.transcript import Transcript, load_all
+from agi_callbot.sim.transcript import Transcript, load_all
 
 TRANSCRIPTS = Path(__file__).resolve().parents[1] / "transcripts"
 IRREGULAR = {"16-errors", "17-long-line", "33-command-while-busy"}

@@ -10,8 +10,8 @@ from gateway_helpers import ProviderServer
 
 from agi_callbot.errors import ConfigError, GatewayError
 from agi_callbot.gateways import Sent, build_gateways
-from agi_callbot.gateways.whatsapp import WINDOW_RULE, check_message, check_template
 from agi_callbot.services import Message
+from agi_callbot.whatsapp_templates import WINDOW_RULE, check_message, check_template
 
 TOKEN = "EAAG-meta-token-very-secret"
 TEMPLATES = {

@@ -15,7 +15,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from agi_callbot.app import App
 from agi_callbot.config import Log, load_settings
 from agi_callbot.log import setup_logging
-from agi_callbot.transport.memory import MemoryAsterisk
+from agi_callbot.sim.asterisk import MemoryAsterisk
+from agi_callbot.sim.setup import AsteriskSetup
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -50,8 +51,8 @@ async def test_health_readiness_and_metrics_of_a_node_that_took_a_call(node: App
     assert node.server is not None and node.http is not None
     host, port = node.http.addresses[0][:2]
     base = f"http://{host}:{port}"
-    ast = MemoryAsterisk("soporte", callerid="+34600111222", calleridname="Ana",
-                         language="es", caller="wait:3,2,wait:3,1")  # fmt: skip
+    ast = MemoryAsterisk(AsteriskSetup("soporte", callerid="+34600111222", calleridname="Ana",
+                         language="es", caller="wait:3,2,wait:3,1"))  # fmt: skip
     await ast.call("127.0.0.1", node.server.port)
     assert ast.variables["CALLBOT_STATUS"] == "COMPLETED"
 
@@ -80,8 +81,8 @@ async def test_log_lines_of_a_call_name_it_and_a_hangup_is_not_an_error(node: Ap
     stream = io.StringIO()
     handler = setup_logging(Log(format="json", level="DEBUG"), stream=stream)
     try:
-        ast = MemoryAsterisk("soporte", callerid="+34600111222", calleridname="Ana",
-                             language="es", caller="wait:3,2", hangup_at_command=6)  # fmt: skip
+        ast = MemoryAsterisk(AsteriskSetup("soporte", callerid="+34600111222", calleridname="Ana",
+                             language="es", caller="wait:3,2", hangup_at_command=6))  # fmt: skip
         await ast.call("127.0.0.1", node.server.port)
     finally:
         logging.getLogger().removeHandler(handler)

@@ -12,12 +12,13 @@ from outbox_loopback import ProviderServer
 from agi_callbot.config import load_settings
 from agi_callbot.flow.loader import load_flow
 from agi_callbot.flow.runner import run_call
-from agi_callbot.flow.simulate import ScriptedTeams
 from agi_callbot.gateways import build_gateways
 from agi_callbot.outbox import Outbox
 from agi_callbot.records import CallRecords
 from agi_callbot.services import Services, SystemClock
-from agi_callbot.transport.memory import MemoryAsterisk
+from agi_callbot.sim.asterisk import MemoryAsterisk
+from agi_callbot.sim.setup import AsteriskSetup
+from agi_callbot.sim.simulate import ScriptedTeams
 from agi_callbot.tts.service import PromptService
 
 FLOW = """\
@@ -75,7 +76,7 @@ async def test_a_call_s_messages_reach_the_providers(
         records=records,
         clock=SystemClock(),
     )
-    ast = MemoryAsterisk(script="aviso", callerid="600111222", calleridname="Ana")
+    ast = MemoryAsterisk(AsteriskSetup(script="aviso", callerid="600111222", calleridname="Ana"))
 
     async def handler(channel):
         return await run_call(channel, flow, services, settings)

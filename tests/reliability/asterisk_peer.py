@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from agi_callbot.transport.memory import MemoryAsterisk
+from agi_callbot.sim.asterisk import MemoryAsterisk
+from agi_callbot.sim.setup import AsteriskSetup
 
 SERVER = Path(__file__).with_name("server_process.py")
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,7 +119,7 @@ async def normal_call(port: int, n: int = 1) -> tuple[list[str], list[float]]:
 
 async def memory_call(port: int, script: str, **world: object) -> MemoryAsterisk:
     """The in-memory Asterisk (the example flows' fake world) on a real TCP connection."""
-    ast = MemoryAsterisk(script, **world)  # type: ignore[arg-type]
+    ast = MemoryAsterisk(AsteriskSetup(script, **world))  # type: ignore[arg-type]
     await ast.call("127.0.0.1", port)
     return ast
 

@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 from agi_callbot.agi.commands import parse_args, parse_command
 from agi_callbot.config import Settings, load_settings
 from agi_callbot.flow.loader import FlowLibrary
-from agi_callbot.flow.simulate import Scenario, simulate
 from agi_callbot.router import pin
+from agi_callbot.sim.simulate import Scenario, simulate
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 FLOWS = ("soporte", "support", "demo")

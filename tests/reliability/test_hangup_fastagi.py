@@ -21,9 +21,10 @@ import pytest
 
 from agi_callbot.app import App
 from agi_callbot.config import Settings, load_settings
-from agi_callbot.flow.cases import case_flow, find_case_files, load_cases
 from agi_callbot.router import pin
-from agi_callbot.transport.memory import MemoryAsterisk
+from agi_callbot.sim.asterisk import MemoryAsterisk
+from agi_callbot.sim.cases import case_flow, find_case_files, load_cases
+from agi_callbot.sim.setup import AsteriskSetup
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 CASES = [case for file in find_case_files([EXAMPLES / "flows"]) for case in load_cases(file)]
@@ -75,14 +76,14 @@ async def test_hangup_at_every_command_over_fastagi(
     flow, _ = pin(*case_flow(case, node.settings))
     assert node.server is not None and node.services is not None
     port = node.server.port
-    full = MemoryAsterisk(**world(case, flow.name))
+    full = MemoryAsterisk(AsteriskSetup(**world(case, flow.name)))
     await full.call("127.0.0.1", port, timeout=READ_TIMEOUT_S)
     assert full.variables.get("CALLBOT_STATUS") not in (None, "FAILED"), full.commands
     outbox, records = node.services.outbox, node.services.records
     caplog.set_level(logging.ERROR)
 
     for at in range(1, len(full.commands) + 1):
-        ast = MemoryAsterisk(**world(case, flow.name), hangup_at_command=at)
+        ast = MemoryAsterisk(AsteriskSetup(**world(case, flow.name), hangup_at_command=at))
         await ast.call("127.0.0.1", port, timeout=READ_TIMEOUT_S)
         where = f"hangup at command {at} ({ast.commands[at - 1]!r})"
         uniqueid = ast.environment.uniqueid

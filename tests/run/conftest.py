@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from agi_callbot.config import Settings, load_settings
-from agi_callbot.flow.simulate import SimulationServices
+from agi_callbot.sim.simulate import SimulationServices
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -62,17 +62,18 @@ def write_flow():
 
 @pytest.fixture
 def place_call():
-    """``await place_call(services, settings, flow, subflows, **MemoryAsterisk kwargs)``."""
+    """``await place_call(services, settings, flow, subflows, **AsteriskSetup fields)``."""
     return call
 
 
 async def call(services, settings, flow, subflows=None, **asterisk):
     """One call of ``flow`` through the in-memory Asterisk with ``services``."""
     from agi_callbot.flow.runner import run_call
-    from agi_callbot.transport.memory import MemoryAsterisk
+    from agi_callbot.sim.asterisk import MemoryAsterisk
+    from agi_callbot.sim.setup import AsteriskSetup
 
     asterisk.setdefault("callerid", "+34600111222")
-    ast = MemoryAsterisk(asterisk.pop("script", flow.name), **asterisk)
+    ast = MemoryAsterisk(AsteriskSetup(asterisk.pop("script", flow.name), **asterisk))
 
     async def handler(channel):
         return await run_call(channel, flow, services, settings, subflows=subflows)

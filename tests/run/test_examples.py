@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from agi_callbot.flow.cases import find_case_files, load_cases, run_case
+from agi_callbot.sim.cases import find_case_files, load_cases, run_case
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from agi_callbot.flow.cases import case_flow, find_case_files, load_cases
 from agi_callbot.flow.loader import FlowLibrary
-from agi_callbot.flow.simulate import FixedClock, ScriptedTeams
 from agi_callbot.router import pin
+from agi_callbot.sim.cases import case_flow, find_case_files, load_cases
+from agi_callbot.sim.simulate import FixedClock, ScriptedTeams
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

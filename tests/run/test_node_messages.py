@@ -17,7 +17,8 @@ from aiosmtpd.controller import Controller
 
 from agi_callbot.app import App
 from agi_callbot.config import load_settings
-from agi_callbot.transport.memory import MemoryAsterisk
+from agi_callbot.sim.asterisk import MemoryAsterisk
+from agi_callbot.sim.setup import AsteriskSetup
 
 FLOW = """\
 flow: avisos
@@ -142,7 +143,9 @@ async def test_a_calls_messages_reach_every_provider_with_the_right_fields(
     await node.start()
     try:
         assert node.server is not None
-        ast = MemoryAsterisk("avisos", callerid="600111222", calleridname="Ana", language="es")
+        ast = MemoryAsterisk(
+            AsteriskSetup("avisos", callerid="600111222", calleridname="Ana", language="es")
+        )
         await ast.call("127.0.0.1", node.server.port)
         assert ast.variables["CALLBOT_STATUS"] == "COMPLETED"
         for _ in range(200):

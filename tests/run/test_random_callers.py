@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from agi_callbot.config import load_settings
 from agi_callbot.flow.loader import FlowLibrary
-from agi_callbot.flow.simulate import Scenario, simulate
 from agi_callbot.router import pin
+from agi_callbot.sim.simulate import Scenario, simulate
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 CONFIG = load_settings(EXAMPLES / "callbot.yaml", environ={})

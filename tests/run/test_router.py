@@ -7,7 +7,8 @@ import pytest
 from agi_callbot.flow.loader import FlowLibrary
 from agi_callbot.flow.runner import run_call
 from agi_callbot.router import Router
-from agi_callbot.transport.memory import MemoryAsterisk
+from agi_callbot.sim.asterisk import MemoryAsterisk
+from agi_callbot.sim.setup import AsteriskSetup
 
 FLOW = """flow: {name}
 language: en
@@ -41,7 +42,7 @@ def said(result):
 
 
 async def test_a_call_runs_the_named_flow_and_its_subflow(router, services):
-    ast = MemoryAsterisk("main?language=en", callerid="+34600111222")
+    ast = MemoryAsterisk(AsteriskSetup("main?language=en", callerid="+34600111222"))
     result = await ast.run(router)
     assert result.path == ["hello", "sub", "parts/bye:bye"]
     assert said(result) == ["Version one.", "Goodbye."]
@@ -54,7 +55,7 @@ async def test_a_call_runs_the_named_flow_and_its_subflow(router, services):
     "script", ["../etc/passwd", "/abs", "a b", "x;y", "parts/../main", "nope", "", "main.yaml"]
 )
 async def test_bad_or_unknown_names_leave_failed(router, services, script, caplog):
-    ast = MemoryAsterisk(script)
+    ast = MemoryAsterisk(AsteriskSetup(script))
     assert await ast.run(router) is None
     assert ast.variables["CALLBOT_STATUS"] == "FAILED"
     assert "ANSWER" not in ast.commands and not ast.hung_up
@@ -65,13 +66,13 @@ async def test_bad_or_unknown_names_leave_failed(router, services, script, caplo
 
 async def test_an_invalid_flow_file_refuses_the_call(folder, router, write_flow):
     write_flow(folder, "broken", "flow: broken\nblocks:\n  a: {goto: nowhere}\n")
-    ast = MemoryAsterisk("broken")
+    ast = MemoryAsterisk(AsteriskSetup("broken"))
     assert await ast.run(router) is None
     assert ast.variables["CALLBOT_STATUS"] == "FAILED"
 
 
 async def test_classic_agi_names_the_flow_itself(router):
-    ast = MemoryAsterisk("")
+    ast = MemoryAsterisk(AsteriskSetup(""))
     result = await ast.run(lambda channel: router(channel, flow="main"))
     assert result.status == "COMPLETED"
 
@@ -79,22 +80,22 @@ async def test_classic_agi_names_the_flow_itself(router):
 async def test_edits_reach_new_calls_only_and_a_broken_edit_keeps_the_old_version(
     folder, router, settings, services, write_flow
 ):
-    first = await MemoryAsterisk("main").run(router)
+    first = await MemoryAsterisk(AsteriskSetup("main")).run(router)
     pinned, subflows = router.pin("main")
     write_flow(folder, "main", FLOW.format(name="main", text="Version two."))
     assert router.library.reload() == ["main"]
-    second = await MemoryAsterisk("main").run(router)
+    second = await MemoryAsterisk(AsteriskSetup("main")).run(router)
     assert said(second)[0] == "Version two."
     assert second.record["version"] != first.record["version"]
 
     async def old_call(channel):
         return await run_call(channel, pinned, services, settings, subflows=subflows)
 
-    assert said(await MemoryAsterisk("main").run(old_call))[0] == "Version one."
+    assert said(await MemoryAsterisk(AsteriskSetup("main")).run(old_call))[0] == "Version one."
 
     write_flow(folder, "main", "flow: main\nblocks: [not, a, mapping]\n")
     assert router.library.reload() == []
-    third = await MemoryAsterisk("main").run(router)
+    third = await MemoryAsterisk(AsteriskSetup("main")).run(router)
     assert said(third)[0] == "Version two."
 
 
@@ -105,7 +106,7 @@ async def test_calls_are_counted_by_flow_and_outcome(router):
         return metrics.calls_total.labels(flow=flow, outcome=outcome)._value.get()
 
     before = count("main", "COMPLETED"), count("(refused)", "FAILED")
-    await MemoryAsterisk("main").run(router)
-    await MemoryAsterisk("../x").run(router)
+    await MemoryAsterisk(AsteriskSetup("main")).run(router)
+    await MemoryAsterisk(AsteriskSetup("../x")).run(router)
     assert count("main", "COMPLETED") == before[0] + 1
     assert count("(refused)", "FAILED") == before[1] + 1

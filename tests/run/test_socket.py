@@ -13,8 +13,9 @@ from pathlib import Path
 
 from agi_callbot.flow.loader import FlowLibrary
 from agi_callbot.router import Router
+from agi_callbot.sim.asterisk import MemoryAsterisk
+from agi_callbot.sim.setup import AsteriskSetup
 from agi_callbot.transport.fastagi import FastAGIServer
-from agi_callbot.transport.memory import MemoryAsterisk
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -26,11 +27,18 @@ async def test_soporte_call_over_a_socket(settings, services):
     await server.start()
     try:
         calls = [
-            MemoryAsterisk("soporte", callerid="+34600111222", caller="wait:3,2,wait:3,1"),
             MemoryAsterisk(
-                "soporte", callerid="+34600111333", caller="wait:3,1", queues={"ventas": "answer"}
+                AsteriskSetup("soporte", callerid="+34600111222", caller="wait:3,2,wait:3,1")
             ),
-            MemoryAsterisk("../soporte"),
+            MemoryAsterisk(
+                AsteriskSetup(
+                    "soporte",
+                    callerid="+34600111333",
+                    caller="wait:3,1",
+                    queues={"ventas": "answer"},
+                )
+            ),
+            MemoryAsterisk(AsteriskSetup("../soporte")),
         ]
         await asyncio.gather(*(ast.call("127.0.0.1", server.port, timeout=10) for ast in calls))
     finally:

@@ -26,13 +26,12 @@ from pathlib import Path
 import pytest
 
 from agi_callbot.agi import commands as cmd
-from agi_callbot.agi.commands import Raw
+from agi_callbot.agi.commands import Raw, parse_args
 from agi_callbot.agi.connection import NEED_DATA, Closed, Connection, HangupNotice, State
 from agi_callbot.agi.env import KNOWN_KEYS, Environment
 from agi_callbot.agi.replies import Reply
 from agi_callbot.errors import LocalProtocolError
-from agi_callbot.transport.memory import parse_args
-from agi_callbot.transport.transcript import Transcript, load_all
+from agi_callbot.sim.transcript import Transcript, load_all
 
 TRANSCRIPTS = Path(__file__).resolve().parents[1] / "transcripts"
 ALL = {t.name: t for t in load_all(TRANSCRIPTS)}
@@ -235,7 +234,7 @@ def _number(text: str) -> int:
 
 BUILDERS = {
     "ANSWER": lambda: cmd.Answer(),
-    "HANGUP": lambda *channel: cmd.Hangup(*channel),
+    "HANGUP": lambda *channel: cmd.HangupChannel(*channel),
     "NOOP": lambda *text: cmd.Noop(" ".join(text)),
     "CHANNEL STATUS": lambda *channel: cmd.ChannelStatus(*channel),
     "STREAM FILE": lambda f, d, *o: cmd.StreamFile(f, d, *map(_number, o)),

@@ -6,6 +6,7 @@ import asyncio
 import os
 
 from agi_callbot.channel import Channel
+from agi_callbot.errors import ConnectionClosed, Hangup
 from agi_callbot.transport.stdio import serve_stdio
 
 
@@ -43,3 +44,26 @@ async def test_stdin_closed_before_the_env_block_ends():
 
     assert await asyncio.wait_for(serve_stdio(handler, read_fd=to_bot_r, write_fd=2), 5) == 1
     os.close(to_bot_r)
+
+
+async def test_a_closed_stdout_is_a_hangup_not_a_flow_bug():
+    """Asterisk gone (EPIPE on stdout) raises ConnectionClosed, which unwinds a flow like
+    the caller hanging up, the same error every wire raises when its peer is gone."""
+    to_bot_r, to_bot_w = os.pipe()
+    from_bot_r, from_bot_w = os.pipe()
+    os.close(from_bot_r)  # nobody reads what the bot writes
+    os.write(to_bot_w, b"agi_network_script: \nagi_request: /usr/bin/agi-callbot\n\n")
+    caught: list[BaseException] = []
+
+    async def handler(channel: Channel) -> None:
+        try:
+            await channel.answer()
+        except Exception as exc:
+            caught.append(exc)
+            raise
+
+    assert await serve_stdio(handler, read_fd=to_bot_r, write_fd=from_bot_w) == 0
+    assert len(caught) == 1 and isinstance(caught[0], ConnectionClosed)
+    assert isinstance(caught[0], Hangup)
+    for fd in (to_bot_r, to_bot_w, from_bot_w):
+        os.close(fd)

@@ -20,7 +20,7 @@ the CALLBOT_* the server set), the hold-music classes started, and the AGISTATUS
 AGI() left for the dialplan.
 
 Where it does not model Asterisk, :data:`NOT_MODELLED` says so with the reason (the
-same list is in the module docstring of ``agi_callbot/transport/memory.py``). A
+same list is in the module docstring of ``agi_callbot/sim/asterisk.py``). A
 listed item must still differ: once the model learns it, the entry goes.
 """
 
@@ -35,17 +35,20 @@ from typing import Any
 
 import pytest
 
-from agi_callbot.transport import memory
-from agi_callbot.transport.caller import Caller, CallerEvent
-from agi_callbot.transport.memory import MemoryAsterisk, QueueSetup, Served, parse_args
-from agi_callbot.transport.transcript import Entry, Transcript, load_all
+from agi_callbot.agi.commands import parse_args
+from agi_callbot.sim import asterisk
+from agi_callbot.sim.asterisk import MemoryAsterisk
+from agi_callbot.sim.caller import Caller, CallerEvent
+from agi_callbot.sim.media import Served
+from agi_callbot.sim.setup import AsteriskSetup, QueueSetup
+from agi_callbot.sim.transcript import Entry, Transcript, load_all
 
 TRANSCRIPTS = Path(__file__).resolve().parents[1] / "transcripts"
 ALL = {t.name: t for t in load_all(TRANSCRIPTS)}
 
 #: what the in-memory Asterisk does not model: a transcript, (transcript, server line) for
 #: the reply to that line, or (transcript, "[ami] VarSet" / "[ami] MusicOnHoldStart")
-#: for the per-call checks. Keep in step with memory.py's docstring.
+#: for the per-call checks. Keep in step with sim/asterisk.py's docstring.
 NOT_MODELLED: dict[str | tuple[str, str], str] = {
     "25-connection-refused": "no FastAGI connection at all: nothing to replay",
 }
@@ -255,7 +258,7 @@ def asterisk_for(transcript: Transcript) -> MemoryAsterisk:
     options.update(SETUP.get(transcript.name, {}))
     if transcript.name == "42-prompt-url-formats":
         options["urls"] = served_42(transcript)
-    return MemoryAsterisk(**options)
+    return MemoryAsterisk(AsteriskSetup(**options))
 
 
 def run(transcript: Transcript, files: Path) -> tuple[MemoryAsterisk, list[Segment], bytes]:
@@ -304,9 +307,9 @@ def run(transcript: Transcript, files: Path) -> tuple[MemoryAsterisk, list[Segme
             assert ast.eof, "the transcript shows Asterisk closing the connection"
         elif entry.kind == "driver" and (other := _OTHER_CALLER.match(entry.text)):
             queue = other.group(1)  # 38: another caller waits ahead in that queue
-            ast.queues[queue] = replace(ast.queues[queue], waiting=1)
+            ast.setup.queues[queue] = replace(ast.setup.queue(queue), waiting=1)
         elif entry.kind == "note" and "[cli] moh reload" in entry.text:
-            ast.prefer_channel_class = not ast.prefer_channel_class  # 41's two reloads
+            ast.setup.prefer_channel_class = not ast.setup.prefer_channel_class  # 41's two reloads
     if segments[-1].expected:  # nothing more may be due after the last recorded reply
         segments[-1].actual += ast.take_output(wait=False)
     return ast, [s for s in segments if s.sent or s.expected or s.actual], env_block
@@ -557,7 +560,7 @@ def test_memory_replay(name: str, prompt_files: Path) -> None:
 
 
 def test_memory_docstring_lists_the_same_transcripts() -> None:
-    doc = memory.__doc__ or ""
+    doc = asterisk.__doc__ or ""
     section = doc[doc.index("NOT MODELLED") : doc.index("Compared loosely")]
     bullets = re.findall(r"^- \(([\d, ]+)\)", section, re.MULTILINE)
     listed = {int(n) for bullet in bullets for n in bullet.split(",")}

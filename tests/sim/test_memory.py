@@ -16,19 +16,15 @@ from agi_callbot.agi.connection import NEED_DATA, Connection, HangupNotice
 from agi_callbot.agi.replies import Reply
 from agi_callbot.channel import Channel
 from agi_callbot.errors import CommandError, DeadChannel, Hangup
-from agi_callbot.transport.caller import DTMF_DURATION, REACTION, Caller, parse_script
-from agi_callbot.transport.memory import (
-    DIAL_OUTCOMES,
-    QUEUE_OUTCOMES,
-    MemoryAsterisk,
-    QueueSetup,
-)
+from agi_callbot.sim.asterisk import MemoryAsterisk
+from agi_callbot.sim.caller import DTMF_DURATION, REACTION, Caller, parse_script
+from agi_callbot.sim.setup import DIAL_OUTCOMES, QUEUE_OUTCOMES, AsteriskSetup, QueueSetup
 
 SOUNDS = {"menu": 3.0, "welcome": 2.0, "bye": 0.5}
 
 
 def asterisk(caller: str = "", **options) -> MemoryAsterisk:
-    return MemoryAsterisk("demo", caller=caller, sounds=SOUNDS, **options)
+    return MemoryAsterisk(AsteriskSetup("demo", caller=caller, sounds=SOUNDS, **options))
 
 
 # -- caller scripts ------------------------------------------------------------------
@@ -189,12 +185,14 @@ async def session(channel: Channel) -> list[object]:
 async def test_reads_of_any_size_give_the_same_call(read_size: int) -> None:
     def make(size: int) -> MemoryAsterisk:
         return MemoryAsterisk(
-            "demo",
-            calleridname="Line1\nagi_injected: yes",  # 27: a two-line reply
-            caller="2,4,#",
-            sounds=SOUNDS,
-            missing_sounds={"nothere"},
-            read_size=size,
+            AsteriskSetup(
+                "demo",
+                calleridname="Line1\nagi_injected: yes",  # 27: a two-line reply
+                caller="2,4,#",
+                sounds=SOUNDS,
+                missing_sounds={"nothere"},
+                read_size=size,
+            )
         )
 
     small, whole = make(read_size), make(65536)
@@ -340,7 +338,7 @@ WORDS = st.sampled_from(
 def test_every_line_gets_one_parsable_reply(lines: list[str], script: list[str]) -> None:
     """Arbitrary command lines, one at a time: exactly one reply each (plus notices),
     all of which the sans-IO core parses, until AGIEXITONHANGUP's EOF."""
-    ast = MemoryAsterisk("fuzz", caller=",".join(script), sounds=SOUNDS)
+    ast = MemoryAsterisk(AsteriskSetup("fuzz", caller=",".join(script), sounds=SOUNDS))
     conn = Connection()
     conn.receive_data(ast.env_block())
     assert conn.next_event() == ast.environment
@@ -374,7 +372,7 @@ def test_lines_split_anywhere_are_read_the_same(data: st.DataObject) -> None:
     ]
     stream = b"".join(line + b"\n" for line in lines)
     cuts = sorted(data.draw(st.sets(st.integers(1, len(stream) - 1), max_size=30)))
-    whole, split = MemoryAsterisk("x"), MemoryAsterisk("x")
+    whole, split = MemoryAsterisk(AsteriskSetup("x")), MemoryAsterisk(AsteriskSetup("x"))
     whole.receive(stream)
     for a, b in zip([0, *cuts], [*cuts, len(stream)], strict=True):
         split.receive(stream[a:b])
@@ -435,12 +433,12 @@ async def test_agistatus_left_for_the_dialplan(
 )
 def test_unknown_outcomes_are_refused_by_name(options: dict) -> None:
     with pytest.raises(ValueError, match="unknown outcome"):
-        MemoryAsterisk("demo", **options)
+        MemoryAsterisk(AsteriskSetup("demo", **options))
 
 
 def test_agiexitonhangup_answers_nothing_after_its_eof() -> None:
     """22: HANGUP twice, then the socket closes; a line written after that gets nothing."""
-    ast = MemoryAsterisk("x", caller="hangup", exit_on_hangup=True)
+    ast = MemoryAsterisk(AsteriskSetup("x", caller="hangup", exit_on_hangup=True))
     ast.receive(b"ANSWER\n")  # the caller hung up before this line was read
     assert ast.take_output() == b"HANGUP\nHANGUP\n"
     assert ast.eof
@@ -450,7 +448,9 @@ def test_agiexitonhangup_answers_nothing_after_its_eof() -> None:
 
 
 async def test_agiexitonhangup_ends_the_channel_with_hangup() -> None:
-    ast = MemoryAsterisk("x", caller="wait:1,hangup", exit_on_hangup=True, sounds=SOUNDS)
+    ast = MemoryAsterisk(
+        AsteriskSetup("x", caller="wait:1,hangup", exit_on_hangup=True, sounds=SOUNDS)
+    )
 
     async def call(channel: Channel) -> str:
         await channel.answer()
@@ -484,7 +484,7 @@ async def test_agiexitonhangup_ends_the_channel_with_hangup() -> None:
 async def test_say_number_plays_the_stock_prompts_of_39(
     language: str, number: int, gender: str, files: list[str]
 ) -> None:
-    ast = MemoryAsterisk("x", language=language)
+    ast = MemoryAsterisk(AsteriskSetup("x", language=language))
 
     async def call(channel: Channel) -> str | None:
         return await channel.say_number(number, gender=gender)
@@ -496,7 +496,9 @@ async def test_say_number_plays_the_stock_prompts_of_39(
 async def test_a_prompt_missing_in_every_language_is_skipped() -> None:
     """39: the es pack has no digits/100: SAY NUMBER 100 plays nothing and answers 0."""
     ast = MemoryAsterisk(
-        "x", language="es", missing_sounds={"digits/100"}, prompt_languages={"en", "es"}
+        AsteriskSetup(
+            "x", language="es", missing_sounds={"digits/100"}, prompt_languages={"en", "es"}
+        )
     )
 
     async def call(channel: Channel) -> str | None:

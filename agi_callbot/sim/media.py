@@ -1,15 +1,21 @@
 """What the in-memory Asterisk knows about sounds, from tests/transcripts.
 
 Formats and sample rates of local prompt files (34, 36), what an HTTP server serves
-for a prompt URL (34, 35, 40, 42), the lengths of stock prompts, and the files SAY
-NUMBER plays in English and Spanish (06, 39). Stateless: :mod:`memory` uses it.
+for a prompt URL (34, 35, 40, 42), the lengths of stock prompts, the files SAY
+NUMBER plays in English and Spanish (06, 39), and :class:`MediaPlayer`: finding and
+playing a prompt, and hold music, for :class:`~agi_callbot.sim.asterisk.MemoryAsterisk`.
 """
 
 from __future__ import annotations
 
 import wave
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import urlsplit
+
+from agi_callbot.sim.caller import CallerEvent
 
 RATE = 8000
 #: formats Asterisk finds for a name without extension, cheapest for an 8 kHz slin
@@ -151,3 +157,78 @@ def file_sound(path: Path) -> Sound | None:
                 return None
         return Sound(candidate.stat().st_size / per_second, rate)
     return None
+
+
+class MediaPlayer:
+    """Prompts and hold music of one call; mixed into MemoryAsterisk (its clock, caller
+    and ``setup``)."""
+
+    setup: Any
+    now: float
+    language: str
+    played: list[str]
+    moh: list[str]
+    moh_playing: str | None
+    last: str | None
+    _listen: Callable[[float | None, str], CallerEvent | None]
+
+    def _sound(self, name: str) -> Sound | None:
+        """What Asterisk would find for ``name``; ``None`` if it finds nothing."""
+        setup = self.setup
+        if name in setup.missing_sounds:
+            return None
+        if name in setup.sounds:
+            return setup.sounds[name]
+        if name in setup.urls:
+            return self._fetch(name, setup.urls[name])
+        if name.startswith("/"):
+            return file_sound(Path(name))
+        return Sound(2.0)
+
+    def _fetch(self, url: str, served: Served) -> Sound | None:
+        """res_http_media_cache: download, pick the format, open the file (40, 42)."""
+        self.now += served.delay  # fetched while the command runs
+        if served.status != 200:
+            return None  # 404, or nothing listening
+        # asterisk#444: the local path is copied into strlen(URL)+strlen(language)+4 bytes
+        if self.setup.media_cache_path + 1 > len(url) + len(self.language) + 4:
+            return None
+        content_type = (served.content_type or "").replace(" ", "")
+        ext = MEDIA_TYPES.get(content_type) or MEDIA_TYPES.get(content_type.split(";")[0])
+        ext = ext or PurePosixPath(urlsplit(url).path).suffix
+        if ext not in FORMATS:
+            return None  # no extension Asterisk knows: "does not exist in any format"
+        per_second, rate = FORMATS[ext]
+        if ext in (".wav", ".wav16"):
+            # the bytes must be a RIFF file at the rate the format expects (36)
+            return Sound(served.seconds, rate) if served.kind == ext[1:] else None
+        return Sound(served.size / per_second, rate)  # raw formats play any bytes (42)
+
+    def _play(self, name: str, digits: str, offset: int = 0) -> tuple[str, int]:
+        """Play a prompt: (``done``/``digit``/``hangup``/``missing``, endpos in file samples).
+
+        The digit that stopped it is in :attr:`last`."""
+        self._stop_moh()  # STREAM FILE stops hold music and does not restart it (14)
+        sound = self._sound(name)
+        if sound is None:
+            return "missing", 0
+        self.played.append(name)
+        total = round(sound.seconds * sound.rate)
+        start = self.now
+        event = self._listen(max(total - offset, 0) / sound.rate, digits)
+        if event is None:
+            return "done", max(total, offset)
+        self.last = event.dtmf
+        endpos = offset + int((self.now - start) * sound.rate)
+        return ("hangup" if event.hangup else "digit"), endpos
+
+    def _moh_exists(self, name: str) -> bool:
+        classes = self.setup.moh_classes
+        return bool(name) and (classes is None or name in classes)
+
+    def _start_moh(self, name: str) -> None:
+        self.moh.append(name)
+        self.moh_playing = name
+
+    def _stop_moh(self) -> None:
+        self.moh_playing = None

@@ -1,6 +1,6 @@
 """Run a flow against the in-memory Asterisk and tell the call as a transcript.
 
-``agi-callbot simulate`` and flow test cases (:mod:`agi_callbot.flow.cases`) use the
+``agi-callbot simulate`` and flow test cases (:mod:`agi_callbot.sim.cases`) use the
 real runner, the real prompt service and a real outbox; only the world around the
 call is scripted: what the caller presses (``"1,wait:6,2,hangup"``), how queues and
 agents answer, whether AMI says anyone is free, and the time of day (for ``hours``).
@@ -22,12 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from agi_callbot.config import Settings
+from agi_callbot.errors import SessionNotStarted
+from agi_callbot.flow.blocks.call import FAILED
 from agi_callbot.flow.model import Flow
 from agi_callbot.flow.runner import CallResult, run_call
 from agi_callbot.outbox import Outbox
 from agi_callbot.records import CallRecords
 from agi_callbot.services import Availability, Services, SystemClock
-from agi_callbot.transport.memory import MemoryAsterisk
+from agi_callbot.sim.asterisk import MemoryAsterisk
+from agi_callbot.sim.setup import AsteriskSetup
 from agi_callbot.tts.service import PromptService
 
 
@@ -169,22 +172,28 @@ async def simulate(
                 await services.optins.record(scenario.caller, channel, "simulation")
         script = flow.name + (f"?{scenario.query}" if scenario.query else "")
         asterisk = MemoryAsterisk(
-            script,
-            args=scenario.args,
-            callerid=scenario.caller,
-            calleridname=scenario.caller_name,
-            language=flow.language,
-            caller=scenario.dtmf,
-            queues=scenario.queues,
-            dial=scenario.dial,
-            hangup_at_command=scenario.hangup_at,
-            missing_sounds=set(scenario.missing_sounds),
+            AsteriskSetup(
+                script,
+                args=scenario.args,
+                callerid=scenario.caller,
+                calleridname=scenario.caller_name,
+                language=flow.language,
+                caller=scenario.dtmf,
+                queues=dict(scenario.queues),
+                dial=scenario.dial,
+                hangup_at_command=scenario.hangup_at,
+                missing_sounds=set(scenario.missing_sounds),
+            )
         )
 
         async def handler(channel: Any) -> CallResult:
             return await run_call(channel, flow, services, settings, subflows=subflows)
 
-        result = await asterisk.run(handler)
+        try:
+            result = await asterisk.run(handler)
+        except SessionNotStarted as exc:  # e.g. a caller name whose line breaks overflow it
+            record = {"messages": [], "transfers": [], "path": []}
+            result = CallResult(FAILED, "session not started", record, error=str(exc))
         messages = []
         for entry in result.record["messages"]:
             stored = await services.outbox_service.get(entry["id"])

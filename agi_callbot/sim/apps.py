@@ -3,55 +3,29 @@
 Playback, Wait, Set, NoOp/Verbose, Goto, Queue (outcomes, announcements that outlast
 the timeout, hold-music classes) and Dial, with the channel variables they leave
 (PLAYBACKSTATUS, QUEUESTATUS, DIALSTATUS, ANSWEREDTIME, DIALEDTIME, MEMBERNAME). A
-mixin of :class:`~agi_callbot.transport.memory.MemoryAsterisk`: it uses the call's
-clock, caller and prompt player from there.
+mixin of :class:`~agi_callbot.sim.asterisk.MemoryAsterisk`: it uses the call's
+clock, caller and prompt player from there, and its queues and agents from
+:class:`~agi_callbot.sim.setup.AsteriskSetup`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from agi_callbot.transport.caller import CallerEvent
-from agi_callbot.transport.media import QUEUE_PROMPTS
-
-#: queue outcomes a test may ask for, by queue name
-QUEUE_OUTCOMES = ("answer", "timeout", "full", "joinempty", "leaveempty", "continue", "hangup")
-DIAL_OUTCOMES = ("ANSWER", "BUSY", "NOANSWER", "CHANUNAVAIL", "CONGESTION", "HANGUP")
-
-
-@dataclass(frozen=True)
-class QueueSetup:
-    """A queue as queues.conf and the moment make it (a plain outcome string is short for
-    ``QueueSetup(outcome)``). ``waiting``: callers already queued ahead of this one."""
-
-    outcome: str = "timeout"
-    waiting: int = 0
-    announce_position: bool = False
-    announce_to_first_user: bool = False
-    periodic: bool = False
-
-
-def atoi(text: str) -> int:
-    """``atoi``: leading digits, 0 for none (Asterisk reads numbers this way)."""
-    match = re.match(r"\s*([-+]?\d+)", text)
-    return int(match.group(1)) if match else 0
-
-
-def atof(text: str) -> float:
-    match = re.match(r"\s*([-+]?\d+(?:\.\d*)?)", text)
-    return float(match.group(1)) if match else 0.0
+from agi_callbot.sim.caller import CallerEvent
+from agi_callbot.sim.commands import atof, atoi
+from agi_callbot.sim.media import QUEUE_PROMPTS
+from agi_callbot.sim.setup import QueueSetup
 
 
 class DialplanApps:
     """``EXEC`` applications; mixed into MemoryAsterisk (see the module doc)."""
 
     # set by MemoryAsterisk
+    setup: Any
     variables: dict[str, str]
-    queues: dict[str, Any]
-    dial: dict[str, str]
 
     def exec(self, args: list[str]) -> str:
         app, data = args[0], args[1] if len(args) > 1 else ""
@@ -101,9 +75,9 @@ class DialplanApps:
         if "r" in re.sub(r"\([^)]*\)", "", options):
             return None  # ring instead of music
         music = re.search(r"m\(([^)]*)\)", options)
-        requested = music.group(1) if music else self.queue_music.get(queue, "")
+        requested = music.group(1) if music else self.setup.queue_music.get(queue, "")
         order = [self.musicclass, requested]
-        if not self.prefer_channel_class:
+        if not self.setup.prefer_channel_class:
             order.reverse()
         return next((c for c in order if self._moh_exists(c)), "default")
 
@@ -112,9 +86,8 @@ class DialplanApps:
         name = opts[0]
         options = opts[1] if len(opts) > 1 else ""
         timeout = atof(opts[4]) if len(opts) > 4 and opts[4] else 300.0
-        setup = self.queues.get(name, "timeout")
-        setup = setup if isinstance(setup, QueueSetup) else QueueSetup(setup)
-        outcome = setup.outcome
+        queue = self.setup.queue(name)
+        outcome = queue.outcome
         self.variables.update(ANSWEREDTIME="", DIALEDTIME="")
         self.variables.pop("QUEUESTATUS", None)
         if outcome in ("full", "joinempty"):
@@ -125,11 +98,12 @@ class DialplanApps:
         if music is not None:
             self._start_moh(music)
         start = self.now
-        left = self._announce(setup, music)
+        left = self._announce(queue, music)
         remaining = max(timeout - (self.now - start), 0.0)
         if left is None:
-            waited = {"answer": self.ring_seconds, "continue": self.ring_seconds}.get(outcome)
-            waited = {"leaveempty": 5.0, "hangup": self.ring_seconds}.get(outcome, waited)
+            ring = self.setup.ring_seconds
+            waited = {"answer": ring, "continue": ring}.get(outcome)
+            waited = {"leaveempty": 5.0, "hangup": ring}.get(outcome, waited)
             waited = remaining if waited is None else min(waited, remaining)
             left = self._listen(waited, "")
             if left is None and outcome == "hangup" and waited < remaining:
@@ -153,20 +127,20 @@ class DialplanApps:
         self.variables.update(ANSWEREDTIME=str(int(self.now - start)), DIALEDTIME=self._age())
         return result
 
-    def _announce(self, setup: QueueSetup, music: str | None) -> CallerEvent | None:
+    def _announce(self, queue: QueueSetup, music: str | None) -> CallerEvent | None:
         """The announcements a caller hears on joining (38): none alone at the head of the
         queue unless announce-to-first-user; else position (or "you are next"), "thank
         you", then the periodic one, back to back, nobody rung meanwhile. Hold music
         stops for them and starts again between and after. A hangup ends them."""
-        position = setup.waiting + 1
-        if position == 1 and not setup.announce_to_first_user:
+        position = queue.waiting + 1
+        if position == 1 and not queue.announce_to_first_user:
             return None
         groups: list[list[str]] = []
-        if setup.announce_position:
+        if queue.announce_position:
             said = ["queue-youarenext"] if position == 1 else ["queue-thereare", "digits/N"]
             said += [] if position == 1 else ["queue-callswaiting"]
             groups.append([*said, "queue-thankyou"])
-        if setup.periodic:
+        if queue.periodic:
             groups.append(["queue-periodic-announce"])
         for group in groups:
             self._stop_moh()
@@ -188,7 +162,7 @@ class DialplanApps:
         Without ``c`` (Queue) or ``g`` (Dial) the app answers ``-1`` when the agent hangs
         up, but the AGI session goes on (09, 13)."""
         self.variables["MEMBERNAME" if queue else "DIALEDPEERNAME"] = member
-        event = self._listen(self.talk_seconds, "")
+        event = self._listen(self.setup.talk_seconds, "")
         if event is not None:
             return -1
         if continue_after:
@@ -201,7 +175,7 @@ class DialplanApps:
         target = opts[0]
         ring = atof(opts[1]) if len(opts) > 1 and opts[1] else 60.0
         options = opts[2] if len(opts) > 2 else ""
-        outcome = self.dial.get(target, "NOANSWER")
+        outcome = self.setup.dial.get(target, "NOANSWER")
         self.variables.update(DIALSTATUS="", ANSWEREDTIME="", DIALEDTIME="")
         waited = {"ANSWER": 0.0, "HANGUP": 0.0, "NOANSWER": ring}.get(outcome, 0.0)
         if self._listen(waited, "") is not None:

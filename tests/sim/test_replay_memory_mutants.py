@@ -5,20 +5,14 @@ Each fault replays every transcript (about 0.1 s each).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from test_replay_memory import ALL, make_prompt_files, unexpected
 
-from agi_callbot.transport import memory
-from agi_callbot.transport.memory import MemoryAsterisk
-
-
-def _command(name: str, handler: Callable[..., str]) -> tuple[Any, str, Any]:
-    table = memory._COMMANDS
-    return table, name, (handler, *table[name][1:])
+from agi_callbot.sim import asterisk, commands, media
+from agi_callbot.sim.asterisk import MemoryAsterisk
 
 
 def _instant_answer(ast: MemoryAsterisk, args: list[str]) -> str:
@@ -29,11 +23,11 @@ def _instant_answer(ast: MemoryAsterisk, args: list[str]) -> str:
 #: fault -> (where, what, planted value), and transcripts that must catch it
 FAULTS: dict[str, tuple[tuple[Any, str, Any], set[str]]] = {
     "CHANNEL STATUS says up before ANSWER": (
-        _command("CHANNEL STATUS", lambda ast, args: "200 result=6"),
+        (MemoryAsterisk, "channel_status", lambda ast, args: "200 result=6"),
         {"31-answer-twice-and-stream-before-answer"},
     ),
     "the first ANSWER takes no time": (
-        _command("ANSWER", _instant_answer),
+        (MemoryAsterisk, "answer", _instant_answer),
         {"03-stream-file", "04-get-data"},
     ),
     "no HANGUP notice": (
@@ -45,24 +39,24 @@ FAULTS: dict[str, tuple[tuple[Any, str, Any], set[str]]] = {
         {"14-music-on-hold", "41-queue-music-class"},
     ),
     "a digit counts when pressed, not when its tone ends": (
-        (memory, "DTMF_DURATION", 0.0),
+        (asterisk, "DTMF_DURATION", 0.0),
         {"03-stream-file"},
     ),
     "every command allowed on a dead channel": (
-        (memory, "_DEAD_OK", frozenset(memory._COMMANDS)),
+        (commands, "_DEAD_OK", frozenset(commands.COMMANDS)),
         {"15-hangup-command", "19-caller-hangup-during-get-data"},
     ),
-    "lines read in 8190-byte pieces": ((memory, "MAX_READ", 8190), {"17-long-line"}),
+    "lines read in 8190-byte pieces": ((asterisk, "MAX_READ", 8190), {"17-long-line"}),
     "a new line never interrupts a prompt": (
-        (memory, "_WATCHING", frozenset()),
+        (asterisk, "_WATCHING", frozenset()),
         {"33-command-while-busy"},
     ),
     "Content-Type ignored by the media cache": (
-        (memory, "MEDIA_TYPES", {}),
+        (media, "MEDIA_TYPES", {}),
         {"42-prompt-url-formats"},
     ),
     "no Spanish grammar": (
-        (memory, "number_files_es", lambda number, gender="": memory.number_files_en(number)),
+        (commands, "number_files_es", lambda number, gender="": media.number_files_en(number)),
         {"39-say-spanish"},
     ),
 }

@@ -1,6 +1,6 @@
 """Flow test cases: ``<flow>.test.yaml`` next to a flow, run by ``agi-callbot test`` and pytest.
 
-A case is a scripted call (the :class:`~agi_callbot.flow.simulate.Scenario`: caller,
+A case is a scripted call (the :class:`~agi_callbot.sim.simulate.Scenario`: caller,
 digits with timing, queue/agent/AMI answers, time of day, hang-up point) and what
 must come out of it::
 
@@ -40,8 +40,8 @@ import yaml
 from agi_callbot.config import Settings
 from agi_callbot.errors import FlowError
 from agi_callbot.flow.loader import FlowLibrary
-from agi_callbot.flow.simulate import Scenario, Transcript, simulate
 from agi_callbot.router import pin
+from agi_callbot.sim.simulate import Scenario, Transcript, simulate
 
 SCENARIO_KEYS = {
     "caller": str,
