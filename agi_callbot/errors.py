@@ -3,7 +3,17 @@
 Callers catch by meaning, not by origin: a flow step catches ``Hangup`` (the
 caller left: normal control flow), the server catches ``ProtocolError`` (this
 connection is unusable: end it, serve the others), the loader raises
-``FlowError`` with a position an admin can jump to.
+``FlowError`` with a position an admin can jump to, the runner sends a
+``FlowRuntimeError`` to the flow's ``on_error`` block::
+
+    CallbotError
+    ├── ProtocolError → LocalProtocolError, RemoteProtocolError, SessionNotStarted
+    ├── Hangup → DeadChannel (511), ConnectionClosed (the AGI connection is gone)
+    ├── CommandError          510 / 520 / an unexpected result
+    ├── FlowError             a flow file is invalid (file:line:col)
+    ├── FlowRuntimeError → EvalError (→ UnsetVariable), NoValidInput, MissingSubflow,
+    │                      SubflowTooDeep, StepLimit
+    ├── ConfigError · PromptError · GatewayError · …  (each part's own, below them)
 """
 
 from __future__ import annotations
@@ -82,6 +92,42 @@ class FlowError(CallbotError):
     def __str__(self) -> str:
         where = ":".join(str(p) for p in (self.file, self.line, self.column) if p)
         return f"{where}: {self.message}" if where else self.message
+
+
+class FlowRuntimeError(CallbotError):
+    """A running flow cannot go on the way it is written.
+
+    The runner takes the flow's ``on_error`` block once; without one (or failing again)
+    the call goes back to the dialplan with ``FAILED``. Anything that is not a
+    :class:`CallbotError` escaping a block is a bug in agi-callbot, logged as one."""
+
+
+class EvalError(FlowRuntimeError):
+    """An expression could not be evaluated with these variables (types, unset names)."""
+
+
+class UnsetVariable(EvalError):
+    """A condition or ``${name}`` template read a variable this call has not set."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"variable {name!r} is not set")
+        self.name = name
+
+
+class NoValidInput(FlowRuntimeError):
+    """The caller gave no valid input and the block has nowhere to go (no ``on_fail``)."""
+
+
+class MissingSubflow(FlowRuntimeError):
+    """The sub-flow was not loaded with the call (the library refused or lost it)."""
+
+
+class SubflowTooDeep(FlowRuntimeError):
+    """Sub-flows nested deeper than the runner allows (a flow calling itself)."""
+
+
+class StepLimit(FlowRuntimeError):
+    """The call ran more blocks than ``max_steps``: a loop without an exit."""
 
 
 class ConfigError(CallbotError):

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from agi_callbot.errors import EvalError, UnsetVariable
+
 Value = Any
 
 
@@ -36,16 +38,6 @@ class ExprError(ValueError):
         super().__init__(f"column {column}: {message}")
         self.message = message
         self.column = column
-
-
-class EvalError(Exception):
-    """An expression could not be evaluated with these variables (types, unset names)."""
-
-
-class UnsetVariable(EvalError):
-    def __init__(self, name: str) -> None:
-        super().__init__(f"variable {name!r} is not set")
-        self.name = name
 
 
 # --------------------------------------------------------------------------- tokens

@@ -9,9 +9,12 @@ The order of a call, and why:
    actions on entry, then its kind's runtime (:mod:`agi_callbot.flow.blocks`), at most
    ``max_steps`` blocks.
 3. ``Hangup`` (the caller left) is control flow: it unwinds the blocks and nothing
-   logs it as an error. Any other surprise (a variable not set, a prompt that cannot
-   be made, a refused command) takes the flow's ``on_error`` block once; without one,
-   or failing again, the call goes back to the dialplan with ``FAILED``.
+   logs it as an error. A flow's own surprises (a
+   :class:`~agi_callbot.errors.FlowRuntimeError` such as a variable not set, a prompt
+   that cannot be made, a refused command) take the flow's ``on_error`` block once;
+   without one, or failing again, the call goes back to the dialplan with ``FAILED``.
+   Anything else is a bug in agi-callbot: logged with its traceback as one, and the
+   call goes back to the dialplan with ``FAILED`` at once.
 4. ``finally``: ``CALLBOT_STATUS`` / ``CALLBOT_RESULT`` (they work on a dead channel),
    the hang-up (or the hand-back to the dialplan for ``return`` / ``NO_AGENT`` /
    ``FAILED``), the post-call actions (``on_hangup``: queued in the outbox, however the
@@ -31,7 +34,7 @@ from typing import Any
 import agi_callbot.flow.blocks  # noqa: F401 - registers every block kind
 from agi_callbot.channel import Channel
 from agi_callbot.config import Settings
-from agi_callbot.errors import CommandError, Hangup, ProtocolError
+from agi_callbot.errors import CallbotError, CommandError, Hangup, ProtocolError, StepLimit
 from agi_callbot.flow.blocks.actions import run_actions, run_post_call
 from agi_callbot.flow.blocks.call import (
     COMPLETED,
@@ -50,10 +53,6 @@ log = logging.getLogger("agi_callbot.flow")
 
 #: a language tag from the AGI URL (``?language=en-GB``); anything else is ignored
 _LANGUAGE = re.compile(r"[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
-
-
-class StepLimit(RuntimeError):
-    """The call ran more blocks than ``max_steps``: a loop without an exit."""
 
 
 @dataclass
@@ -125,9 +124,12 @@ async def run_call(
     except asyncio.CancelledError:
         error = "cancelled (server shutting down)"
         raise
-    except Exception as exc:
+    except CallbotError as exc:  # outside any block (the call's set-up)
         error = f"{type(exc).__name__}: {exc}"
-        log.exception("call %s: unexpected error", call.uniqueid)
+        log.error("call %s: %s", call.uniqueid, error)
+    except Exception as exc:  # not a CallbotError: a bug in agi-callbot, not in the flow
+        error = f"bug in agi-callbot: {type(exc).__name__}: {exc}"
+        log.exception("call %s: bug in agi-callbot at block %s", call.uniqueid, call.block)
     finally:
         if call.transferred and end.status == COMPLETED:
             end = End(TRANSFERRED, end.result, end.hangup)
@@ -142,15 +144,13 @@ async def _run(call: Call) -> End:
     while True:
         try:
             outcome = await walk(call, call.flow, start)
-        except Hangup:
-            raise
-        except ProtocolError:
-            raise
+        except (Hangup, ProtocolError):
+            raise  # the caller left, or the connection is unusable: no error branch
         except StepLimit as exc:
             call.error = str(exc)
             log.error("%s", exc)
             return End(FAILED, "max_steps", hangup=False)
-        except Exception as exc:
+        except CallbotError as exc:  # a FlowRuntimeError, a prompt or command refused...
             call.error = f"{type(exc).__name__}: {exc}"
             call.note("error", error=call.error)
             log.error("block %s failed: %s", call.block, call.error)

@@ -8,14 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agi_callbot.flow.expr import (
-    EvalError,
-    ExprError,
-    UnsetVariable,
-    interpolate,
-    parse,
-    parse_template,
-)
+from agi_callbot.errors import EvalError, UnsetVariable
+from agi_callbot.flow.expr import ExprError, interpolate, parse, parse_template
 
 VARS = {
     "caller": "+34600111222",

@@ -8,9 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agi_callbot.agi.env import Environment
+from agi_callbot.errors import UnsetVariable
 from agi_callbot.flow.blocks.actions import _fallback_entry, message_fields, render
 from agi_callbot.flow.blocks.call import MAX_VALUE, call_variables, clean_text
-from agi_callbot.flow.expr import UnsetVariable
 from agi_callbot.flow.model import Email, OptIn, Sms, Webhook, WhatsApp
 
 

@@ -53,6 +53,28 @@ async def test_without_error_branch_the_call_returns_failed(flows, settings, ser
     assert ast.hangup_by is None
 
 
+async def test_a_bug_is_logged_as_one_and_skips_the_error_branch(
+    flows, settings, services, place_call, monkeypatch, caplog
+):
+    """Only a flow's own surprises (FlowRuntimeError, a refused prompt or command) take
+    on_error; an exception that is not a CallbotError is a bug in agi-callbot."""
+    flow, subs = flows(
+        "bug",
+        'on_error: sorry\nblocks:\n  hello: {say: "Hello."}\n  sorry: {say: "Sorry."}\n',
+    )
+
+    async def broken(*args, **kwargs):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(services.prompts, "resolve", broken)
+    ast, result = await place_call(services, settings, flow, subs)
+    assert result.status == "FAILED" and result.path == ["hello"]
+    assert result.error.startswith("bug in agi-callbot: KeyError")
+    assert "bug in agi-callbot at block hello" in caplog.text
+    assert "Traceback" in caplog.text
+    assert ast.variables["CALLBOT_STATUS"] == "FAILED"
+
+
 async def test_a_loop_is_bounded_by_max_steps(flows, settings, services, place_call):
     flow, subs = flows(
         "loop",

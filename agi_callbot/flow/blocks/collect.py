@@ -9,8 +9,8 @@ by key with WAIT FOR DIGIT.
 
 from __future__ import annotations
 
+from agi_callbot.errors import NoValidInput
 from agi_callbot.flow.blocks.call import Call, Next, Outcome
-from agi_callbot.flow.blocks.menu import NoValidInput
 from agi_callbot.flow.blocks.prompt import play, resolve
 from agi_callbot.flow.blocks.registry import runs
 from agi_callbot.flow.menu import TIMEOUT, Collected, Collector, CollectStep, Fail, Play, Wait

@@ -9,16 +9,13 @@ the menu again (a new machine: failures start over).
 
 from __future__ import annotations
 
+from agi_callbot.errors import NoValidInput
 from agi_callbot.flow.blocks.actions import run_actions
 from agi_callbot.flow.blocks.call import Call, Next, Outcome
 from agi_callbot.flow.blocks.prompt import play
 from agi_callbot.flow.blocks.registry import runs
 from agi_callbot.flow.menu import TIMEOUT, Choose, Fail, MenuMachine, Play, Wait
 from agi_callbot.flow.model import Block, Menu
-
-
-class NoValidInput(LookupError):
-    """The caller gave no valid input and the block has nowhere to go (no ``on_fail``)."""
 
 
 async def listen(call: Call, step: Play | Wait) -> str:

@@ -7,6 +7,7 @@ first. A ``hangup`` or ``return`` inside it ends the call as anywhere else.
 
 from __future__ import annotations
 
+from agi_callbot.errors import MissingSubflow, SubflowTooDeep
 from agi_callbot.flow.blocks.call import Call, End, Next, Outcome
 from agi_callbot.flow.blocks.registry import runs
 from agi_callbot.flow.expr import interpolate
@@ -14,14 +15,6 @@ from agi_callbot.flow.model import Block, Subflow
 
 #: sub-flows inside sub-flows deeper than this are a loop, not a design
 MAX_DEPTH = 8
-
-
-class MissingSubflow(LookupError):
-    """The sub-flow was not loaded with the call (the library refused or lost it)."""
-
-
-class SubflowTooDeep(RecursionError):
-    """Sub-flows nested more than :data:`MAX_DEPTH` deep (a flow calling itself)."""
 
 
 @runs("subflow")
