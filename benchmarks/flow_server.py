@@ -55,8 +55,8 @@ class Pauses:
 async def serve_ours(data_dir: Path, profile: bool) -> None:
     from agi_callbot.app import App
     from agi_callbot.config import load_settings
-    from agi_callbot.flow.simulate import FixedClock
     from agi_callbot.log import setup_logging
+    from agi_callbot.sim.simulate import FixedClock
 
     base = load_settings(EXAMPLES / "callbot.yaml", environ={})
     settings = dataclasses.replace(
