@@ -18,7 +18,8 @@ from agi_callbot.cli import main
 from agi_callbot.config import Settings, load_settings, read_env_file
 from agi_callbot.errors import ConfigError
 from agi_callbot.kit import settings_file
-from agi_callbot.transport.memory import MemoryAsterisk
+from agi_callbot.sim.asterisk import MemoryAsterisk
+from agi_callbot.sim.setup import AsteriskSetup
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTING_LINE = re.compile(r"^(\s*)# (\s*)([a-z_]+:.*)$")
@@ -217,8 +218,11 @@ async def test_cd_node_and_serve_answers_a_call_to_the_example_flows(made: Path)
             except OSError:
                 assert proc.returncode is None, await proc.stderr.read()  # type: ignore[union-attr]
                 await asyncio.sleep(0.05)
-        ast = MemoryAsterisk("support", callerid="+34600111222", language="en",
-                             caller="wait:3,2,wait:3,1")  # fmt: skip
+        ast = MemoryAsterisk(
+            AsteriskSetup(
+                "support", callerid="+34600111222", language="en", caller="wait:3,2,wait:3,1"
+            )
+        )
         await ast.call("127.0.0.1", port)
         assert ast.variables["CALLBOT_STATUS"] == "COMPLETED"
         assert (made / "var" / "calls.sqlite").is_file()
