@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 
 from agi_callbot.config import Tts
 from agi_callbot.errors import CallbotError
+from agi_callbot.kit.moh import MOH_FORMATS, MOH_NAME, TEAMS, link_team_music
 from agi_callbot.tts.audio import (
     FORMATS,
     FULL,
@@ -59,11 +59,6 @@ PROMPTS: dict[str, dict[str, str]] = {
     },
 }
 PROMPT_FORMATS = ("sln16", "sln", "ulaw")
-#: hold music is long: 8 kHz formats only (most calls are G.711; g722 calls resample)
-MOH_FORMATS = ("sln", "ulaw")
-#: the teams of the kit's queues.conf / musiconhold.conf
-TEAMS = ("ventas", "soporte", "sales", "support")
-MOH_NAME = "callbot-hold"
 #: chords of the progression: (pad frequencies…, bass), in Hz — C, Am, F, G
 CHORDS: tuple[tuple[float, ...], ...] = (
     (261.63, 329.63, 392.00, 130.81),
@@ -155,21 +150,6 @@ async def generate_moh(folder: Path, *, repeats: int, teams: Sequence[str]) -> l
             await _convert(music, path, FORMATS[ext], MUSIC_LEVEL)
             written.append(path)
     return written + link_team_music(folder, teams)
-
-
-def link_team_music(folder: Path, teams: Sequence[str]) -> list[Path]:
-    """Link the default hold music into each team's class folder (``moh/<team>/``)."""
-    written: list[Path] = []
-    for team in teams:
-        team_folder = folder / team
-        team_folder.mkdir(parents=True, exist_ok=True)
-        for ext in MOH_FORMATS:
-            link = team_folder / f"{MOH_NAME}.{ext}"
-            if link.is_symlink() or link.exists():
-                link.unlink()
-            os.symlink(Path("..") / "default" / link.name, link)
-            written.append(link)
-    return written
 
 
 async def _convert(

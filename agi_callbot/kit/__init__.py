@@ -53,7 +53,7 @@ def copy_tree(source: Path, target: Path) -> list[Path]:
     """Copy the regular files under ``source`` into ``target``, keeping the layout.
 
     Symbolic links are left out (the team hold-music links are remade where they are
-    needed, see :func:`agi_callbot.cli.sounds.link_team_music`), and so are
+    needed, see :func:`agi_callbot.kit.moh.link_team_music`), and so are
     :data:`SKIPPED` folders. Returns the files written.
     """
     written: list[Path] = []

@@ -25,6 +25,7 @@ from agi_callbot import kit
 from agi_callbot.config import DEFAULT_FILE, Settings, load_settings, read_env_file
 from agi_callbot.errors import ConfigError
 from agi_callbot.kit import conf, settings_file
+from agi_callbot.kit.moh import TEAMS, link_team_music
 from agi_callbot.kit.settings_file import plain
 
 ENV_FILE = "callbot.env"
@@ -136,6 +137,4 @@ def ami_secret_of(settings: Settings) -> str | None:
 
 def copy_sounds(target: Path) -> list[Path]:
     """The kit's sounds, with each team's hold-music class linked to the default music."""
-    from agi_callbot.cli.sounds import TEAMS, link_team_music
-
     return kit.copy_tree(kit.sounds(), target) + link_team_music(target / "moh", TEAMS)

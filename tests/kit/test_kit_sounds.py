@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from agi_callbot.cli import sounds
+from agi_callbot.kit import moh
 from agi_callbot.tts.audio import FORMATS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,7 +36,7 @@ def check_tree(root: Path) -> None:
     for ext in sounds.MOH_FORMATS:
         music = root / "moh" / "default" / f"{sounds.MOH_NAME}.{ext}"
         assert 30 <= seconds(music) <= 60
-        for team in sounds.TEAMS:
+        for team in moh.TEAMS:
             link = root / "moh" / team / music.name
             assert link.is_symlink() and link.resolve() == music.resolve()
             # relative, so the link survives a bind mount or a copy of the whole folder
@@ -59,7 +60,7 @@ def test_only_sounds_the_generator_makes_are_committed():
         for ext in sounds.PROMPT_FORMATS
     } | {
         f"moh/{team}/{sounds.MOH_NAME}.{ext}"
-        for team in ("default", *sounds.TEAMS)
+        for team in ("default", *moh.TEAMS)
         for ext in sounds.MOH_FORMATS
     }
     found = {
