@@ -78,7 +78,14 @@ class Defaults:
 
 @dataclass(frozen=True)
 class Tts:
+    #: the chain, best first: built-in engines (espeak-ng, gtts) and provider names
     engines: tuple[str, ...] = ("espeak-ng",)
+    #: how long a live call waits for a prompt not yet in the cache before the next
+    #: engine of the chain speaks it (the slow render finishes in the background)
+    live_budget: Duration = Duration(0.7)
+    #: neural voices: ``{name: {kind, base_url, key_env, region, voices: {es, en}, rate}}``
+    #: (``agi_callbot.tts.providers`` reads and checks them)
+    providers: dict[str, dict[str, Any]] = field(default_factory=dict)
     gtts_timeout: Duration = Duration(5.0)
     render_timeout: Duration = Duration(20.0)
     #: folder of an admin's own recordings: ``<recordings_dir>/<language>/<prompt_id>.<ext>``

@@ -77,6 +77,32 @@ prompt_render_seconds = Histogram(
     buckets=RENDER_BUCKETS,
     registry=REGISTRY,
 )
+prompt_fallbacks_total = Counter(
+    "callbot_prompt_fallbacks",
+    "Prompts a live call heard from a later engine: this one was over tts.live_budget",
+    ["engine"],
+    registry=REGISTRY,
+)
+tts_requests_total = Counter(
+    "callbot_tts_requests",
+    "Requests to a text-to-speech provider, by outcome (ok, auth, quota, rate, "
+    "bad_request, server, timeout, network)",
+    ["provider", "outcome"],
+    registry=REGISTRY,
+)
+tts_breaker_state = Gauge(
+    "callbot_tts_breaker_state",
+    "A provider's circuit breaker: 0 closed, 1 half-open (one trial request), "
+    "2 open (its prompts go to the next engine)",
+    ["provider"],
+    registry=REGISTRY,
+)
+tts_breaker_trips_total = Counter(
+    "callbot_tts_breaker_trips",
+    "Times a provider's circuit breaker opened",
+    ["provider"],
+    registry=REGISTRY,
+)
 outbox_depth = Gauge(
     "callbot_outbox_depth", "Messages in the outbox by status", ["status"], registry=REGISTRY
 )

@@ -38,6 +38,8 @@ class Engine(ABC):
     max_chars: ClassVar[int] = 500
     #: after a failure, skip the engine for every prompt this long (an outage, not a text)
     failure_cooldown: ClassVar[float] = 0.0
+    #: over the network: a live call waits for it only ``tts.live_budget``
+    remote: ClassVar[bool] = False
 
     def __init__(self, settings: Tts) -> None:
         self.settings = settings
@@ -51,6 +53,13 @@ class Engine(ABC):
 
     def cooling(self) -> bool:
         return time.monotonic() < self._cooling_until
+
+    def takes_ssml(self, options: Mapping[str, Any]) -> bool:
+        """Whether ``synthesize`` receives an SSML body (:mod:`~agi_callbot.tts.ssml`)."""
+        return False
+
+    async def aclose(self) -> None:  # noqa: B027 - engines without connections
+        """Release connections (providers keep a pool)."""
 
     @abstractmethod
     def options(self, language: str, voice: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -70,14 +79,25 @@ def register(cls: type[Engine]) -> type[Engine]:
 
 
 def build_engines(settings: Tts, names: tuple[str, ...] | None = None) -> dict[str, Engine]:
-    """Instantiate the registered engines; an unknown name in the settings fails start-up."""
+    """Instantiate the built-in engines and the providers; a bad name fails start-up."""
+    from agi_callbot.tts.neural import KIND_ENGINES
+    from agi_callbot.tts.providers import ProviderSettings
+
     wanted = names if names is not None else tuple(ENGINES)
-    unknown = [n for n in settings.engines if n not in ENGINES]
+    engines: dict[str, Engine] = {name: ENGINES[name](settings) for name in wanted}
+    for name, raw in settings.providers.items():
+        if name in ENGINES or name == "files":
+            raise ConfigError(f"tts.providers.{name}: the name of a built-in engine; pick another")
+        provider = ProviderSettings.parse(name, raw)
+        engines[name] = KIND_ENGINES[provider.kind](settings, provider)
+    unknown = [n for n in settings.engines if n not in ENGINES and n not in settings.providers]
     if unknown:
+        known = [*ENGINES, *settings.providers]
         raise ConfigError(
-            f"tts.engines: unknown engine {unknown[0]!r} (known: {', '.join(ENGINES)})"
+            f"tts.engines: unknown engine {unknown[0]!r} (known: {', '.join(known)}; "
+            "a provider is declared under tts.providers)"
         )
-    return {name: ENGINES[name](settings) for name in wanted}
+    return engines
 
 
 def language_tags(language: str) -> list[str]:
@@ -167,6 +187,7 @@ class GttsEngine(Engine):
 
     name = "gtts"
     max_chars = 200
+    remote = True
     failure_cooldown = 60.0
 
     def options(self, language: str, voice: Mapping[str, Any]) -> dict[str, Any] | None:

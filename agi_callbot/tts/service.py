@@ -44,6 +44,7 @@ from agi_callbot.tts.audio import (
 )
 from agi_callbot.tts.cache import PromptCache, prompt_key
 from agi_callbot.tts.engines import Engine, Recordings, build_engines
+from agi_callbot.tts.ssml import split_ssml, ssml_body
 from agi_callbot.tts.text import clean_text, is_speakable, split_sentences
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,10 @@ class PromptService:
         voice = voice or {}
         if self.delivery == "deployed":
             return self.deliver(self._deployed_key(text, prompt_id, language, voice))
-        rendered = await self.render(text, prompt_id=prompt_id, language=language, voice=voice)
+        budget = self.settings.tts.live_budget
+        rendered = await self.render(
+            text, prompt_id=prompt_id, language=language, voice=voice, budget=budget
+        )
         return self.deliver(rendered.key)
 
     def deliver(self, key: str) -> str:
@@ -153,8 +157,14 @@ class PromptService:
         language: str,
         voice: Mapping[str, Any],
         ext: str | None = None,
+        budget: float | None = None,
     ) -> Rendered:
-        """Produce the prompt in ``ext`` (the delivered format): cached, or first that works."""
+        """Produce the prompt in ``ext`` (the delivered format): cached, or first that works.
+
+        ``budget`` (a live call): how long to wait for an engine over the network; past
+        it the next candidate speaks now, and the slow render goes on in the background
+        into the cache, for the next caller. ``None`` (``prompts build``): wait.
+        """
         ext = ext or self.primary
         candidates = list(self.candidates(text, prompt_id, language, voice))
         for index, candidate in enumerate(candidates):
@@ -166,17 +176,40 @@ class PromptService:
         self.stats["misses"] += 1
         metrics.prompt_cache_misses.inc()
         problems: list[tuple[str, str]] = []
+        loop = asyncio.get_running_loop()
+        deadline = None if budget is None else loop.time() + budget
+        late: list[tuple[Candidate, asyncio.Future[Path]]] = []
+        ready = [c for c in candidates if not self._paused(c)]
         for candidate in candidates:
-            if self._paused(candidate):
-                problems.append((candidate.engine, "failed recently; not retried yet"))
+            if candidate not in ready:
+                problems.append((candidate.engine, self._pause_reason(candidate)))
                 continue
+            wait = None
+            if deadline is not None and self._remote(candidate) and candidate is not ready[-1]:
+                wait = max(0.0, deadline - loop.time())
+                if wait == 0.0 and late:
+                    problems.append((candidate.engine, "live budget spent: not tried"))
+                    continue
             started = time.perf_counter()
+            render = asyncio.ensure_future(self._produce(candidate, ext))
             try:
-                await self._produce(candidate, ext)
-                metrics.prompt_render_seconds.observe(time.perf_counter() - started)
+                await asyncio.wait_for(asyncio.shield(render), wait)
+            except TimeoutError:
+                late.append((candidate, render))
+                self._spawn(self._finish_late(candidate, render))
+                metrics.prompt_fallbacks_total.labels(candidate.engine).inc()
+                problems.append((candidate.engine, f"over the live budget ({budget:g} s)"))
+                continue
             except (PromptError, OSError) as exc:
                 self._failed(candidate, exc)
                 problems.append((candidate.engine, str(exc)))
+                continue
+            metrics.prompt_render_seconds.observe(time.perf_counter() - started)
+            return Rendered(candidate.key, candidate.engine, hit=False, problems=tuple(problems))
+        for candidate, render in late:  # nothing else worked: better late than silent
+            try:
+                await asyncio.shield(render)
+            except (PromptError, OSError):
                 continue
             return Rendered(candidate.key, candidate.engine, hit=False, problems=tuple(problems))
         self.stats["failures"] += 1
@@ -222,6 +255,8 @@ class PromptService:
                 task.cancel()
             if pending:
                 await asyncio.wait(pending)
+        for engine in self.engines.values():
+            await engine.aclose()
 
     # -- candidates --------------------------------------------------------------------
 
@@ -285,10 +320,12 @@ class PromptService:
             options = engine.options(language, voice) if engine is not None else None
             if engine is None or options is None:
                 continue
-            meta = {"engine": name, "options": options, "text": spoken}
+            ssml = engine.takes_ssml(options)
+            said = ssml_body(text) if ssml else spoken
+            meta = {"engine": name, "options": options, "text": said}
             key = prompt_key({**meta, "pipeline": PIPELINE_VERSION})
             meta.update(language=language, prompt_id=prompt_id)
-            yield Candidate(name, key, meta, _speaker(engine, spoken, options))
+            yield Candidate(name, key, meta, _speaker(engine, said, options, ssml=ssml))
 
     def chain(self, voice: Mapping[str, Any]) -> list[str]:
         """The flow's engine first, then the settings' chain; ``files`` means recordings only."""
@@ -350,6 +387,30 @@ class PromptService:
             return True
         return self._retry_at.get(candidate.key, 0.0) > time.monotonic()
 
+    def _remote(self, candidate: Candidate) -> bool:
+        engine = self.engines.get(candidate.engine)
+        return engine is not None and engine.remote
+
+    def _pause_reason(self, candidate: Candidate) -> str:
+        engine = self.engines.get(candidate.engine)
+        breaker = getattr(engine, "breaker", None)
+        if breaker is not None and engine is not None and engine.cooling():
+            return f"circuit breaker open for {breaker.seconds_left():.0f} s ({breaker.reason})"
+        return "failed recently; not retried yet"
+
+    async def _finish_late(self, candidate: Candidate, render: asyncio.Future[Path]) -> None:
+        """A render the caller did not wait for: into the cache, or its failure noted."""
+        try:
+            await render
+        except (PromptError, OSError) as exc:
+            self._failed(candidate, exc)
+        else:
+            log.info(
+                "prompt %s by %s is in the cache for the next call",
+                candidate.key[:12],
+                candidate.engine,
+            )
+
     def _failed(self, candidate: Candidate, exc: BaseException) -> None:
         engine = self.engines.get(candidate.engine)
         pause = max(RETRY_AFTER_S, engine.failure_cooldown if engine else 0.0)
@@ -404,12 +465,13 @@ class PromptService:
 
 
 def _speaker(
-    engine: Engine, text: str, options: Mapping[str, Any]
+    engine: Engine, text: str, options: Mapping[str, Any], *, ssml: bool = False
 ) -> Callable[[], Awaitable[SourceAudio]]:
     """The source of a synthesised prompt: long text is spoken sentence by sentence."""
 
     async def speak() -> SourceAudio:
-        chunks = split_sentences(text, engine.max_chars)
+        split = split_ssml if ssml else split_sentences
+        chunks = split(text, engine.max_chars)
         parts = [await engine.synthesize(chunk, options) for chunk in chunks]
         if len(parts) == 1:
             return parts[0]

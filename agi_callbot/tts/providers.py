@@ -1,0 +1,386 @@
+"""Neural text-to-speech providers: their settings, their errors, and what they share.
+
+An admin names each provider account once (``tts.providers.<name>``) and puts the name
+in the chain (``tts.engines: [google, espeak-ng]``) or in a flow
+(``voice: {engine: google, voice: es-ES-Neural2-A}``)::
+
+    tts:
+      engines: [google, espeak-ng]
+      live_budget: 700ms
+      providers:
+        google: {kind: google, key_env: GOOGLE_TTS_KEY,
+                 voices: {es: es-ES-Neural2-A, en: en-US-Neural2-F}, rate: 1.0}
+
+Secrets stay in the environment (``key_env`` names the variable) and are read at each
+request, so a rotated key needs no restart; they are never logged nor echoed in an
+error. Every provider is one :class:`ProviderEngine` over httpx: a request deadline,
+retries on 429 and 5xx (honouring ``Retry-After``), a :class:`CircuitBreaker`, and
+each failure classified (auth, quota, rate, bad_request, server, timeout, network)
+so ``doctor`` and the log can say what to fix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import httpx
+
+from agi_callbot import metrics
+from agi_callbot.config import Tts, secret
+from agi_callbot.errors import ConfigError
+from agi_callbot.gateways.errors import retry_after
+from agi_callbot.tts.audio import SourceAudio
+from agi_callbot.tts.breaker import CircuitBreaker
+from agi_callbot.tts.engines import Engine, EngineError, language_tags, same_language
+from agi_callbot.units import parse_duration
+
+log = logging.getLogger(__name__)
+
+KINDS = ("google", "azure", "polly", "openai")
+#: outcomes that say the provider (not this text) is unwell: they count for the breaker
+_UNWELL = frozenset({"auth", "quota", "rate", "server", "timeout", "network"})
+#: outcomes worth the same request again a moment later
+_RETRIED = frozenset({"rate", "server", "timeout", "network"})
+#: a provider asking to wait longer than this is not waited for: the breaker opens
+MAX_RETRY_WAIT_S = 5.0
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    """One entry of ``tts.providers``, checked."""
+
+    name: str
+    kind: str
+    base_url: str
+    key_env: str
+    region: str = ""
+    #: language tag (lower case: ``es``, ``es-mx``) → voice name
+    voices: Mapping[str, str] | None = None
+    #: speaking rate, 1.0 = the voice's normal speed (0.5 … 2.0)
+    rate: float = 1.0
+    #: per request (connect + answer); the live budget is separate and shorter
+    timeout: float = 10.0
+    retries: int = 2
+    #: openai: the model (``tts-1``, ``gpt-4o-mini-tts``, a local server's name);
+    #: polly: the engine (``neural``, ``standard``, ``generative``, ``long-form``)
+    model: str = ""
+    #: polly: the variable holding the access key id (key_env holds the secret key)
+    key_id_env: str = "AWS_ACCESS_KEY_ID"
+    session_token_env: str = "AWS_SESSION_TOKEN"
+    breaker_failures: int = 3
+    breaker_open_for: float = 30.0
+
+    @classmethod
+    def parse(cls, name: str, raw: Any) -> ProviderSettings:
+        where = f"tts.providers.{name}"
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"{where}: expected a mapping such as {{kind: google, …}}")
+        known = {
+            "kind", "base_url", "key_env", "region", "voices", "rate", "timeout", "retries",
+            "model", "key_id_env", "session_token_env", "breaker_failures", "breaker_open_for",
+        }  # fmt: skip
+        for key in raw:
+            if key not in known:
+                raise ConfigError(f"unknown setting '{where}.{key}' (known: {', '.join(known)})")
+        kind = str(raw.get("kind") or "")
+        if kind not in KINDS:
+            raise ConfigError(f"{where}.kind: {kind!r} is not one of {', '.join(KINDS)}")
+        region = str(raw.get("region") or "")
+        base_url = str(raw.get("base_url") or "")
+        if not base_url:
+            if kind in ("azure", "polly") and not region:
+                raise ConfigError(f"{where}: {kind} needs a region (or a base_url)")
+            base_url = DEFAULT_URLS[kind].format(region=region)
+        if not base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"{where}.base_url: {base_url!r} is not an http(s) URL")
+        voices = raw.get("voices") or {}
+        if not isinstance(voices, Mapping) or not all(
+            isinstance(v, str) and v for v in voices.values()
+        ):
+            raise ConfigError(f"{where}.voices: expected {{language: voice name}}")
+        return cls(
+            name=name,
+            kind=kind,
+            base_url=base_url.rstrip("/"),
+            key_env=str(raw.get("key_env") or DEFAULT_KEY_ENVS[kind]),
+            region=region,
+            voices={str(k).lower().replace("_", "-"): str(v) for k, v in voices.items()},
+            rate=_number(raw, "rate", 1.0, 0.25, 4.0, where),
+            timeout=_seconds(raw, "timeout", 10.0, where),
+            retries=int(_number(raw, "retries", 2, 0, 10, where)),
+            model=str(raw.get("model") or DEFAULT_MODELS.get(kind, "")),
+            key_id_env=str(raw.get("key_id_env") or "AWS_ACCESS_KEY_ID"),
+            session_token_env=str(raw.get("session_token_env") or "AWS_SESSION_TOKEN"),
+            breaker_failures=int(_number(raw, "breaker_failures", 3, 1, 100, where)),
+            breaker_open_for=_seconds(raw, "breaker_open_for", 30.0, where),
+        )
+
+    def voice_for(self, language: str) -> str | None:
+        for tag in language_tags(language):
+            if self.voices and tag in self.voices:
+                return self.voices[tag]
+        return None
+
+
+DEFAULT_URLS = {
+    "google": "https://texttospeech.googleapis.com",
+    "azure": "https://{region}.tts.speech.microsoft.com",
+    "polly": "https://polly.{region}.amazonaws.com",
+    "openai": "https://api.openai.com/v1",
+}
+DEFAULT_KEY_ENVS = {
+    "google": "GOOGLE_TTS_API_KEY",
+    "azure": "AZURE_SPEECH_KEY",
+    "polly": "AWS_SECRET_ACCESS_KEY",
+    "openai": "OPENAI_API_KEY",
+}
+DEFAULT_MODELS = {"openai": "tts-1", "polly": "neural"}
+
+
+def _number(raw: Mapping[str, Any], key: str, default: float, low: float, high: float, where: str):
+    value = raw.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise ConfigError(f"{where}.{key}: expected a number from {low:g} to {high:g}")
+    return float(value)
+
+
+def _seconds(raw: Mapping[str, Any], key: str, default: float, where: str) -> float:
+    try:
+        value = parse_duration(raw.get(key, default))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}.{key}: {exc}") from exc
+    if value <= 0:
+        raise ConfigError(f"{where}.{key}: must be more than 0")
+    return value
+
+
+class ProviderError(EngineError):
+    """A provider did not speak: ``outcome`` says why, in words an admin can act on."""
+
+    def __init__(
+        self,
+        provider: str,
+        outcome: str,
+        detail: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.provider = provider
+        self.outcome = outcome
+        self.status = status
+        self.retry_after = retry_after
+        self.detail = detail
+        http = f" (HTTP {status})" if status else ""
+        wait = f"; retry after {retry_after:g} s" if retry_after is not None else ""
+        super().__init__(f"{provider}: {OUTCOMES[outcome]}{http}: {detail}{wait}")
+
+
+OUTCOMES = {
+    "auth": "authentication refused — check the key named by key_env and the region",
+    "quota": "quota or billing limit reached",
+    "rate": "rate limited",
+    "bad_request": "request refused (voice, language or text)",
+    "server": "provider error",
+    "timeout": "no answer in time",
+    "network": "cannot reach the provider",
+    "open": "circuit breaker open after recent failures",
+}
+
+
+class ProviderEngine(Engine):
+    """A neural voice over HTTP. Subclasses build the request and read the answer."""
+
+    kind: ClassVar[str]
+    remote = True
+    #: the voice name starts with its language tag (``es-ES-Neural2-A``)
+    voice_has_language: ClassVar[bool] = False
+
+    def __init__(self, settings: Tts, provider: ProviderSettings) -> None:
+        super().__init__(settings)
+        self.name = provider.name  # type: ignore[misc] - an instance's name: the admin's
+        self.provider = provider
+        self.breaker = CircuitBreaker(
+            provider.name, failures=provider.breaker_failures, open_for=provider.breaker_open_for
+        )
+        self._client: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- the engine interface ---------------------------------------------------------
+
+    def cooling(self) -> bool:
+        return self.breaker.is_open()
+
+    def cool_down(self) -> None:
+        """The breaker counts failures itself (it knows which ones are the provider's)."""
+
+    def options(self, language: str, voice: Mapping[str, Any]) -> dict[str, Any] | None:
+        chosen = None
+        if voice.get("engine") == self.name and voice.get("voice"):
+            chosen = str(voice["voice"])
+            if not self._fits(chosen, language):
+                chosen = None  # an English text of a Spanish flow gets the English voice
+        chosen = chosen or self.provider.voice_for(language)
+        if chosen is None:
+            return None
+        options: dict[str, Any] = {"kind": self.kind, "voice": chosen}
+        options["language"] = self.language_code(chosen, language)
+        options["rate"] = self._rate(voice)
+        options.update(self.extra_options())
+        return options
+
+    async def synthesize(self, text: str, options: Mapping[str, Any]) -> SourceAudio:
+        attempt = 0
+        while True:
+            if not self.breaker.admit():
+                reason = self.breaker.reason or "recent failures"
+                raise ProviderError(self.name, "open", reason)
+            try:
+                audio = await self._attempt(text, options)
+            except ProviderError as exc:
+                metrics.tts_requests_total.labels(self.name, exc.outcome).inc()
+                wait = self._after_failure(exc, attempt)
+                if wait is None:
+                    raise
+                attempt += 1
+                log.info("%s; retrying in %.1f s", exc, wait)
+                await asyncio.sleep(wait)
+                continue
+            metrics.tts_requests_total.labels(self.name, "ok").inc()
+            self.breaker.succeeded()
+            return audio
+
+    def _after_failure(self, exc: ProviderError, attempt: int) -> float | None:
+        """Record the failure; the seconds to wait before retrying, or ``None``: give up."""
+        if exc.outcome not in _UNWELL:
+            self.breaker.released()
+            return None
+        wait = exc.retry_after
+        retry = exc.outcome in _RETRIED and attempt < self.provider.retries
+        if wait is not None and wait > MAX_RETRY_WAIT_S:
+            retry = False
+        if not retry:
+            hold = wait if exc.outcome in ("rate", "quota") and wait else None
+            if exc.outcome in ("auth", "quota") and hold is None:
+                hold = self.provider.breaker_open_for
+            self.breaker.failed(str(exc), open_for=hold)
+            return None
+        self.breaker.failed(str(exc))
+        if self.breaker.state != "closed":
+            return None  # that failure opened it: no more requests now
+        backoff = min(0.25 * 2**attempt, 2.0) * (0.5 + random.random())
+        return wait if wait is not None else backoff
+
+    async def _attempt(self, text: str, options: Mapping[str, Any]) -> SourceAudio:
+        key = secret(self.provider.key_env)
+        if key is None and self.needs_key():
+            raise ProviderError(
+                self.name, "auth", f"environment variable {self.provider.key_env} is not set"
+            )
+        method, url, headers, body = self.request(text, options, key)
+        client = self._http()
+        try:
+            response = await client.request(method, url, headers=headers, content=body)
+        except httpx.TimeoutException:
+            raise ProviderError(
+                self.name, "timeout", f"no answer within {self.provider.timeout:g} s"
+            ) from None
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+            raise ProviderError(self.name, "network", f"bad base_url ({exc})") from None
+        except httpx.HTTPError as exc:  # `from None`: the request holds the key
+            raise ProviderError(self.name, "network", _transport_reason(exc, url)) from None
+        if response.status_code != 200:
+            outcome, detail = self.failure(response)
+            for value in (key, secret(self.provider.key_id_env) if self.kind == "polly" else None):
+                if value:
+                    detail = detail.replace(value, "***")
+            raise ProviderError(
+                self.name,
+                outcome,
+                detail[:300] or "no message",
+                status=response.status_code,
+                retry_after=retry_after(response),
+            )
+        return self.audio(response)
+
+    def _http(self) -> httpx.AsyncClient:
+        # One pooled client per provider and event loop (``prompts build`` runs its own).
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop:
+            self._loop = loop
+            timeout = httpx.Timeout(self.provider.timeout, connect=min(self.provider.timeout, 5))
+            self._client = httpx.AsyncClient(
+                timeout=timeout, headers={"User-Agent": "agi-callbot"}, follow_redirects=False
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()
+
+    # -- what each kind says ----------------------------------------------------------
+
+    def needs_key(self) -> bool:
+        return True
+
+    def extra_options(self) -> dict[str, Any]:
+        """What else the audio depends on (the model, the server): part of the cache key."""
+        return {}
+
+    def language_code(self, voice: str, language: str) -> str:
+        if self.voice_has_language and voice.count("-") >= 2:
+            return "-".join(voice.split("-")[:2])
+        tags = language_tags(language)
+        return tags[0]
+
+    def request(
+        self, text: str, options: Mapping[str, Any], key: str | None
+    ) -> tuple[str, str, dict[str, str], bytes]:
+        raise NotImplementedError
+
+    def audio(self, response: httpx.Response) -> SourceAudio:
+        raise NotImplementedError
+
+    def failure(self, response: httpx.Response) -> tuple[str, str]:
+        """``(outcome, message)`` of an error answer; by status unless a kind knows better."""
+        return by_status(response.status_code), response.text.strip()
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def _fits(self, voice: str, language: str) -> bool:
+        if self.voice_has_language and voice.count("-") >= 2:
+            return same_language(voice.split("-")[0], language)
+        listed = {tag for tag, name in (self.provider.voices or {}).items() if name == voice}
+        return not listed or any(same_language(tag, language) for tag in listed)
+
+    def _rate(self, voice: Mapping[str, Any]) -> float:
+        """The flow's ``rate`` when it is a speed factor (espeak-ng's are words a minute)."""
+        value = voice.get("rate") if voice.get("engine") == self.name else None
+        if isinstance(value, int | float) and not isinstance(value, bool) and 0.25 <= value <= 4:
+            return round(float(value), 2)
+        return round(self.provider.rate, 2)
+
+
+def by_status(status: int) -> str:
+    if status in (401, 403):
+        return "auth"
+    if status == 429:
+        return "rate"
+    if status == 408:
+        return "timeout"
+    if status >= 500:
+        return "server"
+    return "bad_request"
+
+
+def _transport_reason(exc: httpx.HTTPError, url: str) -> str:
+    host = httpx.URL(url).host
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot connect to {host}"
+    return f"{type(exc).__name__} talking to {host}"
