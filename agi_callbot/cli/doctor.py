@@ -35,6 +35,7 @@ from agi_callbot.errors import CallbotError, ConfigError
 from agi_callbot.flow.loader import FlowLibrary
 from agi_callbot.flow.model import Transfer
 from agi_callbot.gateways import build_gateways
+from agi_callbot.tts.probe import check_providers, node_breakers
 
 OK, WARN, FAIL, SKIP = "ok", "warn", "FAIL", "skip"
 
@@ -66,6 +67,12 @@ def register(subparsers: Any) -> None:
         help="also check queues.conf / musiconhold.conf in this folder",
     )
     p.add_argument("--json", action="store_true", help="one JSON object per check")
+    p.add_argument(
+        "--no-tts-probe",
+        dest="tts_probe",
+        action="store_false",
+        help="do not ask the TTS providers for a one-word test synthesis",
+    )
     p.set_defaults(func=cmd_doctor)
 
 
@@ -78,7 +85,12 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         where = str(settings.source) if settings.source else "embedded defaults + environment"
         checks = [Check("config", OK, where)]
         checks += asyncio.run(
-            diagnose(settings, timeout=args.timeout, asterisk_conf=args.asterisk_conf)
+            diagnose(
+                settings,
+                timeout=args.timeout,
+                asterisk_conf=args.asterisk_conf,
+                tts_probe=args.tts_probe,
+            )
         )
     report(checks, sys.stdout, as_json=args.json)
     return 1 if any(c.status == FAIL for c in checks) else 0
@@ -98,11 +110,16 @@ def report(checks: list[Check], out: TextIO, *, as_json: bool = False) -> None:
 
 
 async def diagnose(
-    settings: Settings, *, timeout: float = 5.0, asterisk_conf: Path | None = None
+    settings: Settings,
+    *,
+    timeout: float = 5.0,
+    asterisk_conf: Path | None = None,
+    tts_probe: bool = True,
 ) -> list[Check]:
     """Every check after the settings loaded, in table order."""
     flows_check, refs = check_flows(settings)
     checks = [flows_check, check_data_dir(settings), *check_tools(settings)]
+    checks += await check_tts(settings, probe=tts_probe)
     checks += check_moh_dir(settings, refs)
     checks += check_gateways(settings)
     checks += await check_asterisk(settings, refs, timeout)
@@ -167,6 +184,27 @@ def check_tools(settings: Settings) -> list[Check]:
             continue
         version = (done.stdout or done.stderr).strip().splitlines()
         checks.append(Check(program, OK, version[0] if version else path))
+    return checks
+
+
+async def check_tts(settings: Settings, *, probe: bool = True) -> list[Check]:
+    """Each neural provider (one test word per voice) and the running node's breakers."""
+    checks = []
+    if probe:
+        for result in await check_providers(settings):
+            status = OK if result.ok else WARN if result.warning else FAIL
+            checks.append(Check(f"tts {result.name}", status, result.detail))
+    elif settings.tts.providers:
+        names = ", ".join(settings.tts.providers)
+        checks.append(Check("tts providers", SKIP, f"{names}: not probed (--no-tts-probe)"))
+    breakers = await node_breakers(settings) if settings.tts.providers else None
+    for name, state in sorted((breakers or {}).items()):
+        if name in settings.tts.providers:
+            status = OK if state == "closed" else WARN
+            detail = f"running node: circuit breaker {state}"
+            if state != "closed":
+                detail += " (callers hear the next engine of tts.engines)"
+            checks.append(Check(f"tts {name} breaker", status, detail))
     return checks
 
 

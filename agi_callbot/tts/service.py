@@ -21,7 +21,7 @@ import logging
 import shutil
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,39 +32,18 @@ from agi_callbot.errors import ConfigError, PromptError
 from agi_callbot.tts.audio import (
     CONVERT_ONLY,
     FORMATS,
-    FULL,
-    PIPELINE_VERSION,
     QUALITY_ORDER,
-    SourceAudio,
-    Treatment,
-    concatenate,
     convert,
-    load_upload,
-    silence_wav,
 )
-from agi_callbot.tts.cache import PromptCache, prompt_key
+from agi_callbot.tts.cache import PromptCache
+from agi_callbot.tts.candidates import Candidate, Speakers, recording_candidate
 from agi_callbot.tts.engines import Engine, Recordings, build_engines
-from agi_callbot.tts.ssml import split_ssml, ssml_body
-from agi_callbot.tts.text import clean_text, is_speakable, split_sentences
 
 log = logging.getLogger(__name__)
 
 DELIVERIES = ("local", "http", "deployed")
 #: a prompt that failed is not retried for this long (an engine may ask for longer)
 RETRY_AFTER_S = 10.0
-#: prompts whose candidates are kept worked out (a few flows × their prompts × languages)
-MEMO_SIZE = 4096
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """One way to produce a prompt: a recording, an engine with its options, or silence."""
-
-    engine: str
-    key: str
-    meta: dict[str, Any]
-    source: Callable[[], Awaitable[SourceAudio]]
-    treatment: Treatment = FULL
 
 
 @dataclass(frozen=True)
@@ -97,7 +76,7 @@ class PromptService:
         #: background conversions take one worker at a time: callers' renders go first
         self._background = asyncio.Semaphore(1)
         self._warned: set[str] = set()
-        self._memo: dict[tuple[Any, ...], tuple[Candidate, ...]] = {}
+        self.speakers = Speakers(self.engines, settings.tts.engines)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PromptService:
@@ -266,95 +245,12 @@ class PromptService:
         """Ways to produce this prompt, best first: recording, then the engine chain."""
         recording = self.recordings.find(language, prompt_id)
         if recording is not None:
-            yield self._recording(recording, language, prompt_id)
-        yield from self._spoken(text, prompt_id, language, voice, recording is None)
-
-    def _spoken(
-        self,
-        text: str | None,
-        prompt_id: str | None,
-        language: str,
-        voice: Mapping[str, Any],
-        silence: bool,
-    ) -> tuple[Candidate, ...]:
-        """The engine candidates (or silence), worked out once per prompt of a flow.
-
-        They depend only on the arguments and the settings (cleaning the text, each
-        engine's options, a SHA-256 of canonical JSON): a warm call reuses them and
-        pays one ``stat`` per candidate in :meth:`render`. Recordings are still looked
-        up each time, so one an admin drops in wins at once.
-        """
-        try:
-            memo_key: tuple[Any, ...] | None = (
-                text, prompt_id, language, tuple(sorted(voice.items())), silence
-            )  # fmt: skip
-            hash(memo_key)
-        except TypeError:  # a voice option that is a list or a mapping: not memoized
-            memo_key = None
-        if memo_key is not None:
-            found = self._memo.get(memo_key)
-            if found is not None:
-                return found
-        made = tuple(self._speakers(text, prompt_id, language, voice, silence))
-        if memo_key is not None:
-            if len(self._memo) >= MEMO_SIZE:
-                self._memo.clear()  # prompts of replaced flow versions go with the rest
-            self._memo[memo_key] = made
-        return made
-
-    def _speakers(
-        self,
-        text: str | None,
-        prompt_id: str | None,
-        language: str,
-        voice: Mapping[str, Any],
-        silence: bool,
-    ) -> Iterator[Candidate]:
-        spoken = clean_text(text)
-        if not is_speakable(spoken):
-            if silence:
-                yield self._silence()
-            return
-        for name in self.chain(voice):
-            engine = self.engines.get(name)
-            options = engine.options(language, voice) if engine is not None else None
-            if engine is None or options is None:
-                continue
-            ssml = engine.takes_ssml(options)
-            said = ssml_body(text) if ssml else spoken
-            meta = {"engine": name, "options": options, "text": said}
-            key = prompt_key({**meta, "pipeline": PIPELINE_VERSION})
-            meta.update(language=language, prompt_id=prompt_id)
-            yield Candidate(name, key, meta, _speaker(engine, said, options, ssml=ssml))
+            yield recording_candidate(recording, language, prompt_id)
+        yield from self.speakers.candidates(text, prompt_id, language, voice, recording is None)
 
     def chain(self, voice: Mapping[str, Any]) -> list[str]:
         """The flow's engine first, then the settings' chain; ``files`` means recordings only."""
-        preferred = voice.get("engine")
-        if preferred == "files":
-            return []
-        names = [str(preferred)] if preferred else []
-        return list(dict.fromkeys([*names, *self.settings.tts.engines]))
-
-    def _recording(self, path: Path, language: str, prompt_id: str | None) -> Candidate:
-        stat = path.stat()
-        relative = f"{path.parent.name}/{path.name}"
-        parts = {"engine": "recording", "file": relative, "size": stat.st_size}
-        key = prompt_key({**parts, "mtime_ns": stat.st_mtime_ns, "pipeline": PIPELINE_VERSION})
-        meta = {**parts, "language": language, "prompt_id": prompt_id, "text": ""}
-
-        async def source() -> SourceAudio:
-            return await asyncio.to_thread(load_upload, path)
-
-        return Candidate("recording", key, meta, source)
-
-    def _silence(self) -> Candidate:
-        key = prompt_key({"engine": "silence", "pipeline": PIPELINE_VERSION})
-
-        async def source() -> SourceAudio:
-            return silence_wav()
-
-        meta = {"engine": "silence", "text": ""}
-        return Candidate("silence", key, meta, source, treatment=CONVERT_ONLY)
+        return self.speakers.chain(voice)
 
     # -- rendering ---------------------------------------------------------------------
 
@@ -462,19 +358,3 @@ class PromptService:
             self._warned.add(key)
             log.warning("prompt %s (%r) was not built: run `prompts build`", key, text)
         return key
-
-
-def _speaker(
-    engine: Engine, text: str, options: Mapping[str, Any], *, ssml: bool = False
-) -> Callable[[], Awaitable[SourceAudio]]:
-    """The source of a synthesised prompt: long text is spoken sentence by sentence."""
-
-    async def speak() -> SourceAudio:
-        split = split_ssml if ssml else split_sentences
-        chunks = split(text, engine.max_chars)
-        parts = [await engine.synthesize(chunk, options) for chunk in chunks]
-        if len(parts) == 1:
-            return parts[0]
-        return await asyncio.to_thread(concatenate, parts)
-
-    return speak

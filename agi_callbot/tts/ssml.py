@@ -22,12 +22,16 @@ from agi_callbot.tts.text import clean_text
 
 _BREAK_TAG = re.compile(r"<\s*break\b([^<>]*)>", re.IGNORECASE)
 _TIME = re.compile(r"time\s*=\s*[\"']?\s*(\d+(?:\.\d+)?)\s*(ms|s)\b", re.IGNORECASE)
-#: seven digits or more in groups split by single spaces or hyphens, maybe after a ``+``
-_PHONE = re.compile(r"(?<![\w+])\+?\d(?:[ -]?\d){6,}(?![\w])")
+#: a phone number: ``+`` and 7 to 15 digits (spaces or hyphens between groups), or 9 to
+#: 15 digits grouped by spaces only (``912 345 678``; ``25-12-2026`` is a date)
+_PHONE = re.compile(r"(?<![\w+])(?:\+\d(?:[ -]?\d){6,14}|\d(?: ?\d){8,14})(?![\w-])")
 #: a pause tag without a time, and the longest pause a provider is asked for
 DEFAULT_PAUSE_MS = 500
 MAX_PAUSE_MS = 5000
-_ATOM = re.compile(r"<say-as\b[^>]*>.*?</say-as>|<break\b[^>]*/>|[^\s<]+")
+#: characters XML 1.0 does not allow (control characters, lone surrogates, U+FFFE/F)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+#: what is never cut: a word with any element glued to it (``&amp;<say-as …>…</say-as>``)
+_ATOM = re.compile(r"(?:<say-as\b[^>]*>.*?</say-as>|<break\b[^>]*/>|[^\s<])+")
 
 
 def ssml_body(text: str | None) -> str:
@@ -71,7 +75,7 @@ def plain_of(body: str) -> str:
 
 
 def _spoken(fragment: str) -> str:
-    cleaned = clean_text(fragment)
+    cleaned = clean_text(_NOT_XML.sub("", fragment))
     out: list[str] = []
     position = 0
     for match in _PHONE.finditer(cleaned):
