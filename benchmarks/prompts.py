@@ -11,6 +11,14 @@ Baselines measured in the same run, printed with the ratio ours/baseline: for a 
 render, the bare pipeline by hand (``espeak-ng -w`` then ``sox`` to 16 kHz signed
 linear, two subprocesses, no cache, no normalisation); for a warm lookup, one
 ``os.stat`` of the cached file (the least a cache on disk can do).
+
+Neural providers (issue 19) run against the local fake providers of the tests
+(tests/tts/speech_fakes.py: each API, a 0.6 s tone as the answer): the cold render per
+provider, text → ``.sln16``, against a bare httpx POST of the same request to the same
+fake followed by one sox conversion by hand (ours adds SSML, the breaker, trimming,
+normalising and the atomic cache write). The fallback latency is what a live caller
+waits for a prompt whose provider answers in 2 s: ``tts.live_budget``, then espeak-ng;
+baseline the same cold espeak-ng render alone, measured in the same run.
 """
 
 from __future__ import annotations
@@ -26,9 +34,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import httpx
+
 from agi_callbot.config import load_settings
 from agi_callbot.tts.audio import FORMATS, QUALITY_ORDER
 from agi_callbot.tts.service import PromptService
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "tts"))
+from speech_fakes import ENV, FakeSpeech  # the tests' fake providers
 
 SENTENCES = {  # 15 words each
     "es": "Gracias por llamar a Acme, escuche con atención porque nuestras "
@@ -195,6 +208,99 @@ async def single_flight(root: Path) -> None:
     )
 
 
+def neural_service(root: Path, fake: FakeSpeech, kind: str, budget: str = "30s"):
+    return service_for(
+        root,
+        **{
+            "prompts.delivery": "http",
+            "tts.engines": [kind, "espeak-ng"],
+            "tts.providers": {kind: fake.provider(kind)},
+            "tts.live_budget": budget,
+        },
+    )
+
+
+async def cold_neural(root: Path, runs: int) -> None:
+    """Text → .sln16 through each provider kind (the fake answers at once)."""
+    os.environ.update(ENV)
+    fake = await FakeSpeech().start()
+    try:
+        for kind in ("google", "azure", "polly", "openai"):
+            service = neural_service(root / f"neural-{kind}", fake, kind)
+            await service.render("warm the client up", language="es", voice={})
+            timings = []
+            for run in range(runs):
+                started = time.perf_counter()
+                rendered = await service.render(
+                    f"{SENTENCES['es']} ({run})", language="es", voice={}
+                )
+                timings.append(time.perf_counter() - started)
+                assert rendered.engine == kind, rendered.problems
+            # baseline: the same request, bare, to the same fake, then sox by hand to
+            # .sln16 (no SSML, no retries or breaker, no trim/normalise, no cache)
+            engine = service.engines[kind]
+            options = engine.options("es", {})
+            assert options is not None
+            bare = []
+            async with httpx.AsyncClient() as client:
+                for run in range(runs):
+                    method, url, headers, body = engine.request(  # type: ignore[attr-defined]
+                        f"{SENTENCES['es']} ({run})", options, ENV[engine.provider.key_env]
+                    )  # type: ignore[attr-defined]
+                    started = time.perf_counter()
+                    response = await client.request(method, url, headers=headers, content=body)
+                    audio = engine.audio(response)  # type: ignore[attr-defined]
+                    sox = ["sox", *audio.sox_args, "-", "-t", "raw", "-e", "signed", "-b", "16"]
+                    sox += ["-r", "16000", "-c", "1", str(root / f"bare-{kind}.sln16")]
+                    subprocess.run(sox, input=audio.data, check=True)
+                    bare.append(time.perf_counter() - started)
+            await service.aclose()
+            ratio = statistics.median(timings) / statistics.median(bare)
+            print(f"  cold {kind:6} (fake) → .sln16   {figures(timings)}")
+            print(
+                f"    baseline bare POST + sox by hand: median "
+                f"{statistics.median(bare) * 1000:7.2f} ms   ratio ours/baseline {ratio:.2f}"
+            )
+    finally:
+        await fake.stop()
+
+
+async def live_fallback(root: Path, runs: int) -> None:
+    """A caller's wait when the provider takes 2 s: the budget, then espeak-ng speaks."""
+    os.environ.update(ENV)
+    fake = await FakeSpeech(mode="slow", delay=2.0).start()
+    budget = 0.2
+    try:
+        service = neural_service(root / "fallback", fake, "google", budget=f"{budget}s")
+        alone = service_for(root / "fallback-espeak", **{"prompts.delivery": "http"})
+        await alone.resolve("warm the interpreter up", language="es")
+        waits, espeak = [], []
+        for run in range(runs):
+            text = f"{SENTENCES['es']} ({run})"
+            started = time.perf_counter()
+            await service.resolve(text, language="es")
+            waits.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            await alone.resolve(text, language="es")
+            espeak.append(time.perf_counter() - started)
+        await service.aclose()  # the background renders land in the cache
+        landed = sum(e.meta.get("engine") == "google" for e in service.cache.entries())
+        await alone.aclose()
+        base = statistics.median(espeak)
+        print(
+            f"  live prompt, provider answering in 2 s, live_budget {budget * 1000:.0f} ms: "
+            f"caller waited {figures(waits)}"
+        )
+        print(
+            f"    baseline cold espeak-ng alone: median {base * 1000:7.2f} ms   "
+            f"ratio ours/(budget + baseline) "
+            f"{statistics.median(waits) / (budget + base):.2f}   "
+            f"(then {landed}/{runs} neural renders in the cache for the next caller)"
+        )
+    finally:
+        await fake.stop()
+
+
 async def main(runs: int) -> None:
     logging.getLogger("agi_callbot").setLevel(logging.ERROR)  # the gtts failovers are expected
     print(f"prompts benchmark — {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
@@ -202,6 +308,8 @@ async def main(runs: int) -> None:
         root = Path(tmp)
         await cold_espeak(root, runs)
         await cold_gtts(root, min(runs, 5))
+        await cold_neural(root, min(runs, 20))
+        await live_fallback(root, min(runs, 5))
         await cold_recording(root, min(runs, 10))
         await conversions(root, min(runs, 10))
         await warm(root, runs)

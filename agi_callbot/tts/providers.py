@@ -213,6 +213,16 @@ class ProviderEngine(Engine):
 
     # -- the engine interface ---------------------------------------------------------
 
+    def warm_up(self) -> None:
+        """Say at start-up what every prompt would otherwise fail on (the key's value: never)."""
+        if self.needs_key() and secret(self.provider.key_env) is None:
+            log.warning(
+                "tts provider %s: environment variable %s is not set: its prompts go to the "
+                "next engine of the chain",
+                self.name,
+                self.provider.key_env,
+            )
+
     def cooling(self) -> bool:
         return self.breaker.is_open()
 

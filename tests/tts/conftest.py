@@ -1,4 +1,5 @@
-"""Fixtures for the prompt tests: settings and a prompt service on a temporary folder."""
+"""Fixtures for the prompt tests: settings, a prompt service on a temporary folder, and the
+local fake TTS providers (with their keys in the environment)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from speech_fakes import ENV, FakeSpeech
 
 from agi_callbot.config import Settings, load_settings
 from agi_callbot.tts.service import PromptService
@@ -36,3 +38,13 @@ async def service(settings: Settings):
     svc = PromptService.from_settings(settings)
     yield svc
     await svc.aclose()
+
+
+@pytest.fixture
+async def fake(monkeypatch: pytest.MonkeyPatch):
+    """The fake providers, answering at once; tests set ``mode``/``script``/``delay``."""
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    server = await FakeSpeech().start()
+    yield server
+    await server.stop()

@@ -9,20 +9,11 @@ from collections.abc import Callable
 import pytest
 from aiohttp import web
 from prometheus_client import generate_latest
-from speech_fakes import ENV, FakeSpeech
+from speech_fakes import FakeSpeech
 
 from agi_callbot import metrics
 from agi_callbot.cli.doctor import FAIL, OK, SKIP, WARN, check_tts
 from agi_callbot.config import Settings
-
-
-@pytest.fixture
-async def fake(monkeypatch: pytest.MonkeyPatch):
-    for name, value in ENV.items():
-        monkeypatch.setenv(name, value)
-    server = await FakeSpeech().start()
-    yield server
-    await server.stop()
 
 
 def rows(checks) -> dict[str, tuple[str, str]]:

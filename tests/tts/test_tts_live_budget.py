@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from speech_fakes import ENV, FakeSpeech
+from speech_fakes import FakeSpeech
 
 from agi_callbot import metrics
 from agi_callbot.app import App
@@ -37,12 +37,9 @@ blocks:
 
 
 @pytest.fixture
-async def slow_google(monkeypatch: pytest.MonkeyPatch):
-    for name, value in ENV.items():
-        monkeypatch.setenv(name, value)
-    server = await FakeSpeech(mode="slow", delay=2.0).start()
-    yield server
-    await server.stop()
+def slow_google(fake: FakeSpeech) -> FakeSpeech:
+    fake.mode, fake.delay = "slow", 2.0
+    return fake
 
 
 def settings_for(make_settings: Callable[..., Settings], fake: FakeSpeech, **more) -> Settings:

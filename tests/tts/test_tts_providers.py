@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from speech_fakes import ENV, KEYS, TONES, FakeSpeech
+from speech_fakes import KEYS, TONES, FakeSpeech
 from tts_helpers import rms, samples
 
 from agi_callbot.config import Settings
@@ -24,15 +24,6 @@ from agi_callbot.tts.service import PromptService
 
 KINDS = ("google", "azure", "polly", "openai")
 TEXT = "Hola, gracias por llamar. Le atendemos en el +34 912 345 678 <break time='300ms'/> ahora."
-
-
-@pytest.fixture
-async def fake(monkeypatch: pytest.MonkeyPatch):
-    for name, value in ENV.items():
-        monkeypatch.setenv(name, value)
-    server = await FakeSpeech().start()
-    yield server
-    await server.stop()
 
 
 @pytest.fixture
@@ -302,3 +293,27 @@ def test_provider_errors_read_like_what_to_fix() -> None:
     assert str(exc) == (
         "google: quota or billing limit reached (HTTP 429): RESOURCE_EXHAUSTED: per day"
     )
+
+
+async def test_prompts_build_renders_a_flow_that_names_a_provider_voice(
+    make_settings: Callable[..., Settings], fake: FakeSpeech, tmp_path
+) -> None:
+    from agi_callbot.tts.build import build
+    from agi_callbot.tts.catalog import flow_prompts
+
+    flow = tmp_path / "aviso.yaml"
+    flow.write_text(
+        "flow: aviso\nlanguage: es\nvoice: {engine: google, voice: es-ES-Neural2-A}\n"
+        "start: hola\nblocks:\n  hola:\n    say: {es: 'Hola.', en: 'Hello.'}\n    next: fin\n"
+        "  fin:\n    hangup: {message: 'Adiós, ${caller_name}.'}\n",
+        encoding="utf-8",
+    )
+    settings = make_settings(**{"tts.providers": {"google": fake.provider("google")}})
+    service = PromptService.from_settings(settings)
+    fake.mode, fake.delay = "slow", 0.3  # build waits for the provider: no live budget
+    summary = await build(service, flow_prompts(flow, "es"), ["sln16", "sln"])
+    assert (summary.misses, summary.failures, summary.dynamic) == (2, 0, 1)
+    voices = sorted(s.json()["voice"]["name"] for s in fake.seen)
+    assert voices == ["en-US-Neural2-F", "es-ES-Neural2-A"]
+    engines = {e.meta.get("engine") for e in service.cache.entries()}
+    assert engines == {"google"}
