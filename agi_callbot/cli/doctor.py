@@ -35,6 +35,7 @@ from agi_callbot.errors import CallbotError, ConfigError
 from agi_callbot.flow.loader import FlowLibrary
 from agi_callbot.flow.model import Transfer
 from agi_callbot.gateways import build_gateways
+from agi_callbot.tts.engines import ENGINES
 from agi_callbot.tts.probe import check_providers, node_breakers
 
 OK, WARN, FAIL, SKIP = "ok", "warn", "FAIL", "skip"
@@ -55,6 +56,7 @@ class FlowRefs:
     teams: set[str]
     music: set[str]
     agents: set[str] = field(default_factory=set)  # literal PJSIP/<endpoint> dial strings
+    voices: dict[str, set[str]] = field(default_factory=dict)  # voice engine → flows
 
 
 def register(subparsers: Any) -> None:
@@ -119,7 +121,7 @@ async def diagnose(
     """Every check after the settings loaded, in table order."""
     flows_check, refs = check_flows(settings)
     checks = [flows_check, check_data_dir(settings), *check_tools(settings)]
-    checks += await check_tts(settings, probe=tts_probe)
+    checks += await check_tts(settings, refs, probe=tts_probe)
     checks += check_moh_dir(settings, refs)
     checks += check_gateways(settings)
     checks += await check_asterisk(settings, refs, timeout)
@@ -143,7 +145,11 @@ def check_flows(settings: Settings) -> tuple[Check, FlowRefs | None]:
         return Check("flows", FAIL, f"{first}{more}"), None
     refs = FlowRefs(names, set(), set())
     for name in names:
-        for block in library.get(name).blocks.values():
+        flow = library.get(name)
+        for voice in (flow.voice, *(b.voice for b in flow.blocks.values())):
+            if voice and voice.get("engine"):
+                refs.voices.setdefault(str(voice["engine"]), set()).add(name)
+        for block in flow.blocks.values():
             if not isinstance(block.spec, Transfer):
                 continue
             if block.spec.team:
@@ -187,9 +193,20 @@ def check_tools(settings: Settings) -> list[Check]:
     return checks
 
 
-async def check_tts(settings: Settings, *, probe: bool = True) -> list[Check]:
-    """Each neural provider (one test word per voice) and the running node's breakers."""
+async def check_tts(
+    settings: Settings, refs: FlowRefs | None = None, *, probe: bool = True
+) -> list[Check]:
+    """Engines the flows name, each neural provider (one test word per voice), and the
+    running node's breakers."""
     checks = []
+    known = {*ENGINES, "files", *settings.tts.providers}
+    unknown = {e: f for e, f in (refs.voices if refs else {}).items() if e not in known}
+    if unknown:
+        detail = "; ".join(f"{e!r} in {', '.join(sorted(f))}" for e, f in sorted(unknown.items()))
+        checks.append(
+            Check("tts engines", FAIL, f"flows name an engine not declared: {detail} "
+                  f"(known: {', '.join(sorted(known))}; providers go under tts.providers)")
+        )  # fmt: skip
     if probe:
         for result in await check_providers(settings):
             status = OK if result.ok else WARN if result.warning else FAIL

@@ -47,6 +47,7 @@ def _wav(provider: str, data: bytes) -> SourceAudio:
 
 
 def _percent(rate: float) -> str:
+    """Polly's prosody rate: a percentage of the voice's own speed (100% = unchanged)."""
     return f"{round(rate * 100)}%"
 
 
@@ -117,8 +118,8 @@ class AzureEngine(ProviderEngine):
         return True
 
     def request(self, text, options, key):
-        rate = options["rate"]
-        inner = text if rate == 1.0 else f'<prosody rate="{_percent(rate)}">{text}</prosody>'
+        rate = options["rate"]  # Azure reads a bare number as a multiplier ("50%" = +50 %)
+        inner = text if rate == 1.0 else f'<prosody rate="{rate:g}">{text}</prosody>'
         ssml = (
             '<speak version="1.0" xmlns="http://www.w3.org/2001/10/synthesis" '
             f'xml:lang="{options["language"]}"><voice name="{options["voice"]}">'

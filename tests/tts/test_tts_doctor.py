@@ -12,7 +12,7 @@ from prometheus_client import generate_latest
 from speech_fakes import FakeSpeech
 
 from agi_callbot import metrics
-from agi_callbot.cli.doctor import FAIL, OK, SKIP, WARN, check_tts
+from agi_callbot.cli.doctor import FAIL, OK, SKIP, WARN, check_flows, check_tts
 from agi_callbot.config import Settings
 
 
@@ -90,3 +90,23 @@ async def test_the_running_node_s_open_breaker_is_shown(
         assert rows(await check_tts(settings, probe=False))["tts doc-google breaker"][0] == OK
     finally:
         await runner.cleanup()
+
+
+async def test_a_flow_naming_an_undeclared_engine_is_a_failure(
+    make_settings: Callable[..., Settings], tmp_path
+) -> None:
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "aviso.yaml").write_text(
+        "flow: aviso\nlanguage: es\nvoice: {engine: gogle}\nstart: hola\nblocks:\n"
+        "  hola:\n    say: Hola.\n    voice: {engine: files}\n    next: fin\n"
+        "  fin:\n    hangup:\n",
+        encoding="utf-8",
+    )
+    settings = make_settings(**{"tts.providers": {"google": {"kind": "google"}}})
+    flows_check, refs = check_flows(settings)
+    assert flows_check.status == OK
+    got = rows(await check_tts(settings, refs, probe=False))
+    status, detail = got["tts engines"]
+    assert status == FAIL and "'gogle' in aviso" in detail and "google" in detail
+    assert "'files'" not in detail

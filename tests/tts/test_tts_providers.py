@@ -317,3 +317,22 @@ async def test_prompts_build_renders_a_flow_that_names_a_provider_voice(
     assert voices == ["en-US-Neural2-F", "es-ES-Neural2-A"]
     engines = {e.meta.get("engine") for e in service.cache.entries()}
     assert engines == {"google"}
+
+
+@pytest.mark.parametrize(
+    ("kind", "marked"),
+    [("azure", '<prosody rate="1.2">'), ("polly", '<prosody rate="120%">'), ("openai", None)],
+)
+async def test_the_speaking_rate_in_each_provider_s_own_terms(
+    speaking: Callable[..., PromptService], fake: FakeSpeech, kind: str, marked: str | None
+) -> None:
+    service = speaking(kind, rate=1.2)
+    rendered = await service.render("Hola.", language="es", voice={})
+    assert rendered.engine == kind
+    sent = fake.seen[-1]
+    if kind == "azure":
+        assert marked is not None and marked in sent.body.decode()
+    elif kind == "polly":
+        assert marked is not None and marked in sent.json()["Text"]
+    else:
+        assert sent.json()["speed"] == 1.2
