@@ -25,7 +25,8 @@ HELP: dict[str, str] = {
     "data_dir": "Call records, the outbox and the prompt cache (SQLite files, prompts/)",
     "defaults": "For calls and flows that do not say otherwise",
     "flows": "Flow engine limits; changed flow files are reloaded while serving",
-    "tts": "Text to speech: engines tried in order; recordings_dir wins over all of them",
+    "tts": "Text to speech: engines tried in order (espeak-ng, gtts, or the name of one of "
+    "the providers: kind google | azure | polly | openai); recordings_dir wins over them all",
     "prompts": "How Asterisk gets prompts: local files, http from this node, or deployed",
     "moh_dir": "Hold music, one folder per MOH class (agi-callbot moh add TEAM FILE)",
     "env_file": "KEY=value file with the secrets the *_env settings name (mode 600)",
