@@ -48,6 +48,10 @@ class Engine(ABC):
     def warm_up(self) -> None:  # noqa: B027 - most engines have nothing to load
         """Load, at start-up, what the first caller would otherwise wait for."""
 
+    def retry_pause(self, exc: BaseException) -> float:
+        """How long a prompt that failed here waits before this engine is asked again."""
+        return self.failure_cooldown
+
     def cool_down(self) -> None:
         self._cooling_until = time.monotonic() + self.failure_cooldown
 
@@ -81,7 +85,7 @@ def register(cls: type[Engine]) -> type[Engine]:
 def build_engines(settings: Tts, names: tuple[str, ...] | None = None) -> dict[str, Engine]:
     """Instantiate the built-in engines and the providers; a bad name fails start-up."""
     from agi_callbot.tts.neural import KIND_ENGINES
-    from agi_callbot.tts.providers import ProviderSettings
+    from agi_callbot.tts.provider_conf import ProviderSettings
 
     wanted = names if names is not None else tuple(ENGINES)
     engines: dict[str, Engine] = {name: ENGINES[name](settings) for name in wanted}

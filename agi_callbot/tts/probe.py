@@ -20,7 +20,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from agi_callbot.config import Settings, secret
 from agi_callbot.errors import ConfigError
 from agi_callbot.tts.neural import KIND_ENGINES
-from agi_callbot.tts.providers import ProviderError, ProviderSettings
+from agi_callbot.tts.provider_conf import ProviderSettings
+from agi_callbot.tts.providers import ProviderError
 from agi_callbot.tts.ssml import ssml_body
 
 #: one word per language (what the probe costs: a handful of characters)

@@ -309,7 +309,7 @@ class PromptService:
 
     def _failed(self, candidate: Candidate, exc: BaseException) -> None:
         engine = self.engines.get(candidate.engine)
-        pause = max(RETRY_AFTER_S, engine.failure_cooldown if engine else 0.0)
+        pause = max(RETRY_AFTER_S, engine.retry_pause(exc) if engine else 0.0)
         self._retry_at[candidate.key] = time.monotonic() + pause
         if engine is not None and engine.failure_cooldown:
             engine.cool_down()

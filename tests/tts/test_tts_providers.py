@@ -9,6 +9,7 @@ for; a 500 is retried then opens the breaker; a slow answer meets the request ti
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -108,6 +109,9 @@ async def test_a_refused_text_goes_to_the_next_engine_and_leaves_the_breaker_clo
     assert engine == kind and "request refused" in reason and "HTTP 400" in reason
     assert fake.count(kind) == 1  # a 400 is not retried
     assert service.engines[kind].breaker.state == "closed"  # type: ignore[attr-defined]
+    # the same refused prompt is not asked again for ten minutes (not every few seconds)
+    refused = service.candidate_keys("Hola.", None, "es", {})[0]
+    assert service._retry_at[refused] - time.monotonic() > 500
     expected = {"google": "does not exist", "azure": "Bad Request",
                 "polly": "InvalidSsmlException", "openai": "invalid_value"}  # fmt: skip
     assert expected[kind] in reason
