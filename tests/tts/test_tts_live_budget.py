@@ -19,7 +19,8 @@ from speech_fakes import FakeSpeech
 from agi_callbot import metrics
 from agi_callbot.app import App
 from agi_callbot.config import Settings, load_settings
-from agi_callbot.transport.memory import MemoryAsterisk
+from agi_callbot.sim.asterisk import MemoryAsterisk
+from agi_callbot.sim.setup import AsteriskSetup
 from agi_callbot.tts.service import PromptService
 
 FLOW = """\
@@ -116,7 +117,7 @@ async def test_a_live_call_never_waits_for_a_slow_provider(
     await app.start()
     try:
         assert app.server is not None
-        first = MemoryAsterisk("saludo", callerid="+34600111222", language="es")
+        first = MemoryAsterisk(AsteriskSetup("saludo", callerid="+34600111222", language="es"))
         await first.call("127.0.0.1", app.server.port)
         # the whole call, prompt and hang-up, was over before the provider answered
         assert slow_google.count("google") == 1 and slow_google.answered == []
@@ -129,7 +130,7 @@ async def test_a_live_call_never_waits_for_a_slow_provider(
         prompts = app.prompts
         await wait_until(lambda: len(slow_google.answered) == 1)
         await wait_until(lambda: not prompts._tasks)
-        second = MemoryAsterisk("saludo", callerid="+34600111222", language="es")
+        second = MemoryAsterisk(AsteriskSetup("saludo", callerid="+34600111222", language="es"))
         await second.call("127.0.0.1", app.server.port)
         replayed = [c for c in second.commands if c.startswith("STREAM FILE")]
         neural = replayed[0].split('"')[1] if '"' in replayed[0] else replayed[0].split()[2]
