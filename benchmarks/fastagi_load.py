@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import os
 import resource
 import socket
@@ -52,6 +51,7 @@ REPLIES = {
 
 
 async def ours(port: int) -> None:
+    from agi_callbot.app import settle_memory
     from agi_callbot.channel import Channel
     from agi_callbot.config import Listen
     from agi_callbot.transport.fastagi import FastAGIServer
@@ -65,8 +65,7 @@ async def ours(port: int) -> None:
 
     server = FastAGIServer(handler, Listen(port=port, max_calls=10000))
     await server.start()
-    gc.collect()
-    gc.freeze()  # as `agi-callbot serve` does after start-up
+    settle_memory()  # as `agi-callbot serve` does after start-up
     await asyncio.Event().wait()
 
 

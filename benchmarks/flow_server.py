@@ -36,6 +36,8 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 #: Wednesday 2026-11-25 10:00 in Madrid: ``hours`` blocks take their open branch
 AT = 1795597200.0
 BACKLOG = 4096
+#: as in flow_calls.py: a uniqueid's number modulo this names its conversation
+SLOTS = 16
 
 
 class Pauses:
@@ -47,13 +49,13 @@ class Pauses:
 
     def __call__(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
-            self._started = time.perf_counter()
+            self._started = time.thread_time()
         else:
-            self.seen.append((info["generation"], time.perf_counter() - self._started))
+            self.seen.append((info["generation"], time.thread_time() - self._started))
 
 
 async def serve_ours(data_dir: Path, profile: bool) -> None:
-    from agi_callbot.app import App
+    from agi_callbot.app import App, settle_memory
     from agi_callbot.config import load_settings
     from agi_callbot.log import setup_logging
     from agi_callbot.sim.simulate import FixedClock
@@ -71,8 +73,7 @@ async def serve_ours(data_dir: Path, profile: bool) -> None:
     await app.start()
     app.services.clock = FixedClock(AT)
     assert app.server is not None
-    gc.collect()
-    gc.freeze()  # as `agi-callbot serve` does after start-up
+    settle_memory()  # as `agi-callbot serve` does after start-up
     print(f"PORT {app.server.port}", flush=True)
     await stopped(profile)
     await app.aclose()
@@ -89,7 +90,8 @@ async def serve_baseline(conversations: Path, profile: bool) -> None:
         try:
             while (line := await reader.readline()) not in (b"\n", b""):
                 if line.startswith(b"agi_uniqueid: "):
-                    which = int(line.rsplit(b".", 1)[1]) % len(lines)
+                    # the generator's uniqueids are <base>.<n × SLOTS + conversation>
+                    which = int(line.rsplit(b".", 1)[1]) % SLOTS % len(lines)
             for command in lines[which]:
                 writer.write(command)
                 if not await reader.readline():
