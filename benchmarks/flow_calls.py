@@ -311,6 +311,7 @@ async def run_flow(flow: str, args: argparse.Namespace, data_dir: Path) -> dict[
                 f" (loop {o['loop ms/call']:.3f}, threads {o['threads ms/call']:.3f})"
                 f" | ratio {ratio:.2f}, CPU ratio {cpu_ratio:.2f}"
                 + (f" | MISMATCHES {o['mismatches']}" if o["mismatches"] else "")
+                + (f" | BASELINE MISMATCHES {b['mismatches']}" if b["mismatches"] else "")
             )
         base.stop()
     finally:

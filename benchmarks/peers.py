@@ -63,10 +63,12 @@ def pinned(cpu: int | None) -> Callable[[], None] | None:
     return lambda: os.sched_setaffinity(0, {cpu})
 
 
-def start_server(kind: str, commands: int, cpu: int | None) -> tuple[subprocess.Popen[str], int]:
+def start_server(
+    kind: str, commands: int, cpu: int | None, gc_thresholds: str = ""
+) -> tuple[subprocess.Popen[str], int]:
     proc = subprocess.Popen(
         [sys.executable, str(HERE / "servers.py"), SERVER_KIND.get(kind, kind),
-         "--commands", str(commands)],
+         "--commands", str(commands), *(["--gc", gc_thresholds] if gc_thresholds else [])],
         stdout=subprocess.PIPE,
         text=True,
         preexec_fn=pinned(cpu),
@@ -91,7 +93,7 @@ def stop_server(proc: subprocess.Popen[str]) -> None:
 
 def measure(kind: str, concurrency: int, think: float, args: argparse.Namespace) -> dict:
     server_cpu, loadgen_cpu = (0, 1) if args.pin else (None, None)
-    proc, port = start_server(kind, args.commands, server_cpu)
+    proc, port = start_server(kind, args.commands, server_cpu, args.gc)
     try:
         cmd = [
             sys.executable, str(HERE / "loadgen.py"), "--port", str(port),
@@ -256,6 +258,8 @@ def main() -> int:
         help="one CPU each for server and load generator (default: they share the CPUs)",
     )  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="levels 100,1000; 2 s; no repeat")
+    parser.add_argument("--modes", default="saturation,paced", help="patterns to run")
+    parser.add_argument("--gc", default="", help="ours: gc thresholds a,b,c instead of serve's")
     parser.add_argument("--json", help="write every figure to this file")
     parser.add_argument("--markdown", action="store_true", help="also print a README table")
     parser.add_argument("--from-json", help="print the tables of an earlier --json run")
@@ -291,7 +295,8 @@ def main() -> int:
         sys.exit("--pin needs two CPUs")
     runs = []
     for repeat in range(args.repeat):
-        for think in (0.0, args.think):
+        modes = args.modes.split(",")
+        for think in [t for t, m in ((0.0, "saturation"), (args.think, "paced")) if m in modes]:
             for conc in levels:
                 for kind in kinds:
                     if kind == "per-call" and conc > PER_CALL_MAX:

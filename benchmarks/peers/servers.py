@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import resource
@@ -60,8 +61,9 @@ async def serve_panoramisk(commands: int) -> None:
     await _run(await asyncio.start_server(app.handler, "127.0.0.1", 0, backlog=BACKLOG))
 
 
-async def serve_ours(commands: int) -> None:
+async def serve_ours(commands: int, gc_thresholds: tuple[int, ...] = ()) -> None:
     from agi_callbot import metrics
+    from agi_callbot.app import settle_memory
     from agi_callbot.config import Listen
     from agi_callbot.transport.fastagi import FastAGIServer
 
@@ -77,11 +79,40 @@ async def serve_ours(commands: int) -> None:
         on_refused=metrics.refused,
     )
     await server.start()
+    settle_memory()  # as `agi-callbot serve` does after start-up
+    if gc_thresholds:
+        gc.set_threshold(*gc_thresholds)
+    pauses = Pauses()
+    gc.callbacks.append(pauses)
     print(f"PORT {server.port}", flush=True)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     await stop.wait()
+    gc.callbacks.remove(pauses)
+    print(f"    ours, collections (thresholds {gc.get_threshold()}): {pauses}", file=sys.stderr)
     await server.shutdown(drain_timeout=1.0)
+
+
+class Pauses:
+    """The garbage collector's pauses by generation (``gc.callbacks``)."""
+
+    def __init__(self) -> None:
+        self.by_generation: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.thread_time()
+        else:
+            self.by_generation[info["generation"]].append(time.thread_time() - self._started)
+
+    def __str__(self) -> str:
+        return "  ".join(
+            f"gen{g}: {len(p)}× max {max(p) * 1000:.1f} ms, {sum(p) * 1000:.0f} ms in all"
+            if p
+            else f"gen{g}: 0×"
+            for g, p in self.by_generation.items()
+        )
 
 
 async def _run(server: asyncio.Server) -> None:
@@ -118,13 +149,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("kind", choices=("baseline", "panoramisk", "ours", "spawner"))
     parser.add_argument("--commands", type=int, default=10)
+    parser.add_argument("--gc", default="", help="ours: gc.set_threshold(a,b,c) after start-up")
     args = parser.parse_args()
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     if args.kind == "spawner":
         serve_spawner(args.commands)
         return
-    serve = {"baseline": serve_baseline, "panoramisk": serve_panoramisk, "ours": serve_ours}
+    if args.kind == "ours":
+        thresholds = tuple(int(x) for x in args.gc.split(",") if x)
+        asyncio.run(serve_ours(args.commands, thresholds))
+        return
+    serve = {"baseline": serve_baseline, "panoramisk": serve_panoramisk}
     asyncio.run(serve[args.kind](args.commands))
 
 
