@@ -82,6 +82,10 @@ class PromptCache:
         """What Asterisk is given for local delivery: the path without extension."""
         return self.root / key
 
+    def stem_text(self, key: str) -> str:
+        """:meth:`stem` as text, built without a Path (every play of a warm prompt)."""
+        return os.path.join(self._root, key)
+
     def lookup(self, key: str, ext: str) -> bool:
         """Is this file there? The whole warm path: one stat, no Path objects."""
         try:

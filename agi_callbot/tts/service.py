@@ -126,7 +126,7 @@ class PromptService:
             return f"{self.settings.prompts.base_url.rstrip('/')}/{key}.{self.primary}"
         if self.delivery == "deployed":
             return f"{self.settings.prompts.deployed_prefix.strip('/')}/{key}"
-        return str(self.cache.stem(key))
+        return self.cache.stem_text(key)
 
     async def render(
         self,
