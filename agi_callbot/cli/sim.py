@@ -23,7 +23,7 @@ def register(subparsers: Any) -> None:
         "simulate", help="run a flow against the in-memory Asterisk and print the call"
     )
     p.add_argument("flow", metavar="FLOW", help="flow name (under flows_dir) or file")
-    p.add_argument("--dtmf", default="", help='what the caller does: "1,wait:6,2,hangup"')
+    p.add_argument("--dtmf", default="", help='what the caller does: "1,wait:6,4321#,hangup"')
     p.add_argument("--caller", default="+34600000000", help="caller number ('' = withheld)")
     p.add_argument("--caller-name", default="Test Caller")
     p.add_argument("--hangup-at", type=int, metavar="N", help="caller hangs up at command N")

@@ -2,13 +2,15 @@
 
 Two ways to write it, one model underneath (a queue of caller events with times):
 
-- a **script** for flows and ``simulate``: ``"1,wait:6,2,hangup"``. A digit is
+- a **script** for flows and ``simulate``: ``"1,wait:6,4321#,hangup"``. A digit is
   pressed shortly after the channel next listens for DTMF (a prompt with escape
-  digits, GET DATA, WAIT FOR DIGIT); ``wait:N`` keeps silent for N seconds from the
-  next point where the caller is on the line (any of those, a prompt, a queue, a
-  Dial), so timeouts elapse; ``hangup`` hangs up at that point (between commands:
-  at once). Tokens are placed in time only when the channel listens, so a script
-  never depends on prompt lengths.
+  digits, GET DATA, WAIT FOR DIGIT); digits written together (``4321#``) are typed
+  one after another, as a caller keys in a number, each pressed when the channel
+  listens for keys (``"4321#"`` and ``"4,3,2,1,#"`` are the same script); ``wait:N``
+  keeps silent for N seconds from the next point where the caller is on the line (any
+  of those, a prompt, a queue, a Dial), so timeouts elapse; ``hangup`` hangs up at
+  that point (between commands: at once). Tokens are placed in time only when the
+  channel listens, so a script never depends on prompt lengths.
 - **timed events** for transcript replays: ``CallerEvent(at=1.42, dtmf="2")``.
 
 DTMF that arrives while no command listens is lost, as on a real Asterisk (30).
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 DTMF_DURATION = 0.12
 #: how long a scripted caller takes to react once the channel listens
 REACTION = 0.3
-_DIGIT = re.compile(r"^[0-9*#A-D]$")
+_DIGITS = re.compile(r"^[0-9*#A-D]+$")
 _WAIT = re.compile(r"^wait:(\d+(?:\.\d+)?)$")
 
 
@@ -101,11 +103,17 @@ class Caller:
 
 
 def parse_script(script: str) -> list[str]:
-    """Split and check a caller script; raise ``ValueError`` naming the bad token."""
-    tokens = [t.strip() for t in script.replace(" ", ",").split(",") if t.strip()]
-    for token in tokens:
-        if not (_DIGIT.match(token) or _WAIT.match(token) or token == "hangup"):
+    """Split and check a caller script, one token per key; raise ``ValueError`` naming
+    the bad token."""
+    tokens: list[str] = []
+    for token in (t.strip() for t in script.replace(" ", ",").split(",")):
+        if _DIGITS.match(token):
+            tokens.extend(token)  # typed one after another
+        elif _WAIT.match(token) or token == "hangup":
+            tokens.append(token)
+        elif token:
             raise ValueError(
-                f"bad caller action {token!r}: use a DTMF digit (0-9 * # A-D), wait:N or hangup"
+                f"bad caller action {token!r}: use DTMF digits (0-9 * # A-D, one or typed "
+                "together: 4321#), wait:N or hangup"
             )
     return tokens

@@ -8,7 +8,7 @@ must come out of it::
     cases:
       - name: caller asks for the link and consents to the survey
         caller: "+34600111222"
-        dtmf: "2,1"
+        dtmf: "2,1"                      # keys typed together: "4321#"
         expect:
           status: COMPLETED
           path: [welcome, main_menu, send_link, survey_consent, consent_yes, goodbye]
@@ -106,10 +106,20 @@ def find_case_files(paths: list[Path]) -> list[Path]:
     return found
 
 
+class _CaseLoader(yaml.SafeLoader):
+    """YAML, except that ``dtmf: 0123`` is the keys as typed, not the octal number 83."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        for key, value in node.value:
+            if key.value == "dtmf" and value.tag == "tag:yaml.org,2002:int":
+                value.tag = "tag:yaml.org,2002:str"
+        return super().construct_mapping(node, deep)
+
+
 def load_cases(path: Path) -> list[Case]:
     """Parse one case file; a mistake raises FlowError naming the file and the case."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_CaseLoader)
     except (OSError, yaml.YAMLError) as exc:
         raise FlowError(f"cannot read test cases: {exc}", file=str(path)) from exc
     if not isinstance(data, dict) or not isinstance(data.get("cases"), list):

@@ -152,3 +152,49 @@ def test_test_command_reports_a_mistyped_key(config, tmp_path, capsys):
 def test_test_command_without_cases(config, tmp_path, capsys):
     assert main(["--config", config, "test", str(tmp_path)]) == 1
     assert "no test cases found" in capsys.readouterr().err
+
+
+PIN_FLOW = """\
+flow: pin
+language: en
+voice: {engine: espeak-ng, voice: en}
+start: ask
+blocks:
+  ask:
+    collect: {prompt: "Type your PIN, then hash.", var: pin, min_digits: 4, max_digits: 8,
+              timeout: 3s, on_fail: bye}
+    next: bye
+  bye:
+    hangup: "Your PIN is ${pin}."
+"""
+
+
+@pytest.mark.parametrize("typed", ["0123#", "0,1,2,3,#", "wait:1,0123#"])
+def test_simulate_takes_digits_as_the_caller_types_them(tmp_path, capsys, typed):
+    (tmp_path / "flows").mkdir()
+    (tmp_path / "flows" / "pin.yaml").write_text(PIN_FLOW)
+    config = tmp_path / "callbot.yaml"
+    config.write_text("flows_dir: flows\ndata_dir: var\n")
+    assert main(["--config", str(config), "simulate", "pin", "--dtmf", typed, "--json"]) == 0
+    transcript = json.loads(capsys.readouterr().out)
+    assert transcript["path"] == ["ask", "bye"]
+    assert "Your PIN is 0123." in json.dumps(transcript["events"])
+    assert transcript["unused_dtmf"] == []
+
+
+def test_a_case_s_digits_are_the_keys_as_typed_even_unquoted(tmp_path, capsys):
+    (tmp_path / "flows").mkdir()
+    (tmp_path / "flows" / "pin.yaml").write_text(PIN_FLOW)
+    config = tmp_path / "callbot.yaml"
+    config.write_text("flows_dir: flows\ndata_dir: var\n")
+    # YAML reads a bare 0123 as the octal number 83: a case means the keys 0, 1, 2, 3
+    (tmp_path / "flows" / "pin.test.yaml").write_text(
+        "cases:\n"
+        "  - {name: bare, dtmf: 0123, expect: {said: [Your PIN is 0123.]}}\n"
+        "  - {name: with hash, dtmf: 4321#, expect: {said: [Your PIN is 4321.]}}\n"
+        "  - {name: quoted, dtmf: '0007#', expect: {said: [Your PIN is 0007.]}}\n"
+    )
+    assert main(["--config", str(config), "test", str(tmp_path / "flows")]) == 0, (
+        capsys.readouterr().out
+    )
+    assert "3 passed, 0 failed" in capsys.readouterr().out

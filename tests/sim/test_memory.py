@@ -100,7 +100,7 @@ async def test_unused_tokens_are_reported() -> None:
     assert ast.caller.pending == ["2", "3"]
 
 
-@pytest.mark.parametrize("script", ["x", "12", "wait:", "wait:abc", "hang", "1,,?"])
+@pytest.mark.parametrize("script", ["x", "12a", "4321#x", "wait:", "wait:abc", "hang", "1,,?"])
 def test_bad_scripts_name_the_token(script: str) -> None:
     with pytest.raises(ValueError, match="bad caller action"):
         parse_script(script)
@@ -110,6 +110,11 @@ def test_bad_scripts_name_the_token(script: str) -> None:
 
 def test_script_tokens_may_be_separated_by_blanks() -> None:
     assert parse_script("1 2, wait:1.5 ,hangup") == ["1", "2", "wait:1.5", "hangup"]
+
+
+def test_digits_typed_together_are_one_key_after_another() -> None:
+    assert parse_script("wait:2,4321#,hangup") == ["wait:2", "4", "3", "2", "1", "#", "hangup"]
+    assert parse_script("*9A") == ["*", "9", "A"]
 
 
 # -- a hangup at every command ---------------------------------------------------------
