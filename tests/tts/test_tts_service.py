@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -238,7 +237,7 @@ async def test_200_concurrent_requests_for_a_new_prompt_render_once(
     assert service.stats["renders"] == 1
 
 
-async def test_warm_lookup_is_fast_and_spawns_nothing(
+async def test_warm_lookup_spawns_nothing(
     service: PromptService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await service.resolve(SENTENCE, prompt_id="welcome", language="es")
@@ -248,12 +247,11 @@ async def test_warm_lookup_is_fast_and_spawns_nothing(
         raise AssertionError("a warm lookup started a process")
 
     monkeypatch.setattr(asyncio, "create_subprocess_exec", no_subprocess)
-    timings = []
-    for _ in range(500):
-        started = time.perf_counter()
+    # how fast a warm lookup is: benchmarks/prompts.py (never a timed assertion here)
+    renders = service.stats["renders"]
+    for _ in range(50):
         await service.resolve(SENTENCE, prompt_id="welcome", language="es")
-        timings.append(time.perf_counter() - started)
-    assert statistics.median(timings) <= 0.0001
+    assert service.stats["renders"] == renders
 
 
 def test_unwritable_cache_fails_at_startup(
