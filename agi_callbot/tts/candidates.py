@@ -87,26 +87,25 @@ class Speakers:
             found = self._memo.get(memo_key)
             if found is not None:
                 return found
-        made = tuple(self._work_out(text, prompt_id, language, voice, silence))
+        spoken = clean_text(text)
+        if not is_speakable(spoken):
+            made: tuple[Candidate, ...] = (silence_candidate(),) if silence else ()
+        else:
+            made = tuple(self._voices(text, spoken, language, voice, prompt_id))
         if memo_key is not None:
             if len(self._memo) >= MEMO_SIZE:
                 self._memo.clear()  # prompts of replaced flow versions go with the rest
             self._memo[memo_key] = made
         return made
 
-    def _work_out(
+    def _voices(
         self,
         text: str | None,
-        prompt_id: str | None,
+        spoken: str,
         language: str,
         voice: Mapping[str, Any],
-        silence: bool,
+        prompt_id: str | None,
     ) -> Iterator[Candidate]:
-        spoken = clean_text(text)
-        if not is_speakable(spoken):
-            if silence:
-                yield silence_candidate()
-            return
         for name in self.chain(voice):
             engine = self.engines.get(name)
             options = engine.options(language, voice) if engine is not None else None

@@ -16,6 +16,7 @@ provider's voice or rate, which each engine wraps around it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from xml.sax.saxutils import escape
 
 from agi_callbot.tts.text import clean_text
@@ -38,17 +39,10 @@ def ssml_body(text: str | None) -> str:
     """The text as the inside of ``<speak>``: pauses kept, phone numbers marked, escaped."""
     if not text:
         return ""
-    parts: list[str] = []
-    position = 0
-    for match in _BREAK_TAG.finditer(text):
-        parts.append(_spoken(text[position : match.start()]))
-        parts.append(f'<break time="{_pause_ms(match.group(1))}ms"/>')
-        position = match.end()
-    parts.append(_spoken(text[position:]))
+    parts = _around(_BREAK_TAG, text, _spoken, lambda m: f'<break time="{_pause_ms(m[1])}ms"/>')
     body = " ".join(p for p in parts if p)
     # a pause at either end is silence the pipeline trims anyway
-    body = re.sub(r"^(?:<break [^>]*/>\s*)+|(?:\s*<break [^>]*/>)+$", "", body)
-    return body
+    return re.sub(r"^(?:<break [^>]*/>\s*)+|(?:\s*<break [^>]*/>)+$", "", body)
 
 
 def split_ssml(body: str, max_chars: int) -> list[str]:
@@ -76,14 +70,24 @@ def plain_of(body: str) -> str:
 
 def _spoken(fragment: str) -> str:
     cleaned = clean_text(_NOT_XML.sub("", fragment))
+    telephone = '<say-as interpret-as="telephone">{}</say-as>'.format
+    return "".join(_around(_PHONE, cleaned, escape, lambda m: telephone(m[0]))).strip()
+
+
+def _around(
+    pattern: re.Pattern[str],
+    text: str,
+    between: Callable[[str], str],
+    matched: Callable[[re.Match[str]], str],
+) -> list[str]:
+    """``text`` cut at each match of ``pattern``: ``between`` the matches, ``matched`` on them."""
     out: list[str] = []
     position = 0
-    for match in _PHONE.finditer(cleaned):
-        out.append(escape(cleaned[position : match.start()]))
-        out.append(f'<say-as interpret-as="telephone">{match.group(0)}</say-as>')
+    for match in pattern.finditer(text):
+        out += [between(text[position : match.start()]), matched(match)]
         position = match.end()
-    out.append(escape(cleaned[position:]))
-    return "".join(out).strip()
+    out.append(between(text[position:]))
+    return out
 
 
 def _pause_ms(attributes: str) -> int:
