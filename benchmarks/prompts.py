@@ -250,8 +250,8 @@ async def cold_neural(root: Path, runs: int) -> None:
                     started = time.perf_counter()
                     response = await client.request(method, url, headers=headers, content=body)
                     audio = engine.audio(response)  # type: ignore[attr-defined]
-                    sox = ["sox", *audio.sox_args, "-", "-t", "raw", "-e", "signed", "-b", "16"]
-                    sox += ["-r", "16000", "-c", "1", str(root / f"bare-{kind}.sln16")]
+                    sox = ["sox", "-V1", *audio.sox_args, "-", "-t", "raw", "-e", "signed"]
+                    sox += ["-b", "16", "-r", "16000", "-c", "1", str(root / f"bare-{kind}.sln16")]
                     subprocess.run(sox, input=audio.data, check=True)
                     bare.append(time.perf_counter() - started)
             await service.aclose()
