@@ -40,7 +40,7 @@ from agi_callbot.tts.provider_conf import ProviderSettings
 log = logging.getLogger(__name__)
 
 #: outcomes that say the provider (not this text) is unwell: they count for the breaker
-_UNWELL = frozenset({"auth", "quota", "rate", "server", "timeout", "network"})
+_UNWELL = frozenset({"auth", "quota", "rate", "server", "timeout", "network", "config"})
 #: outcomes worth the same request again a moment later
 _RETRIED = frozenset({"rate", "server", "timeout", "network"})
 #: a provider asking to wait longer than this is not waited for: the breaker opens
@@ -79,6 +79,7 @@ OUTCOMES = {
     "server": "provider error",
     "timeout": "no answer in time",
     "network": "cannot reach the provider",
+    "config": "wrong base_url",
     "open": "circuit breaker open after recent failures",
 }
 
@@ -171,7 +172,7 @@ class ProviderEngine(Engine):
             retry = False
         if not retry:
             hold = wait if exc.outcome in ("rate", "quota") and wait else None
-            if exc.outcome in ("auth", "quota") and hold is None:
+            if exc.outcome in ("auth", "quota", "config") and hold is None:
                 hold = self.provider.breaker_open_for
             self.breaker.failed(str(exc), open_for=hold)
             return None
@@ -199,6 +200,11 @@ class ProviderEngine(Engine):
             raise ProviderError(self.name, "network", f"bad base_url ({exc})") from None
         except httpx.HTTPError as exc:  # `from None`: the request holds the key
             raise ProviderError(self.name, "network", _transport_reason(exc, url)) from None
+        if 300 <= response.status_code < 400:
+            where = response.headers.get("location", "elsewhere")
+            raise ProviderError(
+                self.name, "config", f"redirected to {where}", status=response.status_code
+            )
         if response.status_code != 200:
             outcome, detail = self.failure(response)
             for value in (key, secret(self.provider.key_id_env) if self.kind == "polly" else None):

@@ -70,6 +70,7 @@ class FakeSpeech:
         app.router.add_post("/cognitiveservices/v1", self._azure)
         app.router.add_post("/v1/speech", self._polly)
         app.router.add_post("/v1/audio/speech", self._openai)
+        app.router.add_post("/http/{tail:.*}", self._moved)  # an http:// URL of an https API
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -111,6 +112,10 @@ class FakeSpeech:
 
     def count(self, kind: str) -> int:
         return sum(1 for s in self.seen if s.kind == kind)
+
+    async def _moved(self, request: web.Request) -> web.Response:
+        tail = request.match_info["tail"]
+        raise web.HTTPMovedPermanently(f"https://tts.example/{tail}")
 
     # -- one request -------------------------------------------------------------------
 

@@ -226,6 +226,18 @@ async def test_a_slow_provider_meets_the_request_timeout(
     assert "no answer in time" in dict(rendered.problems)["google"]
 
 
+async def test_a_redirecting_base_url_is_named_as_the_problem(
+    speaking: Callable[..., PromptService], fake: FakeSpeech
+) -> None:
+    service = speaking("google", base_url=f"{fake.url}/http")
+    rendered = await service.render("Hola.", language="es", voice={})
+    reason = dict(rendered.problems)["google"]
+    assert reason == (
+        "google: wrong base_url (HTTP 301): redirected to https://tts.example/v1/text:synthesize"
+    )
+    assert service.engines["google"].breaker.state == "open"  # type: ignore[attr-defined]
+
+
 async def test_the_flow_s_voice_and_rate_pick_the_request_and_the_cache_key(
     speaking: Callable[..., PromptService], fake: FakeSpeech
 ) -> None:
