@@ -177,6 +177,14 @@ class PromptService:
                 late.append((candidate, render))
                 self._spawn(self._finish_late(candidate, render))
                 metrics.prompt_fallbacks_total.labels(candidate.engine).inc()
+                log.info(
+                    "prompt %s: %s is over the live budget (%g s): the next engine speaks "
+                    "now, %s finishes in the background",
+                    candidate.key[:12],
+                    candidate.engine,
+                    budget,
+                    candidate.engine,
+                )
                 problems.append((candidate.engine, f"over the live budget ({budget:g} s)"))
                 continue
             except (PromptError, OSError) as exc:
