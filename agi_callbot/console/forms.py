@@ -289,7 +289,13 @@ def variables(data: Any) -> list[str]:
         if isinstance(declared, dict):
             found += [str(k) for k in declared]
 
+    seen: set[int] = set()
+
     def walk(node: Any) -> None:
+        if id(node) in seen:  # an alias of something walked already
+            return
+        if isinstance(node, dict | list):
+            seen.add(id(node))
         if isinstance(node, dict):
             for key, value in node.items():
                 if key == "collect" and isinstance(value, dict):
