@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from agi_callbot.config import Settings
-from agi_callbot.console import api, pages
+from agi_callbot.console import api, cases, pages, tryit
 from agi_callbot.console.auth import Guard
 from agi_callbot.console.state import CONSOLE, Console
 from agi_callbot.console.store import FlowStore
@@ -36,6 +36,8 @@ def mount(
     app[CONSOLE] = console
     app.add_routes(pages.routes(console))
     app.add_routes(api.routes(console))
+    app.add_routes(tryit.routes(console))
+    app.add_routes(cases.routes(console))
     app.add_routes([web.static("/console-static", STATIC, append_version=False)])
     app.on_response_prepare.append(_no_sniff)
     return console

@@ -115,6 +115,15 @@ def problems_of(checked: Checked) -> list[dict[str, Any]]:
     return out
 
 
+def block_names(text: str) -> list[str] | None:
+    """The draft's blocks in file order (None when it is not YAML the forms can read)."""
+    try:
+        blocks = FlowDocument(text).data.get("blocks")
+    except EditError:
+        return None
+    return [str(name) for name in blocks] if isinstance(blocks, dict) else []
+
+
 def calls_today(console: Console) -> dict[str, int]:
     path = console.settings.calls_db
     if not path.is_file():
@@ -293,7 +302,12 @@ async def check(request: web.Request) -> web.Response:
     text = text_of(await body(request), console)
     checked = await asyncio.to_thread(console.checked, name, text)
     return web.json_response(
-        {"version": checked.version, "state": checked.state, "problems": problems_of(checked)}
+        {
+            "version": checked.version,
+            "state": checked.state,
+            "problems": problems_of(checked),
+            "blocks": block_names(text),
+        }
     )
 
 
@@ -320,6 +334,7 @@ async def edit(request: web.Request) -> web.Response:
             "version": checked.version,
             "state": checked.state,
             "problems": problems_of(checked),
+            "blocks": block_names(new_text),
         }
     )
 

@@ -16,7 +16,7 @@ import jinja2
 from aiohttp import web
 
 from agi_callbot.console import forms
-from agi_callbot.console.api import flow_summaries, problems_of
+from agi_callbot.console.api import block_names, flow_summaries, problems_of
 from agi_callbot.console.auth import SESSION, Guard
 from agi_callbot.console.document import EditError, FlowDocument
 from agi_callbot.console.starters import STARTERS
@@ -142,6 +142,7 @@ async def designer(request: web.Request) -> web.Response:
         "yaml": text,
         "version": version,
         "problems": problems_of(checked),
+        "block_names": block_names(text) or [],
         "blocks": list(forms.NEW_BLOCK),
         "actions": list(forms.NEW_ACTION),
         "new_block": forms.NEW_BLOCK,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
 import threading
@@ -11,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
-from agi_callbot.console import mount
+from agi_callbot.app import App
+from agi_callbot.sim.asterisk import MemoryAsterisk
+from agi_callbot.sim.setup import AsteriskSetup
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -27,8 +28,21 @@ class ConsoleServer:
     url: str
     login_url: str
     settings: Any
-    console: Any
+    node: Any
     loop: asyncio.AbstractEventLoop
+
+    def call(self, flow: str, *, dtmf: str = "", queues: dict[str, str] | None = None) -> list[str]:
+        """One call over a real FastAGI socket to the node; the AGI commands it sent."""
+        asterisk = MemoryAsterisk(
+            AsteriskSetup(
+                flow, callerid="+34600111222", calleridname="Ana", language="es",
+                caller=dtmf, queues=dict(queues or {}),
+            )
+        )  # fmt: skip
+        port = self.node.server.port
+        future = asyncio.run_coroutine_threadsafe(asterisk.call("127.0.0.1", port), self.loop)
+        future.result(60)
+        return list(asterisk.commands)
 
 
 class _Announced(logging.Handler):
@@ -41,8 +55,14 @@ class _Announced(logging.Handler):
 
 
 def serve_console(settings: Any) -> Iterator[ConsoleServer]:
-    """Run the console (token generated, as ``serve`` does without CONSOLE_TOKEN) in a
-    thread; the login URL is the one the log line prints."""
+    """Run a whole node (``App``: FastAGI + the HTTP listener with the console) in a
+    thread, as ``serve`` does without CONSOLE_TOKEN; the login URL is the one its log
+    line prints."""
+    settings = dataclasses.replace(
+        settings,
+        listen=dataclasses.replace(settings.listen, port=0),
+        http=dataclasses.replace(settings.http, port=0),
+    )
     started = threading.Event()
     state: dict[str, Any] = {}
     handler = _Announced()
@@ -53,37 +73,33 @@ def serve_console(settings: Any) -> Iterator[ConsoleServer]:
     def run() -> None:
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
-        app = web.Application(client_max_size=3 * 1024 * 1024)
-        console = mount(app, settings)
-        runner = web.AppRunner(app, access_log=None)
-        loop.run_until_complete(runner.setup())
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        loop.run_until_complete(site.start())
-        port = runner.addresses[0][1]
-        console.guard.announce(f"http://127.0.0.1:{port}")
-        state.update(loop=loop, runner=runner, console=console, port=port)
+        node = App(settings, workers=False)
+        try:
+            loop.run_until_complete(node.start())
+        except BaseException as exc:
+            state["error"] = exc
+            started.set()
+            return
+        state.update(loop=loop, node=node)
         started.set()
         loop.run_forever()
-        loop.run_until_complete(runner.cleanup())
+        loop.run_until_complete(node.aclose())
         loop.close()
 
-    thread = threading.Thread(target=run, name="console-server", daemon=True)
+    thread = threading.Thread(target=run, name="console-node", daemon=True)
     thread.start()
-    assert started.wait(20), "console server did not start"
+    assert started.wait(60), "the node did not start"
     logger.removeHandler(handler)
+    if "error" in state:
+        raise state["error"]
     line = next(line for line in handler.lines if "login?token=" in line)
     login_url = re.search(r"(http://\S+/login\?token=\S+)", line).group(1)
+    node, loop = state["node"], state["loop"]
     try:
-        yield ConsoleServer(
-            f"http://127.0.0.1:{state['port']}",
-            login_url,
-            settings,
-            state["console"],
-            state["loop"],
-        )
+        yield ConsoleServer(login_url.split("/login")[0], login_url, settings, node, loop)
     finally:
-        state["loop"].call_soon_threadsafe(state["loop"].stop)
-        thread.join(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(20)
 
 
 def screenshot_dir() -> Path:

@@ -9,6 +9,8 @@ of later modules could not run beside); each test gets a fresh browser context.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -103,7 +105,7 @@ def open_designer(page, server, flow: str) -> None:
 
 
 def pick(page, block: str) -> None:
-    page.click(f"#canvas g.node[data-block='{block}']")
+    page.click(f"#block-list [data-block-link='{block}']")
     page.wait_for_selector(f"#inspector form[data-block='{block}']")
 
 
@@ -162,3 +164,114 @@ def test_stale_edit_gets_the_conflict_view(page, server):
     page.wait_for_selector("#dirty[hidden]", state="attached")
     page.wait_for_function("document.getElementById('dirty').hidden")
     assert "Hola, bienvenido a Acme." in path.read_text()
+
+
+def field(page, selector: str, value: str) -> None:
+    """Type into a form field and leave it, as an admin does (the edit goes out on change)."""
+    page.fill(selector, value)
+    with page.expect_response(lambda r: r.url.endswith("/edit")):
+        page.locator(selector).press("Tab")
+
+
+def choose(page, selector: str, value: str) -> None:
+    with page.expect_response(lambda r: r.url.endswith("/edit")):
+        page.select_option(selector, value)
+
+
+def add_block(page, kind: str, name: str) -> None:
+    page.once("dialog", lambda dialog: dialog.accept(name))
+    page.click(f"[data-add-block='{kind}']")
+    page.wait_for_selector(f"#inspector form[data-block='{name}']")
+
+
+def test_build_the_ventas_sms_flow_only_through_the_ui(page, server):
+    """An admin who never saw YAML: welcome, a menu where 1 goes to team ventas with its
+    hold music and 2 sends an SMS (content + origin number) then ends with a final
+    message; published, it validates and a real FastAGI call takes it."""
+    page.goto(server.url + "/flows")
+    page.fill("#new-name", "ventas_sms")
+    page.select_option("#new-starter", "empty-es")
+    page.click("#new-flow button[type=submit]")
+    page.wait_for_url("**/flows/ventas_sms")
+    page.wait_for_selector("#canvas g.node[data-block='bienvenida']")
+    pick(page, "bienvenida")
+    field(page, "#b-say", "Bienvenido a Acme.")
+
+    add_block(page, "menu", "menu_principal")
+    field(page, "#b-prompt", "Para ventas pulse 1. Para recibir un SMS pulse 2.")
+    add_block(page, "transfer", "ventas")
+    field(page, "#b-team", "ventas")
+    field(page, "#b-music", "ventas")
+    add_block(page, "hangup", "fin_sms")
+    field(page, "#b-message", "Le hemos enviado un SMS. Adiós.")
+    page.select_option("#b-actions-kind", "sms")
+    with page.expect_response(lambda r: r.url.endswith("/edit")):
+        page.click("[data-add-action]")
+    page.wait_for_selector("#b-actions-0-from")
+    field(page, "#b-actions-0-from", "+34910000000")
+    field(page, "#b-actions-0-text", "Acme: su enlace https://acme.example/ventas")
+
+    pick(page, "menu_principal")
+    for digit, target in (("1", "ventas"), ("2", "fin_sms")):
+        page.fill("#new-digit", digit)
+        with page.expect_response(lambda r: r.url.endswith("/edit")):
+            page.click("#add-option")
+        page.wait_for_selector(f"#o-{digit}")
+        choose(page, f"#o-{digit}", target)
+    choose(page, "#b-on_fail", "despedida")
+    pick(page, "ventas")
+    choose(page, "#b-on_no_answer", "despedida")
+    pick(page, "bienvenida")
+    choose(page, "#b-next", "menu_principal")
+    assert page.locator("#problems li").first.inner_text() in ("Sin problemas.", "No problems.")
+    page.wait_for_selector("#canvas g.node[data-block='fin_sms']")
+    shot(page, "built-in-the-browser")
+
+    assert not page.locator("#publish").is_disabled(), page.locator("#problems").inner_text()
+    with page.expect_response(lambda r: r.request.method == "PUT"):
+        page.click("#publish")
+    page.wait_for_function("document.getElementById('dirty').hidden")
+    path = server.settings.flows_dir / "ventas_sms.yaml"
+    text = path.read_text()
+    assert "music: ventas" in text and "+34910000000" in text
+
+    validate = subprocess.run(
+        [sys.executable, "-m", "agi_callbot", "validate", str(path)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert validate.returncode == 0, validate.stdout + validate.stderr
+    assert validate.stdout.strip() == ""
+
+    commands = server.call("ventas_sms", dtmf="1", queues={"ventas": "answer"})
+    assert any(c.startswith('EXEC Queue "ventas,m(ventas)') for c in commands), commands
+    commands = server.call("ventas_sms", dtmf="2")
+    assert not any(c.startswith("EXEC Queue") for c in commands)
+    assert commands[-1].startswith("HANGUP")
+
+    # Try it with digit 2: the prompts play in the browser, the SMS shows
+    page.click("#open-try")
+    with page.expect_response(lambda r: "/try" in r.url):
+        page.click("#try-call")
+    page.wait_for_selector("#try-transcript .t-wait")
+    with (
+        page.expect_response(lambda r: "/api/prompts/" in r.url) as audio,
+        page.expect_response(lambda r: "/try" in r.url),
+    ):
+        page.click("#drawer [data-key='2']")
+    assert audio.value.status == 200 and audio.value.header_value("content-type") == "audio/wav"
+    message = page.locator("#try-transcript .t-message")
+    message.wait_for()
+    assert "+34910000000" in message.inner_text() and "acme.example/ventas" in message.inner_text()
+    assert page.locator("#try-audio").get_attribute("src").endswith(".wav")
+    shot(page, "try-it")
+    page.fill("#try-case-name", "pide el SMS")
+    with page.expect_response(lambda r: r.url.endswith("/cases")):
+        page.click("#try-case button[type=submit]")
+    cases = server.settings.flows_dir / "ventas_sms.test.yaml"
+    run = subprocess.run(
+        [sys.executable, "-m", "agi_callbot", "test", str(cases)],
+        capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "CALLBOT_FLOWS_DIR": str(server.settings.flows_dir),
+             "CALLBOT_DATA_DIR": str(server.settings.data_dir)},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr

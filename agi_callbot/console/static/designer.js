@@ -5,7 +5,7 @@
 const boot = JSON.parse(document.getElementById("boot").textContent);
 const flow = {
   name: boot.name, saved: boot.yaml, version: boot.version,
-  draft: boot.yaml, problems: boot.problems, selected: null,
+  draft: boot.yaml, problems: boot.problems, selected: null, blocks: boot.block_names,
 };
 const $ = id => document.getElementById(id);
 const yamlBox = $("yaml");
@@ -13,7 +13,9 @@ const base = "/api/flows/" + flow.name;
 
 function debounce(fn, ms) {
   let timer;
-  return (...args) => { clearTimeout(timer); timer = setTimeout(() => fn(...args), ms); };
+  const run = (...args) => { clearTimeout(timer); timer = setTimeout(() => fn(...args), ms); };
+  run.cancel = () => clearTimeout(timer);
+  return run;
 }
 
 /* ---------------------------------------------------------------- draft state */
@@ -21,11 +23,32 @@ function debounce(fn, ms) {
 function setDraft(text, problems, options = {}) {
   flow.draft = text;
   flow.problems = problems || [];
+  if (options.blocks) flow.blocks = options.blocks;
+  showBlockList();
   if (!options.fromYaml && yamlBox.value !== text) yamlBox.value = text;
   gutter();
   showState();
   showProblems();
   refreshPicture();
+}
+
+function showBlockList() {
+  const list = $("block-list");
+  const flagged = {};
+  for (const p of flow.problems) if (p.block) flagged[p.block] = p.severity;
+  list.innerHTML = "";
+  for (const name of flow.blocks) {
+    const item = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.dataset.blockLink = name;
+    button.textContent = name;
+    if (flagged[name]) button.classList.add("flag-" + flagged[name]);
+    if (name === flow.selected) button.setAttribute("aria-current", "true");
+    button.addEventListener("click", () => pick(name));
+    item.appendChild(button);
+    list.appendChild(item);
+  }
 }
 
 function showState() {
@@ -92,14 +115,21 @@ async function check() {
   const text = yamlBox.value;
   const r = await api("POST", base + "/check", {yaml: text});
   if (text !== yamlBox.value) return;
-  if (r.status === 200) setDraft(text, r.data.problems, {fromYaml: true});
+  if (r.status === 200) setDraft(text, r.data.problems, {fromYaml: true, blocks: r.data.blocks});
   else setDraft(text, [{severity: "error", message: r.data.error || "?", line: 0, column: 0, block: "", field: ""}], {fromYaml: true});
 }
 
-async function edit(ops, rerender) {
+/* Edits run one after the other, each on the draft the previous one left. */
+let editing = Promise.resolve(true);
+function edit(ops, rerender) {
+  editing = editing.then(() => applyEdit(ops, rerender), () => applyEdit(ops, rerender));
+  return editing;
+}
+
+async function applyEdit(ops, rerender) {
   const r = await api("POST", base + "/edit", {yaml: flow.draft, ops});
   if (r.status !== 200) { toast(r.data.error || "?", "error"); return false; }
-  setDraft(r.data.yaml, r.data.problems);
+  setDraft(r.data.yaml, r.data.problems, {blocks: r.data.blocks});
   if (rerender) await loadInspector(flow.selected);
   else showFieldProblems();
   return true;
@@ -148,6 +178,7 @@ function decoratePicture() {
 
 function markSelected() {
   document.querySelectorAll("#canvas g.node").forEach(n => n.classList.toggle("selected", n.dataset.block === flow.selected));
+  document.querySelectorAll("#block-list button").forEach(b => b.toggleAttribute("aria-current", b.dataset.blockLink === flow.selected));
 }
 
 function pick(block) {
@@ -279,15 +310,10 @@ function fieldTyped(el) {
 }
 
 function newBlockName(kind) {
-  const names = new Set(Object.keys(blockNames()));
+  const names = new Set(flow.blocks);
   let i = 1;
   while (names.has(kind + "_" + i)) i++;
   return kind + "_" + i;
-}
-function blockNames() {
-  const out = {};
-  document.querySelectorAll("#canvas g.node[data-block]").forEach(n => { out[n.dataset.block] = true; });
-  return out;
 }
 
 async function addBlock(kind) {
@@ -306,7 +332,7 @@ function bindInspector() {
   box.addEventListener("change", e => {
     const el = e.target;
     if (!el.dataset.path) return;
-    if (typed.has(el)) typed.delete(el);
+    if (typed.has(el)) { typed.get(el).cancel(); typed.delete(el); }
     fieldEdit(el);
   });
   box.addEventListener("click", async e => {
@@ -325,7 +351,7 @@ function bindInspector() {
     } else if (el.id === "add-option") {
       const digit = $("new-digit").value.trim();
       if (!digit) { $("new-digit").focus(); return; }
-      const target = Object.keys(blockNames()).find(b => b !== flow.selected) || "";
+      const target = flow.blocks.find(b => b !== flow.selected) || "";
       await edit([{op: "set", path: [...JSON.parse(el.dataset.path), digit], value: target}], true);
     } else if (el.id === "b-rename") {
       const name = $("b-name").value.trim();
@@ -392,5 +418,10 @@ function init() {
   bindInspector();
   setDraft(flow.draft, flow.problems);
 }
+
+window.flowDraft = () => flow.draft;
+window.markCurrentBlock = name => {
+  document.querySelectorAll("#canvas g.node").forEach(n => n.classList.toggle("current", !!name && n.dataset.block === name));
+};
 
 init();
