@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from agi_callbot.config import Settings
-from agi_callbot.console import api, cases, pages, tryit
+from agi_callbot.console import api, cases, pages, prompts, tryit
 from agi_callbot.console.auth import Guard
 from agi_callbot.console.state import CONSOLE, Console
 from agi_callbot.console.store import FlowStore
@@ -35,11 +35,19 @@ def mount(
     console = Console(settings, Guard(settings, token), FlowStore(settings), services=services)
     app[CONSOLE] = console
     app.add_routes(pages.routes(console))
-    app.add_routes(api.routes(console))
+    # the specific /api/flows/<name>/… routes first: a flow name may contain "/"
     app.add_routes(tryit.routes(console))
     app.add_routes(cases.routes(console))
+    app.add_routes(prompts.routes(console))
+    app.add_routes(api.routes(console))
     app.add_routes([web.static("/console-static", STATIC, append_version=False)])
     app.on_response_prepare.append(_no_sniff)
+
+    async def close_prompts(app: web.Application) -> None:
+        if console.own_prompts is not None:
+            await console.own_prompts.aclose()
+
+    app.on_cleanup.append(close_prompts)
     return console
 
 

@@ -179,6 +179,11 @@ async def inspector(request: web.Request) -> web.Response:
         "teams": _folders(settings.moh_dir),
         "music": _folders(settings.moh_dir),
         "templates": sorted(settings.templates),
+        "template_info": {
+            name: f"{info.get('language', '?')}, {info.get('params', 0)} param."
+            for name, info in settings.templates.items()
+            if isinstance(info, dict)
+        },
         "flows": console.store.names(),
         "forms": forms,
     }

@@ -48,7 +48,8 @@ def patch_scalar(text: str, path: Sequence[str | int], value: Any) -> str | None
         return None
     if text[node.start_mark.index : node.start_mark.index + 1] in ("*", "&", "!"):
         return None
-    rendered = _scalar_text(value, node.style)
+    # an empty string must be quoted: that quoting is YAML's, not the admin's choice
+    rendered = _scalar_text(value, node.style if node.value != "" else None)
     if rendered is None:
         return None
     return text[: node.start_mark.index] + rendered + text[node.end_mark.index :]

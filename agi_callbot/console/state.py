@@ -25,8 +25,8 @@ class Console:
     pictures: Pictures = field(default_factory=Pictures)
     #: the node's services (prompts, outbox…) when the console runs inside ``serve``
     services: Any = None
-    #: Try it calls in progress (:mod:`agi_callbot.console.tryit`)
-    trials: Any = None
+    #: a prompt service of the console's own when it runs without the node's services
+    own_prompts: Any = None
     _checked: OrderedDict[tuple[str, str], Checked] = field(default_factory=OrderedDict)
 
     def checked(self, name: str, text: str) -> Checked:

@@ -118,6 +118,24 @@ WORDS: dict[str, tuple[str, str]] = {
     "in_this_flow": ("En este flujo", "In this flow"),
     "on_hangup_actions": ("Acciones al colgar", "Actions after the call"),
     "new_block_name": ("Nombre del nuevo bloque", "Name of the new block"),
+    # prompts
+    "prompts": ("Locuciones", "Prompts"),
+    "prompts_help": (
+        "Cada texto que dice el flujo publicado. Escúchelo, vuelva a generarlo o "
+        "súbalo grabado (mp3, wav, ogg, m4a, flac): la grabación sustituye a la voz sintética.",
+        "Every text the published flow says. Listen, render it again, or upload a "
+        "recording (mp3, wav, ogg, m4a, flac): the recording replaces the synthesized voice.",
+    ),
+    "prompt": ("Locución", "Prompt"),
+    "text": ("Texto", "Text"),
+    "rendered": ("Generada", "Rendered"),
+    "not_rendered": ("Sin generar", "Not rendered"),
+    "recording": ("Grabación", "Recording"),
+    "dynamic": ("Con variables: se genera en cada llamada", "Has variables: rendered in each call"),
+    "render": ("Generar", "Render"),
+    "upload_recording": ("Subir grabación", "Upload recording"),
+    "remove_recording": ("Quitar grabación", "Remove recording"),
+    "play": ("Escuchar", "Play"),
     # try it
     "try_draft": ("Probar el borrador (sin publicar)", "Try the draft (unpublished)"),
     "caller_number": ("Número del llamante", "Caller number"),

@@ -26,6 +26,7 @@ def console_settings(tmp_path: Path, **overrides):
         "flows_dir": str(flows),
         "data_dir": str(tmp_path / "var"),
         "moh_dir": str(moh),
+        "tts.recordings_dir": str(tmp_path / "recordings"),
         "templates": {
             "encuesta": {"language": "es", "params": 1},
             "survey": {"language": "en", "params": 1},

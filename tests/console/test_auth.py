@@ -20,7 +20,8 @@ def console_routes(client):
         path = info.get("path") or info.get("formatter")
         if not path or route.method == "HEAD" or path.startswith("/console-static"):
             continue
-        path = re.sub(r"\{name[^}]*\}", "soporte", path).replace("{entry}", "x")
+        path = re.sub(r"\{name[^}]*\}", "soporte", path)
+        path = re.sub(r"\{[^}]*\}", "x", path)
         out.append((route.method, path))
     return out
 

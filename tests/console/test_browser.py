@@ -8,6 +8,7 @@ of later modules could not run beside); each test gets a fresh browser context.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -221,6 +222,16 @@ def test_build_the_ventas_sms_flow_only_through_the_ui(page, server):
     choose(page, "#b-on_fail", "despedida")
     pick(page, "ventas")
     choose(page, "#b-on_no_answer", "despedida")
+    # after the call, a WhatsApp template (sent only with the caller's opt-in on record)
+    page.click("[data-pick='']")
+    page.wait_for_selector("#inspector form[data-block='']")
+    page.select_option("#f-hangup-kind", "whatsapp")
+    with page.expect_response(lambda r: r.url.endswith("/edit")):
+        page.click("[data-add-action]")
+    page.wait_for_selector("#f-hangup-0-template")
+    assert "encuesta (es, 1 param.)" in page.locator("#f-hangup-0-template").inner_text()
+    choose(page, "#f-hangup-0-template", "encuesta")
+    field(page, "#f-hangup-0-params", "${caller_name}")
     pick(page, "bienvenida")
     choose(page, "#b-next", "menu_principal")
     assert page.locator("#problems li").first.inner_text() in ("Sin problemas.", "No problems.")
@@ -233,11 +244,18 @@ def test_build_the_ventas_sms_flow_only_through_the_ui(page, server):
     page.wait_for_function("document.getElementById('dirty').hidden")
     path = server.settings.flows_dir / "ventas_sms.yaml"
     text = path.read_text()
-    assert "music: ventas" in text and "+34910000000" in text
+    assert "music: ventas" in text and "+34910000000" in text and "template: encuesta" in text
 
+    node_env = {
+        **os.environ,
+        "CALLBOT_FLOWS_DIR": str(server.settings.flows_dir),
+        "CALLBOT_DATA_DIR": str(server.settings.data_dir),
+        "CALLBOT_MOH_DIR": str(server.settings.moh_dir),
+        "CALLBOT_TEMPLATES": json.dumps(server.settings.templates),
+    }
     validate = subprocess.run(
         [sys.executable, "-m", "agi_callbot", "validate", str(path)],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True, text=True, timeout=60, check=False, env=node_env,
     )  # fmt: skip
     assert validate.returncode == 0, validate.stdout + validate.stderr
     assert validate.stdout.strip() == ""
@@ -259,8 +277,11 @@ def test_build_the_ventas_sms_flow_only_through_the_ui(page, server):
     ):
         page.click("#drawer [data-key='2']")
     assert audio.value.status == 200 and audio.value.header_value("content-type") == "audio/wav"
-    message = page.locator("#try-transcript .t-message")
+    message = page.locator("#try-transcript .t-message", has_text="sms →")
     message.wait_for()
+    assert (
+        "encuesta" in page.locator("#try-transcript .t-message", has_text="whatsapp").inner_text()
+    )
     assert "+34910000000" in message.inner_text() and "acme.example/ventas" in message.inner_text()
     assert page.locator("#try-audio").get_attribute("src").endswith(".wav")
     shot(page, "try-it")
@@ -270,8 +291,29 @@ def test_build_the_ventas_sms_flow_only_through_the_ui(page, server):
     cases = server.settings.flows_dir / "ventas_sms.test.yaml"
     run = subprocess.run(
         [sys.executable, "-m", "agi_callbot", "test", str(cases)],
-        capture_output=True, text=True, timeout=120, check=False,
-        env={**os.environ, "CALLBOT_FLOWS_DIR": str(server.settings.flows_dir),
-             "CALLBOT_DATA_DIR": str(server.settings.data_dir)},
+        capture_output=True, text=True, timeout=120, check=False, env=node_env,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_prompts_tab_render_and_recording(page, server, tmp_path):
+    open_designer(page, server, "support")
+    page.click("#tab-prompts")
+    rows = page.locator("#prompt-rows tr")
+    rows.first.wait_for()
+    assert rows.count() >= 8
+    welcome = page.locator("#prompt-rows tr", has=page.locator("code", has_text="welcome")).first
+    with page.expect_response(lambda r: r.url.endswith("/prompts/render")):
+        welcome.get_by_role("button", name="Generar: welcome (en)").click()
+    welcome = page.locator("#prompt-rows tr", has=page.locator("code", has_text="welcome")).first
+    assert welcome.locator(".state").inner_text() == "Generada"
+    assert welcome.get_by_role("button", name="▶ Escuchar: welcome (en)").is_enabled()
+    recording = tmp_path / "welcome.wav"
+    subprocess.run(
+        ["sox", "-n", "-r", "22050", str(recording), "synth", "0.4", "sine", "300"], check=True
+    )
+    with page.expect_response(lambda r: r.url.endswith("/prompts/recording")):
+        welcome.locator("input[type=file]").set_input_files(str(recording))
+    welcome = page.locator("#prompt-rows tr", has=page.locator("code", has_text="welcome")).first
+    assert welcome.locator(".state").inner_text() == "Grabación: welcome.wav"
+    shot(page, "prompts")

@@ -372,7 +372,7 @@ function bindInspector() {
 /* ---------------------------------------------------------------- tabs, YAML */
 
 function showTab(which) {
-  for (const tab of ["picture", "yaml"]) {
+  for (const tab of ["picture", "yaml", "prompts"]) {
     const on = tab === which;
     $("tab-" + tab).setAttribute("aria-selected", on);
     $("tab-" + tab).tabIndex = on ? 0 : -1;
@@ -402,8 +402,10 @@ function init() {
   $("tab-yaml").addEventListener("click", () => showTab("yaml"));
   document.querySelector(".tabs").addEventListener("keydown", e => {
     if (e.key === "ArrowRight" || e.key === "ArrowLeft") {
-      const next = $("tab-picture").getAttribute("aria-selected") === "true" ? "yaml" : "picture";
-      showTab(next); $("tab-" + next).focus();
+      const tabs = ["picture", "yaml", "prompts"];
+      const now = tabs.findIndex(t => $("tab-" + t).getAttribute("aria-selected") === "true");
+      const next = tabs[(now + (e.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length];
+      $("tab-" + next).click(); $("tab-" + next).focus();
     }
   });
   $("publish").addEventListener("click", publish);
@@ -420,6 +422,7 @@ function init() {
 }
 
 window.flowDraft = () => flow.draft;
+window.showTab = showTab;
 window.markCurrentBlock = name => {
   document.querySelectorAll("#canvas g.node").forEach(n => n.classList.toggle("current", !!name && n.dataset.block === name));
 };
