@@ -39,7 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fastagi_load import one_call, percentile, raise_nofile
+from fastagi_load import one_call, percentile, raise_nofile, twenty_commands
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "bench-console-token"
@@ -51,17 +51,10 @@ TOKEN = "bench-console-token"
 async def serve(agi_port: int, http_port: int, folder: Path) -> None:
     from aiohttp import web
 
-    from agi_callbot.channel import Channel
+    from agi_callbot.app import settle_memory
     from agi_callbot.config import Listen, load_settings
     from agi_callbot.console import mount
     from agi_callbot.transport.fastagi import FastAGIServer
-
-    async def handler(channel: Channel) -> None:
-        await channel.answer()
-        for i in range(9):
-            await channel.stream_file("callbot/prompt-welcome", "12")
-            await channel.set_variable("CALLBOT_STEP", str(i))
-        await channel.hangup()
 
     settings = load_settings(
         None,
@@ -73,13 +66,14 @@ async def serve(agi_port: int, http_port: int, folder: Path) -> None:
         },
         environ={},
     )
-    server = FastAGIServer(handler, Listen(port=agi_port, max_calls=10000))
+    server = FastAGIServer(twenty_commands, Listen(port=agi_port, max_calls=10000))
     await server.start()
     app = web.Application(client_max_size=3 * 1024 * 1024)
     mount(app, settings, token=TOKEN)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", http_port).start()
+    settle_memory()  # as `agi-callbot serve` does after start-up
     await asyncio.Event().wait()
 
 

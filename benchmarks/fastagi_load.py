@@ -32,6 +32,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 COMMANDS = 20
 ENV = (
@@ -50,20 +51,22 @@ REPLIES = {
 # -- servers (child process) ---------------------------------------------------------
 
 
+async def twenty_commands(channel: Any) -> None:
+    """The call every server under test handles: ANSWER, 9 x (STREAM FILE, SET VARIABLE),
+    HANGUP."""
+    await channel.answer()
+    for i in range(9):
+        await channel.stream_file("callbot/prompt-welcome", "12")
+        await channel.set_variable("CALLBOT_STEP", str(i))
+    await channel.hangup()
+
+
 async def ours(port: int) -> None:
     from agi_callbot.app import settle_memory
-    from agi_callbot.channel import Channel
     from agi_callbot.config import Listen
     from agi_callbot.transport.fastagi import FastAGIServer
 
-    async def handler(channel: Channel) -> None:
-        await channel.answer()
-        for i in range(9):
-            await channel.stream_file("callbot/prompt-welcome", "12")
-            await channel.set_variable("CALLBOT_STEP", str(i))
-        await channel.hangup()
-
-    server = FastAGIServer(handler, Listen(port=port, max_calls=10000))
+    server = FastAGIServer(twenty_commands, Listen(port=port, max_calls=10000))
     await server.start()
     settle_memory()  # as `agi-callbot serve` does after start-up
     await asyncio.Event().wait()

@@ -8,12 +8,13 @@ wrote in it before (round trip).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from agi_callbot.console.tryit import TryError, flow_for, run, strings
+from agi_callbot.console.tryit import Tester, TryError, flow_for, run
 from agi_callbot.errors import FlowError
 
 
@@ -35,23 +36,15 @@ async def save_case(request: web.Request) -> web.Response:
     console, flow = await flow_for(request, {k: v for k, v in data.items() if k != "yaml"})
     if isinstance(flow, web.Response):
         return flow
-    keys = [str(k) for k in data.get("keys") or []]
-    teams, agents = strings(data.get("teams")), strings(data.get("agents"))
-    caller, caller_name = str(data.get("caller", ""))[:64], str(data.get("caller_name", ""))[:80]
     try:
-        result = await run(
-            flow, console.store.library, console.settings,
-            caller=caller, caller_name=caller_name, keys=keys, teams=teams, agents=agents,
-        )  # fmt: skip
+        tester = Tester.from_request(data)
+        result = await run(flow, console.store.library, console.settings, tester)
         if result["waiting"]:
-            keys = [*keys, "hangup"]
-            result = await run(
-                flow, console.store.library, console.settings,
-                caller=caller, caller_name=caller_name, keys=keys, teams=teams, agents=agents,
-            )  # fmt: skip
+            tester = dataclasses.replace(tester, keys=(*tester.keys, "hangup"))
+            result = await run(flow, console.store.library, console.settings, tester)
     except (TryError, FlowError) as exc:
         return error(str(exc), 400)
-    case = case_of(case_name, caller, caller_name, keys, teams, agents, result)
+    case = case_of(case_name, tester, result)
     name = name_of(request)
     path = console.store.flows_dir / f"{name}.test.yaml"
     try:
@@ -61,18 +54,15 @@ async def save_case(request: web.Request) -> web.Response:
     return web.json_response({"file": path.name, "case": case})
 
 
-def case_of(
-    name: str,
-    caller: str,
-    caller_name: str,
-    keys: list[str],
-    teams: dict[str, str],
-    agents: dict[str, str],
-    result: dict[str, Any],
-) -> dict[str, Any]:
-    case: dict[str, Any] = {"name": name, "caller": caller, "caller_name": caller_name}
-    if keys:
-        case["dtmf"] = ",".join(keys)
+def case_of(name: str, tester: Tester, result: dict[str, Any]) -> dict[str, Any]:
+    case: dict[str, Any] = {
+        "name": name,
+        "caller": tester.caller,
+        "caller_name": tester.caller_name,
+    }
+    teams, agents = tester.teams, tester.agents
+    if tester.keys:
+        case["dtmf"] = ",".join(tester.keys)
     queues = {t: o for t, o in teams.items() if o != "nobody"}
     if queues:
         case["queues"] = queues

@@ -123,7 +123,22 @@ async def home(request: web.Request) -> web.StreamResponse:
 async def flows_page(request: web.Request) -> web.Response:
     console = request.app[CONSOLE]
     flows = await flow_summaries(console)
-    return render(request, "flows.html", flows=flows, starters=list(STARTERS))
+
+    def deleted() -> list[dict[str, Any]]:
+        out = []
+        for name in console.store.deleted():
+            history = console.store.history(name)
+            if history:
+                out.append({"name": name, **history[0]})
+        return out
+
+    return render(
+        request,
+        "flows.html",
+        flows=flows,
+        starters=list(STARTERS),
+        deleted=await asyncio.to_thread(deleted),
+    )
 
 
 async def designer(request: web.Request) -> web.Response:

@@ -14,10 +14,12 @@ prompt cache. A tried call can be kept as a case of ``<flow>.test.yaml``.
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import re
 import struct
 from collections import deque
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -58,13 +60,33 @@ class WaitingCaller(Caller):
         return event
 
     def copy(self) -> WaitingCaller:
-        twin = WaitingCaller()
-        twin._tokens = deque(self._tokens)
-        twin._timed = deque(self._timed)
-        twin._silent_until = self._silent_until
-        twin.hung_up_at = self.hung_up_at
-        twin.waiting = self.waiting
+        twin = copy.copy(self)  # the in-memory Asterisk rewinds a command with a copy
+        twin._tokens, twin._timed = deque(self._tokens), deque(self._timed)
         return twin
+
+
+@dataclass(frozen=True)
+class Tester:
+    """What the tester did: who calls, the keys so far, each transfer's outcome."""
+
+    caller: str = ""
+    caller_name: str = ""
+    keys: tuple[str, ...] = ()
+    teams: dict[str, str] = field(default_factory=dict)
+    agents: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_request(cls, data: dict[str, Any]) -> Tester:
+        keys = data.get("keys") or []
+        if not isinstance(keys, list):
+            raise TryError("'keys' must be a list")
+        return cls(
+            str(data.get("caller", ""))[:64],
+            str(data.get("caller_name", ""))[:80],
+            tuple(str(k) for k in keys),
+            strings(data.get("teams")),
+            strings(data.get("agents")),
+        )
 
 
 class TryError(FlowError):
@@ -106,17 +128,10 @@ def outcomes_of(flow: m.Flow) -> dict[str, list[str]]:
 
 
 async def run(
-    flow: m.Flow,
-    library: FlowLibrary,
-    settings: Settings,
-    *,
-    caller: str,
-    caller_name: str,
-    keys: list[str],
-    teams: dict[str, str],
-    agents: dict[str, str],
+    flow: m.Flow, library: FlowLibrary, settings: Settings, tester: Tester
 ) -> dict[str, Any]:
     """One run of the call with the keys pressed so far; the transcript for the page."""
+    keys, teams, agents = list(tester.keys), tester.teams, tester.agents
     script = script_of(keys)
     queues: dict[str, str] = {}
     available: dict[str, int] = {}
@@ -134,18 +149,18 @@ async def run(
             raise TryError(f"agent {agent!r}: unknown outcome {outcome!r}")
         dial[agent] = outcome
     subflows = await asyncio.to_thread(subflows_of, flow, library)
-    tester = WaitingCaller(script)
+    waiting = WaitingCaller(script)
     scenario = Scenario(
-        caller=caller,
-        caller_name=caller_name,
-        dtmf=tester,  # type: ignore[arg-type]  # the in-memory Asterisk takes a Caller too
+        caller=tester.caller,
+        caller_name=tester.caller_name,
+        dtmf=waiting,  # type: ignore[arg-type]  # the in-memory Asterisk takes a Caller too
         queues=queues,
         dial=dial,
         teams=available,
     )
     async with asyncio.timeout(TRY_TIMEOUT_S):
         transcript = await simulate(flow, scenario, settings, subflows=subflows)
-    return describe(transcript, tester, settings, keys)
+    return describe(transcript, waiting, settings, keys)
 
 
 def describe(
@@ -281,20 +296,9 @@ async def try_call(request: web.Request) -> web.Response:
     console, flow = await flow_for(request, data)
     if isinstance(flow, web.Response):
         return flow
-    keys = data.get("keys") or []
-    if not isinstance(keys, list):
-        return error("'keys' must be a list", 400)
     try:
-        result = await run(
-            flow,
-            console.store.library,
-            console.settings,
-            caller=str(data.get("caller", ""))[:64],
-            caller_name=str(data.get("caller_name", ""))[:80],
-            keys=keys,
-            teams=strings(data.get("teams")),
-            agents=strings(data.get("agents")),
-        )
+        tester = Tester.from_request(data)
+        result = await run(flow, console.store.library, console.settings, tester)
     except TryError as exc:
         return error(exc.message, 400)
     except FlowError as exc:

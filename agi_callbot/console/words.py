@@ -65,6 +65,7 @@ WORDS: dict[str, tuple[str, str]] = {
         "Delete flow “{name}”? It stays in the history.",
     ),
     "new_name": ("Nombre del nuevo flujo", "Name of the new flow"),
+    "deleted_flows": ("Flujos eliminados (en el historial)", "Deleted flows (in the history)"),
     # designer
     "picture": ("Diagrama", "Picture"),
     "yaml": ("YAML", "YAML"),

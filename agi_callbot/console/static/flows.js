@@ -30,4 +30,10 @@
     if (r.status === 200) row.remove();
     else fail(r.data);
   }));
+  document.querySelectorAll("[data-restore]").forEach(button => button.addEventListener("click", async () => {
+    const name = button.dataset.restore;
+    const r = await api("POST", `/api/flows/${name}/restore`, {id: button.dataset.entry, base_version: null});
+    if (r.status === 200) window.location = "/flows/" + name;
+    else fail(r.data);
+  }));
 })();
