@@ -204,8 +204,8 @@ def settle_memory() -> None:
       (not 700) lets most of a call's temporary objects die young; full collections
       come when the objects promoted since the last one reach a quarter of the oldest
       generation (CPython's rule). ``benchmarks/peers.py --gc a,b,c`` compares other
-      values; with 2000 paced calls this cut the collector's CPU 4× and its longest
-      pause by half.
+      values; with 2000 paced calls this cut the collector's CPU 3–4× and left no
+      middle or full collection in a 5 s window.
     """
     gc.collect()
     gc.freeze()
