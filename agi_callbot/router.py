@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from agi_callbot import log as calllog
@@ -78,21 +79,18 @@ def pin(library: FlowLibrary, name: str) -> tuple[Flow, dict[str, Flow]]:
 
     Blocking (may read and validate files): call it from a thread in the event loop.
     """
-    flow = library.get(name)
-    subflows: dict[str, Flow] = {}
-    pending = list(flow.subflows())
-    while pending:
-        sub = pending.pop()
-        if sub in subflows:
-            continue
-        subflows[sub] = flow if sub == name else library.get(sub)
-        pending.extend(subflows[sub].subflows())
-    return flow, subflows
+    pinned = _pin(library.get, name)
+    assert pinned is not None  # library.get raises FlowError instead of answering None
+    return pinned
 
 
 def pin_loaded(library: FlowLibrary, name: str) -> tuple[Flow, dict[str, Flow]] | None:
     """:func:`pin` from what is loaded already (no disk), or ``None`` if anything is not."""
-    flow = library.loaded(name)
+    return _pin(library.loaded, name)
+
+
+def _pin(get: Callable[[str], Flow | None], name: str) -> tuple[Flow, dict[str, Flow]] | None:
+    flow = get(name)
     if flow is None:
         return None
     subflows: dict[str, Flow] = {}
@@ -101,7 +99,7 @@ def pin_loaded(library: FlowLibrary, name: str) -> tuple[Flow, dict[str, Flow]] 
         sub = pending.pop()
         if sub in subflows:
             continue
-        found = flow if sub == name else library.loaded(sub)
+        found = flow if sub == name else get(sub)
         if found is None:
             return None
         subflows[sub] = found

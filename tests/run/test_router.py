@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from agi_callbot.flow.loader import FlowLibrary
@@ -49,6 +51,23 @@ async def test_a_call_runs_the_named_flow_and_its_subflow(router, services):
     (record,) = await services.records.last(1)
     assert record["flow"] == "main" and record["version"] == result.record["version"]
     assert record["status"] == "COMPLETED"
+
+
+async def test_loaded_flows_are_pinned_on_the_loop_and_new_ones_read_in_a_thread(
+    router, monkeypatch
+):
+    hops: list[str] = []
+    real = asyncio.to_thread
+
+    async def counted(fn, *args):
+        hops.append(args[0])
+        return await real(fn, *args)
+
+    monkeypatch.setattr("agi_callbot.router.asyncio.to_thread", counted)
+    for _ in range(3):
+        ast = MemoryAsterisk(AsteriskSetup("main?language=en", callerid="+34600111222"))
+        assert (await ast.run(router)).status == "COMPLETED"
+    assert hops == ["main"]  # the first call read main and parts/bye; the others reused them
 
 
 @pytest.mark.parametrize(
