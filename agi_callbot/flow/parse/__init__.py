@@ -11,14 +11,23 @@ from __future__ import annotations
 from agi_callbot.flow import model as m
 from agi_callbot.flow.parse import actions, blocks, schedule
 from agi_callbot.flow.parse.flow import BLOCK_KEYS, TOP_KEYS, parse_flow
-from agi_callbot.flow.parse.values import ACTION_PARSERS, BLOCK_PARSERS, FLOW_NAME, Context
+from agi_callbot.flow.parse.values import (
+    ACTION_FIELDS,
+    ACTION_PARSERS,
+    BLOCK_FIELDS,
+    BLOCK_PARSERS,
+    FLOW_NAME,
+    Context,
+)
 
 assert set(m.BLOCK_KINDS) <= set(BLOCK_PARSERS), "every block kind needs a parser"
 assert set(m.ACTION_KINDS) == set(ACTION_PARSERS), "every action kind needs a parser"
 del actions, blocks, schedule  # imported for their registrations
 
 __all__ = [
+    "ACTION_FIELDS",
     "ACTION_PARSERS",
+    "BLOCK_FIELDS",
     "BLOCK_KEYS",
     "BLOCK_PARSERS",
     "FLOW_NAME",

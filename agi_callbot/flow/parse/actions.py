@@ -46,10 +46,17 @@ def _to(e: dict[str, tuple[ScalarNode, Node]], ctx: Context, kind: str) -> str |
     return ctx.reader.template(e["to"][1], f"{kind} to") if "to" in e else "${caller}"
 
 
-@action("sms")
+SMS_KEYS = ("to", "from", "text", "fallback")
+WHATSAPP_KEYS = ("to", "template", "language", "params", "text", "window_open", "fallback")
+EMAIL_KEYS = ("to", "subject", "body", "from", "fallback")
+WEBHOOK_KEYS = ("url", "method", "body", "headers", "save_as", "timeout")
+OPTIN_KEYS = ("channel", "number")
+
+
+@action("sms", SMS_KEYS)
 def parse_sms(node: Node, ctx: Context) -> m.ActionSpec | None:
     r = ctx.reader
-    e = _fields(node, ctx, "sms", ("to", "from", "text", "fallback"), ("text",))
+    e = _fields(node, ctx, "sms", SMS_KEYS, ("text",))
     if e is None:
         return None
     body, to = r.template(e["text"][1], "sms text"), _to(e, ctx, "sms")
@@ -60,11 +67,10 @@ def parse_sms(node: Node, ctx: Context) -> m.ActionSpec | None:
     return m.Sms(body, to, sender, _fallback(e, ctx, "sms"))
 
 
-@action("whatsapp")
+@action("whatsapp", WHATSAPP_KEYS)
 def parse_whatsapp(node: Node, ctx: Context) -> m.ActionSpec | None:
     r = ctx.reader
-    keys = ("to", "template", "language", "params", "text", "window_open", "fallback")
-    e = _fields(node, ctx, "whatsapp", keys, ())
+    e = _fields(node, ctx, "whatsapp", WHATSAPP_KEYS, ())
     if e is None:
         return None
     if ("template" in e) == ("text" in e):
@@ -93,11 +99,10 @@ def parse_whatsapp(node: Node, ctx: Context) -> m.ActionSpec | None:
     return m.WhatsApp(name, language, tuple(params), to, fallback, body, bool(window))
 
 
-@action("email")
+@action("email", EMAIL_KEYS)
 def parse_email(node: Node, ctx: Context) -> m.ActionSpec | None:
     r = ctx.reader
-    keys = ("to", "subject", "body", "from", "fallback")
-    e = _fields(node, ctx, "email", keys, ("to", "subject", "body"))
+    e = _fields(node, ctx, "email", EMAIL_KEYS, ("to", "subject", "body"))
     if e is None:
         return None
     to = r.template(e["to"][1], "email to")
@@ -110,11 +115,10 @@ def parse_email(node: Node, ctx: Context) -> m.ActionSpec | None:
     return m.Email(to, subject, body, sender, _fallback(e, ctx, "email"))
 
 
-@action("webhook")
+@action("webhook", WEBHOOK_KEYS)
 def parse_webhook(node: Node, ctx: Context) -> m.ActionSpec | None:
     r = ctx.reader
-    keys = ("url", "method", "body", "headers", "save_as", "timeout")
-    e = _fields(node, ctx, "webhook", keys, ("url",))
+    e = _fields(node, ctx, "webhook", WEBHOOK_KEYS, ("url",))
     if e is None:
         return None
     url = r.template(e["url"][1], "url")
@@ -158,10 +162,10 @@ def check_templates(value: Any, node: Node, ctx: Context) -> None:
             ctx.reader.error(node, f"body: {exc.message} in {value!r}")
 
 
-@action("optin")
+@action("optin", OPTIN_KEYS)
 def parse_optin(node: Node, ctx: Context) -> m.ActionSpec | None:
     r = ctx.reader
-    e = _fields(node, ctx, "optin", ("channel", "number"), ("channel",))
+    e = _fields(node, ctx, "optin", OPTIN_KEYS, ("channel",))
     if e is None:
         return None
     hint = " (sms, whatsapp or email)"

@@ -53,7 +53,7 @@ _MENU_KEYS = (
 )  # fmt: skip
 
 
-@block("menu")
+@block("menu", _MENU_KEYS)
 def parse_menu(node: Node, ctx: Context) -> m.BlockSpec | None:
     r = ctx.reader
     e = r.mapping(node, "menu", _MENU_KEYS, ("prompt", "options"))
@@ -135,7 +135,7 @@ _COLLECT_KEYS = (
 )  # fmt: skip
 
 
-@block("collect")
+@block("collect", _COLLECT_KEYS)
 def parse_collect(node: Node, ctx: Context) -> m.BlockSpec | None:
     r = ctx.reader
     e = r.mapping(node, "collect", _COLLECT_KEYS, ("prompt",))
@@ -184,7 +184,7 @@ QUEUE_NAME = r"[A-Za-z0-9_-]+"
 DIAL_STRING = r"[A-Za-z0-9_]+/[^\s,|&()]+"
 
 
-@block("transfer")
+@block("transfer", _TRANSFER_KEYS)
 def parse_transfer(node: Node, ctx: Context) -> m.BlockSpec | None:
     r = ctx.reader
     e = r.mapping(node, "transfer", _TRANSFER_KEYS)
@@ -227,14 +227,17 @@ def parse_transfer(node: Node, ctx: Context) -> m.BlockSpec | None:
     return m.Transfer(**kwargs)
 
 
-@block("hangup")
+HANGUP_KEYS = ("message", "result")
+
+
+@block("hangup", HANGUP_KEYS)
 def parse_hangup(node: Node, ctx: Context) -> m.BlockSpec | None:
     if is_null(node):
         return m.Hangup()
     if isinstance(node, MappingNode) and {"message", "result"} & {
         k.value for k, _ in node.value if isinstance(k, ScalarNode)
     }:
-        e = ctx.reader.mapping(node, "hangup", ("message", "result"))
+        e = ctx.reader.mapping(node, "hangup", HANGUP_KEYS)
         if e is None:
             return None
         message = prompt(e["message"][1], ctx, "message") if "message" in e else None
@@ -244,7 +247,7 @@ def parse_hangup(node: Node, ctx: Context) -> m.BlockSpec | None:
     return m.Hangup(message) if message else None
 
 
-@block("return")
+@block("return", ("result",))
 def parse_return(node: Node, ctx: Context) -> m.BlockSpec | None:
     if is_null(node):
         return m.Return()
@@ -259,7 +262,10 @@ def parse_set(node: Node, ctx: Context) -> m.BlockSpec | None:
     return m.SetBlock(m.SetVars(values(node, ctx, "set")))
 
 
-@block("branch")
+BRANCH_KEYS = ("if", "goto", "else")
+
+
+@block("branch", BRANCH_KEYS)
 def parse_branch(node: Node, ctx: Context) -> m.BlockSpec | None:
     r = ctx.reader
     items = r.sequence(node, "branch")
@@ -268,7 +274,7 @@ def parse_branch(node: Node, ctx: Context) -> m.BlockSpec | None:
     cases: list[m.Case] = []
     default: str | None = None
     for index, item in enumerate(items):
-        e = r.mapping(item, "a branch case", ("if", "goto", "else"))
+        e = r.mapping(item, "a branch case", BRANCH_KEYS)
         if e is None:
             continue
         if "else" in e:
@@ -295,7 +301,7 @@ def parse_goto(node: Node, ctx: Context) -> m.BlockSpec | None:
     return m.Goto(target) if target else None
 
 
-@block("subflow")
+@block("subflow", ("flow", "vars"))
 def parse_subflow(node: Node, ctx: Context) -> m.BlockSpec | None:
     r = ctx.reader
     hint = " (a flow name: letters, digits, _, - and / for subfolders)"

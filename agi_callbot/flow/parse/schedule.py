@@ -17,11 +17,13 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _RANGE = re.compile(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*")
 
 
-@block("hours")
+HOURS_KEYS = ("timezone", "week", "holidays", "open", "closed", "holiday")
+
+
+@block("hours", HOURS_KEYS)
 def parse_hours(node: Node, ctx: Context) -> m.BlockSpec | None:
     r = ctx.reader
-    keys = ("timezone", "week", "holidays", "open", "closed", "holiday")
-    e = r.mapping(node, "hours", keys, ("week", "open", "closed"))
+    e = r.mapping(node, "hours", HOURS_KEYS, ("week", "open", "closed"))
     if e is None or not {"week", "open", "closed"} <= e.keys():
         return None
     zone = ctx.timezone

@@ -55,19 +55,25 @@ BlockParser = Callable[[Node, Context], m.BlockSpec | None]
 ActionParser = Callable[[Node, Context], m.ActionSpec | None]
 BLOCK_PARSERS: dict[str, BlockParser] = {}
 ACTION_PARSERS: dict[str, ActionParser] = {}
+#: the keys each kind's mapping form accepts (empty: a kind written as a text, a name or a
+#: list); the reference docs (docs/flows.md) are checked against these
+BLOCK_FIELDS: dict[str, tuple[str, ...]] = {}
+ACTION_FIELDS: dict[str, tuple[str, ...]] = {}
 
 
-def block(key: str) -> Callable[[BlockParser], BlockParser]:
+def block(key: str, fields: tuple[str, ...] = ()) -> Callable[[BlockParser], BlockParser]:
     def register(parser: BlockParser) -> BlockParser:
         BLOCK_PARSERS[key] = parser
+        BLOCK_FIELDS[key] = fields
         return parser
 
     return register
 
 
-def action(key: str) -> Callable[[ActionParser], ActionParser]:
+def action(key: str, fields: tuple[str, ...] = ()) -> Callable[[ActionParser], ActionParser]:
     def register(parser: ActionParser) -> ActionParser:
         ACTION_PARSERS[key] = parser
+        ACTION_FIELDS[key] = fields
         return parser
 
     return register
