@@ -231,6 +231,7 @@ def load_settings(
     elif path is None and Path(DEFAULT_FILE).is_file():
         path = DEFAULT_FILE
     data: dict[str, Any] = {}
+    origins: dict[str, str] = {}  # setting path -> the environment variable that set it
     base = Path.cwd()
     source: Path | None = None
     if path is not None:
@@ -252,10 +253,11 @@ def load_settings(
             continue
         parts = [p.lower() for p in key[len(ENV_PREFIX) :].split("__")]
         _set_path(data, parts, _env_value(raw))
+        origins[".".join(parts)] = key
     for dotted, value in (overrides or {}).items():
         if value is not None:
             _set_path(data, dotted.split("."), value)
-    settings = _build(Settings, data, "")
+    settings = _build(Settings, data, "", origins)
     settings = _resolve_paths(dataclasses.replace(settings, source=source), base)
     if settings.env_file is not None:
         for key, value in read_env_file(settings.env_file).items():
@@ -314,9 +316,10 @@ def _set_path(data: dict[str, Any], parts: list[str], value: Any) -> None:
     node[parts[-1]] = value
 
 
-def _build(cls: type, data: Any, where: str) -> Any:
+def _build(cls: type, data: Any, where: str, origins: Mapping[str, str]) -> Any:
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{where or 'settings'}: expected a mapping, got {data!r}")
+        shown = where or "settings"
+        raise ConfigError(f"{shown}{_origin(where, origins)}: expected a mapping, got {data!r}")
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls) if f.name != "source"}
     kwargs: dict[str, Any] = {}
@@ -326,15 +329,20 @@ def _build(cls: type, data: Any, where: str) -> Any:
         if key not in names:
             close = difflib.get_close_matches(key, sorted(names), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ConfigError(f"unknown setting {path!r}{hint}")
-        kwargs[key] = _coerce(hints[key], value, path)
+            raise ConfigError(f"unknown setting {path!r}{_origin(path, origins)}{hint}")
+        kwargs[key] = _coerce(hints[key], value, path, origins)
     return cls(**kwargs)
 
 
-def _coerce(tp: Any, value: Any, path: str) -> Any:
+def _origin(path: str, origins: Mapping[str, str]) -> str:
+    """`` (from CALLBOT_X__Y)`` when an environment variable gave this setting."""
+    return f" (from {origins[path]})" if path in origins else ""
+
+
+def _coerce(tp: Any, value: Any, path: str, origins: Mapping[str, str]) -> Any:
     origin = typing.get_origin(tp)
     if dataclasses.is_dataclass(tp):
-        return _build(tp, value, path)
+        return _build(tp, value, path, origins)
     try:
         if tp is Duration:
             return Duration(parse_duration(value))
@@ -343,9 +351,11 @@ def _coerce(tp: Any, value: Any, path: str) -> Any:
                 return value
             raise ValueError(f"expected true or false, got {value!r}")
         if tp is int:
-            if isinstance(value, bool) or not isinstance(value, int | str):
-                raise ValueError(f"expected an integer, got {value!r}")
-            return int(value)
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+                return int(value)
+            raise ValueError(f"expected a whole number, got {_shown(value)}")
         if tp is str:
             if isinstance(value, dict | list):
                 raise ValueError(f"expected text, got {value!r}")
@@ -362,8 +372,12 @@ def _coerce(tp: Any, value: Any, path: str) -> Any:
         if origin in (typing.Union, types.UnionType):
             return None if value is None else Path(str(value))
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"setting {path!r}: {exc}") from exc
+        raise ConfigError(f"setting {path!r}{_origin(path, origins)}: {exc}") from None
     raise ConfigError(f"setting {path!r}: unsupported type {tp!r}")
+
+
+def _shown(value: Any) -> str:
+    return "nothing" if value is None or value == "" else repr(value)
 
 
 def _resolve_paths(settings: Settings, base: Path) -> Settings:
