@@ -9,7 +9,7 @@ PY      := $(VENV)/bin/python
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := python3-venv python3-pip sox libsox-fmt-all espeak-ng ffmpeg graphviz chromium
 
-.PHONY: run test test-slow deps venv lint bench dist clean
+.PHONY: run test test-slow deps venv lint bench docs dist clean
 
 run: venv
 	$(VENV)/bin/agi-callbot --config examples/callbot.yaml serve
@@ -23,6 +23,10 @@ test-slow: venv
 lint: venv
 	$(VENV)/bin/ruff check agi_callbot tests benchmarks
 
+# refresh the generated tables of docs/settings.md (tests/docs checks they are current)
+docs: venv
+	$(PY) -m agi_callbot.reference docs/settings.md
+
 bench: venv
 	$(PY) benchmarks/fastagi_load.py --seconds 2
 	$(PY) benchmarks/prompts.py
@@ -33,10 +37,14 @@ bench: venv
 dist: venv
 	$(PY) -m build --outdir dist .
 
+# apt's and dpkg's hundreds of lines go to a log; only its tail is shown if it fails
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
-		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+		echo "installing with apt-get:$$missing (log: /tmp/agi-callbot-apt.log)"; \
+		$(SUDO) true; \
+		{ $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; } \
+			>/tmp/agi-callbot-apt.log 2>&1 || { tail -n 20 /tmp/agi-callbot-apt.log; exit 1; }; \
 	fi
 
 venv: deps $(VENV)/.installed

@@ -44,6 +44,7 @@ class TwilioGateway(HttpGateway):
     """Posts one form to Messages.json; subclasses choose the form fields."""
 
     provider = "twilio"
+    KEYS = TWILIO_KEYS
 
     def __init__(self, conf: ProviderConf) -> None:
         sid = conf.optional("account_sid") or conf.secret("account_sid_env", required=False)

@@ -1,0 +1,430 @@
+"""The settings reference: what every setting means, as ``agi-callbot settings --markdown``.
+
+Keys, environment variables, types and defaults come from the code (the settings
+dataclasses in :mod:`agi_callbot.config`, each message gateway's ``KEYS``); what a
+setting *means* is written here, once, for admins. ``docs/settings.md`` embeds the
+output between two markers, and a test fails when a setting has no meaning here or
+the embedded tables differ from what this module prints now.
+
+A new setting: add its field to ``config.py`` (or its key to a gateway's ``KEYS``),
+its meaning to :data:`MEANINGS` (or :data:`GATEWAY_KEYS`), then ``make docs``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import typing
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agi_callbot import config
+from agi_callbot.config import ENV_PREFIX, Settings
+
+#: meaning of each settings key (dotted path), in admin words
+MEANINGS: dict[str, str] = {
+    "listen.host": "Address the FastAGI server listens on. Keep 127.0.0.1 when Asterisk "
+    "runs on the same host; use the node's LAN address (or 0.0.0.0) only behind a firewall "
+    "that lets just your Asterisk servers in.",
+    "listen.port": "FastAGI port: the dialplan's `AGI(agi://host:PORT/flow)`.",
+    "listen.max_calls": "Calls this node holds at once; a connection beyond it is closed at "
+    "once (Asterisk sees the AGI fail and the dialplan fails over).",
+    "listen.env_timeout": "How long a new connection may take to send its AGI environment "
+    "before it is closed.",
+    "listen.reply_timeout": "Deadline for Asterisk to answer a quick command (ANSWER, SET "
+    "VARIABLE…); playback and digit reads get their own length plus this margin.",
+    "listen.exec_timeout": "Deadline for `EXEC Queue` / `EXEC Dial` (a caller may wait in "
+    "a queue for a long time); 0 = no deadline.",
+    "listen.media_timeout": "Upper bound for one prompt, GET DATA or WAIT FOR DIGIT to "
+    "answer (a dead peer is noticed sooner by TCP keepalive).",
+    "listen.drain_timeout": "On SIGTERM: stop taking calls and let the calls in progress "
+    "finish for this long, then end them (their post-call actions still run).",
+    "listen.close_timeout": "How long to wait for Asterisk to close a finished connection "
+    "before dropping it.",
+    "http.enabled": "Run the HTTP listener (/healthz, /readyz, /metrics, /prompts/…, "
+    "/callbacks/…). `false` turns them all off: no `prompts.delivery: http`, no provider "
+    "status callbacks, no Prometheus scrape.",
+    "http.host": "Address the HTTP listener binds. Asterisk (for `http` prompts), "
+    "Prometheus and providers' callbacks (usually through a reverse proxy) must reach it.",
+    "http.port": "HTTP port. Avoid 8088/8089, Asterisk's own HTTP ports.",
+    "flows_dir": "Folder of the flow files: `agi://host/soporte` runs `<flows_dir>/soporte.yaml`.",
+    "data_dir": "Folder of the node's own files: call records (`calls.sqlite`), the "
+    "outbox (`outbox.sqlite`) and the prompt cache (`prompts/`). With "
+    "`prompts.delivery: local` Asterisk reads the prompts here: its user needs read access.",
+    "defaults.language": "Language of a flow that does not say `language:`; a call's "
+    "`?language=` in the AGI URL overrides it.",
+    "defaults.region": "Country (two letters) used to read national numbers as E.164 "
+    "(`600111222` → `+34600111222` with ES), for flows that do not say `region:`.",
+    "defaults.timezone": "Time zone of `hours` blocks in flows that do not say "
+    "`timezone:` (an IANA name such as Europe/Madrid).",
+    "flows.max_steps": "Most blocks one call may run: a loop with no way out ends the call "
+    "with FAILED instead of spinning (a flow's `max_steps:` overrides it).",
+    "flows.reload": "Reload a flow file when it changes on disk; new calls get the new "
+    "version, calls in progress keep theirs. A file that fails validation is not loaded.",
+    "flows.reload_interval": "How often the flows folder is checked for changes.",
+    "tts.engines": "Text-to-speech engines in order of preference: `espeak-ng` (offline), "
+    "`gtts` (Google, needs internet). When one fails the next one speaks.",
+    "tts.gtts_timeout": "How long gTTS may take to answer before the next engine speaks.",
+    "tts.render_timeout": "How long one prompt may take to render (engine + sox).",
+    "tts.recordings_dir": "Your own recordings, used instead of TTS when present: "
+    "`<recordings_dir>/<language>/<prompt id>.wav` (ids: `agi-callbot prompts list`).",
+    "prompts.delivery": "How Asterisk gets the prompts: `local` (an absolute path under "
+    "`data_dir`: same host or a shared volume, readable by Asterisk's user), `http` "
+    "(URLs under `base_url`, fetched by `res_http_media_cache`) or `deployed` (files "
+    "copied into Asterisk's sounds folder with `agi-callbot prompts build --output`).",
+    "prompts.base_url": "With `delivery: http`: the URL Asterisk fetches prompts from "
+    "(this node's `/prompts`, as Asterisk reaches it).",
+    "prompts.http_format": "With `delivery: http`: the audio format served (`sln16`, "
+    "`sln`, `ulaw`, `alaw`, `wav`, `wav16`).",
+    "prompts.formats": "Formats kept in the cache for `local` and `deployed` delivery; "
+    "Asterisk picks the one that needs no transcoding. The first is made while the caller "
+    "waits, the others right after.",
+    "prompts.deployed_prefix": "With `delivery: deployed`: the folder under Asterisk's "
+    "sounds directory the built prompts are copied to (`callbot/<key>`).",
+    "moh_dir": "Folder of hold music, one sub-folder per class (`<moh_dir>/ventas/`), "
+    "filled by `agi-callbot moh add` and read by Asterisk's musiconhold.conf.",
+    "outbox.store": "Where queued messages live: `sqlite` (`data_dir/outbox.sqlite`; "
+    "`sqlite?synchronous=full` survives power loss at some speed cost) or a "
+    "`postgresql://user@host/db` URL shared by several nodes.",
+    "outbox.workers": "Messages sent at the same time by this node.",
+    "outbox.max_attempts": "Tries per message before it is given up (status `failed`; "
+    "`agi-callbot outbox retry` sends it again).",
+    "outbox.backoff_base": "Wait before the 2nd try; it doubles for each further try "
+    "(with random jitter) up to `backoff_max`.",
+    "outbox.backoff_max": "Longest wait between two tries of a message.",
+    "outbox.enqueue_timeout": "How long a call may wait for the outbox store to take a "
+    "message; PostgreSQL slower than this spools to a local SQLite file instead.",
+    "outbox.send_timeout": "Deadline for one send to a provider; a send that takes longer "
+    "is retried later.",
+    "gateways": "One section per message channel (`sms`, `whatsapp`, `email`, `webhook`) "
+    "naming its provider and the provider's keys (tables below). A channel left out runs "
+    "in dry-run: messages are stored and logged, never sent.",
+    "templates": "The approved WhatsApp templates flows may name (keys in the table "
+    "below); a flow naming another one fails validation.",
+    "ami.enabled": "Ask Asterisk over AMI whether a team has a free agent before queuing "
+    "a caller (a `transfer` goes to `on_nobody` at once when nobody is). Needs the "
+    "environment variable named by `secret_env`.",
+    "ami.host": "Address of Asterisk's manager interface (manager.conf).",
+    "ami.port": "Port of Asterisk's manager interface.",
+    "ami.username": "AMI user (manager.conf section); read-only rights are enough, "
+    "`write = command` lets `doctor` check the hold-music classes.",
+    "ami.secret_env": "Name of the environment variable holding the AMI user's secret "
+    "(never the secret itself).",
+    "ami.timeout": "Deadline for AMI to answer; without an answer the transfer goes ahead "
+    "unchecked.",
+    "log.format": "`text` (for people), `json` (one object per line, for journald, "
+    "Loki…) or `auto` (text on a terminal, JSON otherwise).",
+    "log.level": "DEBUG, INFO, WARNING or ERROR.",
+    "log.full_numbers": "Show callers' numbers in full in logs and `agi-callbot calls` "
+    "(default: masked, `+34600***222`).",
+}
+
+#: keys of one ``templates.<name>`` entry
+TEMPLATE_KEYS: dict[str, tuple[str, str]] = {
+    "language": ("required", "Language code as approved (`es`, `en_US`), or a list of them."),
+    "params": ("0", "How many body parameters the template takes; a flow must give as many."),
+    "category": ("—", "`marketing`, `utility` or `authentication` (for your records)."),
+    "content_sid": (
+        "—",
+        "Twilio only: the Content API template id (`HX…`), or `{language: id}`.",
+    ),
+}
+
+#: ``(default, meaning)`` of each gateway provider key: ``"channel.provider.key"`` first,
+#: then ``"key"`` (keys every HTTP provider shares)
+GATEWAY_KEYS: dict[str, tuple[str, str]] = {
+    "provider": ("see above", "Which provider this channel uses."),
+    "dry_run": ("false", "`true`: keep the settings but only log messages (a test period)."),
+    "base_url": ("the provider's", "API address (a sandbox or a proxy in front of it)."),
+    "timeout": ("10s", "Deadline for one request to the provider."),
+    "connect_timeout": ("5s", "Deadline to connect to the provider."),
+    "max_connections": ("20", "Connections kept open to the provider."),
+    "sms.http.url": ("required", "The API's URL (or `base_url` + `path`)."),
+    "sms.http.path": ("—", "Added to `base_url` when `url` is not given."),
+    "sms.http.method": ("POST", "`POST`, `PUT` or `GET` (Kannel's `/cgi-bin/sendsms`)."),
+    "sms.http.body_format": ("json", "`json` or `form` (URL-encoded)."),
+    "sms.http.body": (
+        "`{to, from, text}`",
+        "Request body; strings may hold `{to}`, `{from}`, `{text}`, `{key}` (idempotency "
+        "key) and `{secret}` (the value of `auth_env`). None for GET.",
+    ),
+    "sms.http.query": ("{}", "Query-string fields, with the same placeholders."),
+    "sms.http.headers": ("{}", "Extra request headers."),
+    "sms.http.auth_env": (
+        "—",
+        "Environment variable holding the API token, sent as `<auth_scheme> <token>` in "
+        "`auth_header` (for `Basic`, the variable holds `user:password`).",
+    ),
+    "sms.http.auth_header": ("Authorization", "Header carrying the token (`none`: no header)."),
+    "sms.http.auth_scheme": ("Bearer", "`Bearer`, `Basic`, or another word before the token."),
+    "sms.http.success_status": ("any 2xx", "HTTP statuses that mean accepted, e.g. `[200, 202]`."),
+    "sms.http.id_path": (
+        "—",
+        "Where the provider's message id is in its JSON answer (`messages.0.id`).",
+    ),
+    "sms.http.from": (
+        "—",
+        "Sender (number or name of up to 11 characters) when the flow gives none.",
+    ),
+    "account_sid": ("—", "Twilio account SID (or `account_sid_env`)."),
+    "account_sid_env": ("—", "Environment variable holding the account SID."),
+    "auth_token_env": (
+        "required",
+        "Environment variable holding the Twilio auth token "
+        "(also checks the signature of status callbacks).",
+    ),
+    "from": ("—", "Sender number (`+34910000000`); this or `messaging_service_sid`."),
+    "messaging_service_sid": ("—", "Twilio messaging service that picks the sender."),
+    "status_callback": (
+        "—",
+        "Public URL of this node's `/callbacks/twilio` (through your "
+        "proxy): Twilio reports delivery there.",
+    ),
+    "whatsapp.meta.phone_number_id": (
+        "required",
+        "The sending number's id in Meta's WhatsApp Manager.",
+    ),
+    "whatsapp.meta.token_env": ("required", "Environment variable holding the access token."),
+    "whatsapp.meta.app_secret_env": (
+        "—",
+        "Environment variable holding the app secret: signs Meta's calls to `/callbacks/meta`.",
+    ),
+    "whatsapp.meta.verify_token_env": (
+        "—",
+        "Environment variable holding the verify token "
+        "you typed when registering the callback URL.",
+    ),
+    "email.smtp.host": ("localhost", "SMTP relay."),
+    "email.smtp.port": ("25", "SMTP port (587 submission, 465 TLS)."),
+    "email.smtp.security": ("by port", "`none`, `starttls` or `tls` (465: tls, 587: starttls)."),
+    "email.smtp.username": ("—", "SMTP login; with it, `password_env` is required."),
+    "email.smtp.password_env": ("—", "Environment variable holding the SMTP password."),
+    "email.smtp.from": ("required", "Sender address, `Acme <callbot@example.com>`."),
+    "email.smtp.timeout": ("15s", "Deadline for one SMTP session."),
+    "email.smtp.ca_file": ("system CAs", "CA certificate of a private relay."),
+    "email.smtp.max_connections": ("4", "SMTP sessions at the same time."),
+    "webhook.http.url": ("—", "Where a webhook action without its own URL posts."),
+    "webhook.http.secret_env": (
+        "—",
+        "Environment variable holding the HMAC key: bodies "
+        "are signed in `X-Callbot-Signature: sha256=…`.",
+    ),
+    "webhook.http.headers": ("{}", "Headers added to every webhook request."),
+}
+
+_SECTIONS = {
+    "listen": "listen: the FastAGI server",
+    "http": "http: health, metrics, prompts and callbacks",
+    "defaults": "defaults: for flows that do not say",
+    "flows": "flows: loading and limits",
+    "tts": "tts: text to speech",
+    "prompts": "prompts: how Asterisk gets them",
+    "outbox": "outbox: messages after the call",
+    "ami": "ami: Asterisk Manager Interface",
+    "log": "log",
+    "flows_dir": "folders",
+    "data_dir": "folders",
+    "moh_dir": "moh_dir: hold music",
+    "gateways": "gateways and templates: messages",
+    "templates": "gateways and templates: messages",
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str
+    env: str
+    type: str
+    default: str
+    meaning: str
+
+
+def env_name(key: str) -> str:
+    """``listen.port`` → ``CALLBOT_LISTEN__PORT``."""
+    return ENV_PREFIX + key.upper().replace(".", "__")
+
+
+def settings_rows(cls: type = Settings, prefix: str = "") -> Iterator[Row]:
+    """One row per setting, sections in the order the dataclasses declare them."""
+    hints = typing.get_type_hints(cls)
+    defaults = cls()
+    for f in dataclasses.fields(cls):
+        if f.name == "source":
+            continue
+        key = f"{prefix}{f.name}"
+        tp = hints[f.name]
+        if dataclasses.is_dataclass(tp):
+            yield from settings_rows(tp, key + ".")
+            continue
+        value = getattr(defaults, f.name)
+        yield Row(key, env_name(key), type_name(tp), show(value), MEANINGS.get(key, ""))
+
+
+def type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if tp is config.Duration:
+        return "duration"
+    if origin is tuple:
+        return "list"
+    if origin is dict:
+        return "mapping"
+    return {bool: "true/false", int: "number", str: "text", Path: "path"}.get(tp, str(tp))
+
+
+def show(value: Any) -> str:
+    """A default as an admin would write it in the settings file."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, config.Duration):
+        return duration(float(value))
+    if isinstance(value, tuple):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{}" if not value else str(value)
+    return str(value)
+
+
+def duration(seconds: float) -> str:
+    if seconds and seconds % 3600 == 0:
+        return f"{seconds / 3600:g}h"
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{seconds / 60:g}m"
+    if 0 < seconds < 1:
+        return f"{seconds * 1000:g}ms"
+    return f"{seconds:g}s"
+
+
+def gateway_providers() -> dict[tuple[str, str], frozenset[str]]:
+    """``{(channel, provider): keys}`` for every registered message gateway."""
+    from agi_callbot.gateways import base
+
+    for module in base._MODULES.values():
+        importlib.import_module(module)
+    return {
+        key: frozenset(getattr(factory, "KEYS", ())) | {"provider", "dry_run"}
+        for key, factory in sorted(base._REGISTRY.items())
+    }
+
+
+def gateway_meaning(channel: str, provider: str, key: str) -> tuple[str, str] | None:
+    return GATEWAY_KEYS.get(f"{channel}.{provider}.{key}") or GATEWAY_KEYS.get(key)
+
+
+def undocumented() -> list[str]:
+    """Settings and provider keys with no meaning written here (what the docs test lists)."""
+    missing = [row.key for row in settings_rows() if not row.meaning]
+    for (channel, provider), keys in gateway_providers().items():
+        missing += [
+            f"gateways.{channel} (provider {provider}): {key}"
+            for key in sorted(keys)
+            if gateway_meaning(channel, provider, key) is None
+        ]
+    return missing
+
+
+def markdown() -> str:
+    """The tables of docs/settings.md: every setting, every provider key, template keys."""
+    from agi_callbot.gateways.base import _DEFAULT_PROVIDER
+
+    out: list[str] = []
+    section = None
+    head = "| Key | Environment variable | Type | Default | Meaning |\n|---|---|---|---|---|"
+    for row in settings_rows():
+        title = _SECTIONS.get(row.key.split(".")[0], row.key.split(".")[0])
+        if title != section:
+            section = title
+            out += ["", f"### {title}", "", head]
+        default = f"`{row.default}`" if row.default else "(empty)"
+        out.append(f"| `{row.key}` | `{row.env}` | {row.type} | {default} | {_cell(row.meaning)} |")
+    out += ["", "### gateways.<channel>: message providers", ""]
+    for (channel, provider), keys in gateway_providers().items():
+        default = " (the default)" if _DEFAULT_PROVIDER.get(channel) == provider else ""
+        out += [
+            f"#### `gateways.{channel}` with `provider: {provider}`{default}",
+            "",
+            "| Key | Default | Meaning |",
+            "|---|---|---|",
+        ]
+        order = ["provider", "dry_run", *sorted(keys - {"provider", "dry_run"})]
+        for key in order:
+            default_text, meaning = gateway_meaning(channel, provider, key) or ("", "")
+            if key == "provider":
+                default_text = _DEFAULT_PROVIDER.get(channel, "")
+                meaning = f"`{provider}` for the keys of this table."
+            out.append(f"| `{key}` | {_cell(default_text)} | {_cell(meaning)} |")
+        out.append("")
+    out += ["### templates.<name>: approved WhatsApp templates", "", "| Key | Default | Meaning |"]
+    out.append("|---|---|---|")
+    for key, (default_text, meaning) in TEMPLATE_KEYS.items():
+        out.append(f"| `{key}` | {_cell(default_text)} | {_cell(meaning)} |")
+    out += [
+        "",
+        "### Secrets: every `*_env` key",
+        "",
+        "| Setting | Default | Holds |",
+        "|---|---|---|",
+    ]
+    for key, default_text, meaning in secrets():
+        out.append(f"| {key} | {_cell(default_text)} | {_cell(meaning)} |")
+    return "\n".join(out).strip() + "\n"
+
+
+def secrets() -> list[tuple[str, str, str]]:
+    """Every setting that names the environment variable of a secret: (key, default, meaning)."""
+    found = [
+        (f"`{r.key}`", f"`{r.default}`", r.meaning)
+        for r in settings_rows()
+        if r.key.endswith("_env")
+    ]
+    for (channel, provider), keys in gateway_providers().items():
+        for key in sorted(k for k in keys if k.endswith("_env")):
+            default_text, meaning = gateway_meaning(channel, provider, key) or ("", "")
+            found.append((f"`gateways.{channel}.{key}` ({provider})", default_text, meaning))
+    return found
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+BEGIN = "<!-- settings tables: generated by `agi-callbot settings --markdown`; `make docs` -->"
+END = "<!-- end of generated settings tables -->"
+
+
+def embed(document: str) -> str:
+    """``document`` with the text between :data:`BEGIN` and :data:`END` generated anew."""
+    start, end = document.index(BEGIN) + len(BEGIN), document.index(END)
+    return document[:start] + "\n\n" + markdown() + "\n" + document[end:]
+
+
+def effective(settings: Settings) -> dict[str, Any]:
+    """The settings as plain YAML-able values, in the settings file's shape."""
+
+    def plain(value: Any) -> Any:
+        if dataclasses.is_dataclass(value):
+            return {
+                f.name: plain(getattr(value, f.name))
+                for f in dataclasses.fields(value)
+                if f.name != "source"
+            }
+        if isinstance(value, config.Duration):
+            return duration(float(value))
+        if isinstance(value, Path):
+            return str(value)
+        if isinstance(value, tuple):
+            return [plain(v) for v in value]
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        return value
+
+    return plain(settings)
+
+
+if __name__ == "__main__":  # make docs: refresh the tables in the files named
+    import sys
+
+    for name in sys.argv[1:]:
+        path = Path(name)
+        path.write_text(embed(path.read_text(encoding="utf-8")), encoding="utf-8")
