@@ -50,10 +50,7 @@ def flow_files(paths: list[str], settings: Settings) -> list[Path]:
                 raise FlowError(f"no flow files (*.yaml) under {arg}")
             files.extend(found)
         elif path.is_file() and path.name.endswith(".test.yaml"):
-            # test cases beside the flows (a shell glob picks them up): `agi-callbot test`
-            print(
-                f"{arg}: test cases, not a flow (run them with: agi-callbot test)", file=sys.stderr
-            )
+            continue  # test cases beside the flows (a shell glob picks them up): `test` runs them
         elif path.is_file():
             files.append(path)
         elif path.suffix in (".yaml", ".yml") or not paths_given:
@@ -96,7 +93,7 @@ def cmd_validate(args: argparse.Namespace, out: TextIO | None = None) -> int:
             print(finding, file=out)
         if any(f.severity == "error" for f in findings):
             broken += 1
-        elif findings:
+        elif any(f.severity == "warning" for f in findings):
             warned += 1
     print(
         f"{len(files)} flow(s): {broken} with errors, {warned} with warnings only",

@@ -24,6 +24,8 @@ the flow as a graph and against the settings:
 - ``subflow``: with a library, a sub-flow that does not load (error: calls fail when
   they reach it) or sub-flows that call each other in a circle (warning: each turn
   nests deeper until ``max_steps``)
+- ``start``: no ``start:`` key (note: says which block calls begin at; notes never
+  fail ``validate``, not even with ``--strict``)
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ _ARG = re.compile(r"arg\d+")
 
 @dataclass(frozen=True)
 class Finding:
-    severity: str  # error | warning
+    severity: str  # error | warning | note
     rule: str
     message: str
     file: str
@@ -75,6 +77,15 @@ def lint(flow: m.Flow, settings: Any = None, library: Any = None) -> list[Findin
     """Every finding for ``flow``, in file order; ``settings`` enables the checks
     against templates and hold music, ``library`` (a FlowLibrary) those of sub-flows."""
     found = _Findings(flow)
+    if not flow.start_given and flow.start in flow.blocks:
+        found.add(
+            "note",
+            "start",
+            f"no start: key: calls begin at the first block, {flow.start!r} "
+            f"(write start: {flow.start} to say so)",
+            flow.blocks[flow.start],
+            flow.start,
+        )
     if library is not None:
         _subflows(flow, library, found)
     _reachability(flow, found)

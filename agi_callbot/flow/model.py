@@ -501,6 +501,8 @@ class Flow:
     variables: Mapping[str, Any] = field(default_factory=dict)
     max_steps: int = 500
     description: str = ""
+    #: whether the file says ``start:`` (without it, calls begin at the first block)
+    start_given: bool = True
 
     def block(self, name: str) -> Block:
         return self.blocks[name]

@@ -19,10 +19,11 @@ blocks:
   outro: {subflow: common/outro}
 on_hangup:
   - whatsapp: {template: encuesta, params: ["${caller_name}"]}
+start: menu
 """
-OUTRO = "flow: common/outro\nblocks:\n  bye: {hangup: 'Adiós'}\n"
-WARNED = "flow: warned\nblocks:\n  a: {say: hola}\n  orphan: {say: nadie}\n"
-BROKEN = "flow: broken\nblocks:\n  a: {say: hola, nxt: b}\n  b: {goto: nowhere}\n"
+OUTRO = "flow: common/outro\nblocks:\n  bye: {hangup: 'Adiós'}\nstart: bye\n"
+WARNED = "flow: warned\nblocks:\n  a: {say: hola}\n  orphan: {say: nadie}\nstart: a\n"
+BROKEN = "flow: broken\nblocks:\n  a: {say: hola, nxt: b}\n  b: {goto: nowhere}\nstart: a\n"
 
 
 @pytest.fixture
@@ -56,12 +57,23 @@ def test_validate_by_name_and_by_path(site: Path, capsys) -> None:
     assert "3 flow(s): 0 with errors" in capsys.readouterr().err
 
 
-def test_test_case_files_named_by_a_glob_are_skipped(site: Path, capsys) -> None:
+def test_test_case_files_named_by_a_glob_are_skipped_quietly(site: Path, capsys) -> None:
     (site / "flows" / "soporte.test.yaml").write_text("flow: soporte\ncases: []\n")
     assert run("validate", "flows/soporte.yaml", "flows/soporte.test.yaml") == 0
-    err = capsys.readouterr().err
-    assert "soporte.test.yaml: test cases, not a flow" in err
-    assert "1 flow(s): 0 with errors" in err
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == "1 flow(s): 0 with errors, 0 with warnings only\n"
+
+
+def test_a_flow_without_start_gets_a_note_that_never_fails(site: Path, capsys) -> None:
+    (site / "flows" / "nostart.yaml").write_text("flow: nostart\nblocks:\n  hi: {hangup: Hola}\n")
+    assert run("validate", "--strict", "nostart") == 0
+    captured = capsys.readouterr()
+    assert captured.out == (
+        f"{Path('flows/nostart.yaml')}:3:3: note: no start: key: calls begin at the first "
+        "block, 'hi' (write start: hi to say so)\n"
+    )
+    assert captured.err == "1 flow(s): 0 with errors, 0 with warnings only\n"
 
 
 def test_errors_and_warnings_as_file_line_col(site: Path, capsys) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from agi_callbot.config import Settings
-from agi_callbot.flow.lint import lint
+from agi_callbot.flow.lint import lint as lint_with_notes
 
 CLEAN = """
 flow: t
@@ -19,6 +19,11 @@ blocks:
   bye:
     hangup: {message: "Adiós"}
 """
+
+
+def lint(*args, **kwargs):
+    """Findings without the ``start`` note most flows here get (tested on its own below)."""
+    return [f for f in lint_with_notes(*args, **kwargs) if f.rule != "start"]
 
 
 def rules(findings) -> list[tuple[str, str, int, int]]:
@@ -303,3 +308,16 @@ def test_a_subflow_in_a_loop_may_end_the_call(flows) -> None:
     flows.write("outro", "flow: outro\nblocks: {bye: {hangup: null}}\n")
     flow = flows.load("flow: t\nblocks:\n  a: {say: x, next: s}\n  s: {subflow: outro, next: a}\n")
     assert lint(flow) == []
+
+
+def test_a_flow_without_start_gets_a_note_naming_its_first_block(flows) -> None:
+    (finding,) = lint_with_notes(flows.load(CLEAN))
+    assert (finding.severity, finding.rule, finding.line, finding.column) == ("note", "start", 3, 3)
+    assert str(finding).endswith(
+        "3:3: note: no start: key: calls begin at the first block, 'menu' (write start: menu to "
+        "say so)"
+    )
+
+
+def test_a_flow_with_start_gets_no_note(flows) -> None:
+    assert lint_with_notes(flows.load(CLEAN.replace("blocks:", "start: menu\nblocks:"))) == []

@@ -189,6 +189,6 @@ def test_valid_flows_load_lint_and_draw(tmp_path: Path, data: dict) -> None:
     flow = load_flow(path)
     assert set(flow.blocks) == set(data["blocks"])
     for finding in lint(flow):
-        assert finding.line > 0 and finding.severity in ("error", "warning")
+        assert finding.line > 0 and finding.severity in ("error", "warning", "note")
     assert to_dot(flow).endswith("}\n")
     assert to_mermaid(flow).startswith("flowchart TD\n")

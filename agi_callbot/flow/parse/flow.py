@@ -102,6 +102,7 @@ def parse_flow(
         blocks=blocks,
         timezone=ctx.timezone,
         max_steps=max_steps,
+        start_given="start" in e,
         **{"region": defaults.region, **kwargs},
     )
 
