@@ -1,7 +1,8 @@
 """``agi-callbot doctor``: check a deployment from the callbot's side, print one table.
 
 Each row is a check an admin can act on: the settings load, the flows validate, the
-data folder (call records, outbox, prompt cache) is writable, sox and espeak-ng run,
+data folder (call records, outbox, prompt cache) is writable, Asterisk's user can read
+the prompts (``prompts.delivery: local`` with Asterisk on this host), sox and espeak-ng run,
 AMI answers and accepts the login, every queue and music-on-hold class the flows
 name exists on the Asterisk, and each message channel is configured or in dry-run.
 Exit status 1 when any row failed, so it fits a deploy script or a container probe.
@@ -35,6 +36,7 @@ from agi_callbot.errors import CallbotError, ConfigError
 from agi_callbot.flow.loader import FlowLibrary
 from agi_callbot.flow.model import Transfer
 from agi_callbot.gateways import build_gateways
+from agi_callbot.tts import access
 from agi_callbot.tts.engines import ENGINES
 from agi_callbot.tts.probe import check_providers, node_breakers
 
@@ -120,7 +122,8 @@ async def diagnose(
 ) -> list[Check]:
     """Every check after the settings loaded, in table order."""
     flows_check, refs = check_flows(settings)
-    checks = [flows_check, check_data_dir(settings), *check_tools(settings)]
+    checks = [flows_check, check_data_dir(settings), *check_prompt_access(settings)]
+    checks += check_tools(settings)
     checks += await check_tts(settings, refs, probe=tts_probe)
     checks += check_moh_dir(settings, refs)
     checks += check_gateways(settings)
@@ -171,6 +174,40 @@ def check_data_dir(settings: Settings) -> Check:
     except OSError as exc:
         return Check("data dir", FAIL, f"{target} is not writable: {exc.strerror or exc}")
     return Check("data dir", OK, f"{settings.data_dir} writable (prompt cache in prompts/)")
+
+
+def check_prompt_access(
+    settings: Settings, account: access.Account | bool | None = False
+) -> list[Check]:
+    """With local delivery Asterisk opens the cached prompts itself, as its own user.
+
+    ``account``: who Asterisk runs as (None: no Asterisk here); found on this host if
+    not given."""
+    if settings.prompts.delivery != "local":
+        return []
+    if account is False:
+        account = access.asterisk_account()
+    folder = settings.prompts_dir
+    if not isinstance(account, access.Account):
+        return [
+            Check(
+                "prompt access",
+                SKIP,
+                f"no Asterisk on this host: with prompts.delivery local it must see {folder} "
+                "at this same path (a shared volume) and be able to read it",
+            )
+        ]
+    why = access.problem(folder, account)
+    if why:
+        return [
+            Check(
+                "prompt access",
+                FAIL,
+                f"{why}: callers would hear silence. Let {account.name} enter and read "
+                "data_dir (chmod o+rx, or a group it shares), or use prompts.delivery http",
+            )
+        ]
+    return [Check("prompt access", OK, f"{account.name} (Asterisk) can read {folder}")]
 
 
 def check_tools(settings: Settings) -> list[Check]:
