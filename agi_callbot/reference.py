@@ -89,7 +89,7 @@ MEANINGS: dict[str, str] = {
     "`sqlite?synchronous=full` survives power loss at some speed cost) or a "
     "`postgresql://user@host/db` URL shared by several nodes.",
     "outbox.workers": "Messages sent at the same time by this node.",
-    "outbox.max_attempts": "Tries per message before it is given up (status `failed`; "
+    "outbox.max_attempts": "Tries per message before it is given up (status `dead`; "
     "`agi-callbot outbox retry` sends it again).",
     "outbox.backoff_base": "Wait before the 2nd try; it doubles for each further try "
     "(with random jitter) up to `backoff_max`.",

@@ -9,16 +9,34 @@ import sys
 from datetime import datetime
 from typing import Any, TextIO
 
+from agi_callbot.cli import command
 from agi_callbot.config import load_settings
 from agi_callbot.log import mask_number
 from agi_callbot.records import CallRecords
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("calls", help="recent call records (flow, caller, outcome, path)")
-    p.add_argument("--last", type=_positive, default=20, metavar="N", help="how many (default 20)")
+    p = command(
+        subparsers,
+        "calls",
+        "recent calls: when, flow, caller, how it ended, the blocks, transfers, messages",
+        """\
+List the calls this node recorded (data_dir/calls.sqlite), newest first, one line
+each: start time, flow@version, caller (masked unless log.full_numbers or
+--full-numbers), CALLBOT_STATUS, duration, the blocks it went through, then transfers,
+messages queued and the error if any. --json prints every field of each record.""",
+        """\
+agi-callbot --config callbot.yaml calls
+agi-callbot --config callbot.yaml calls --last 100 --status NO_AGENT
+agi-callbot --config callbot.yaml calls --flow soporte --json | jq .path""",
+    )
+    p.add_argument("--last", type=_positive, default=20, metavar="N", help="how many (default: 20)")
     p.add_argument("--flow", help="only calls of this flow")
-    p.add_argument("--status", type=str.upper, help="only calls that ended so (e.g. HANGUP)")
+    p.add_argument(
+        "--status",
+        type=str.upper,
+        help="only calls that ended so: COMPLETED, TRANSFERRED, HANGUP, NO_AGENT or FAILED",
+    )
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--full-numbers", action="store_true", help="show callers' numbers unmasked")
     p.set_defaults(func=cmd_calls)
@@ -39,9 +57,13 @@ def cmd_calls(args: argparse.Namespace, out: TextIO | None = None) -> int:
     settings = load_settings(args.config)
     full = args.full_numbers or settings.log.full_numbers
     if not settings.calls_db.exists():
-        print(f"no calls recorded yet ({settings.calls_db})", file=sys.stderr)
+        print(f"no calls yet ({settings.calls_db} does not exist)", file=sys.stderr)
         return 0
     records = asyncio.run(_last(settings.calls_db, args.last, args.flow, args.status))
+    if not records:
+        only = [f"{k} {v}" for k, v in (("flow", args.flow), ("status", args.status)) if v]
+        what = f"no calls with {' and '.join(only)}" if only else "no calls yet"
+        print(f"{what} ({settings.calls_db})", file=sys.stderr)
     for record in records:
         if not full:
             record["caller"] = mask_number(record.get("caller", ""))

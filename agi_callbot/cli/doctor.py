@@ -30,6 +30,7 @@ from typing import Any, TextIO
 
 from agi_callbot.ami import AmiActionError, AmiClient, AmiError, Teams
 from agi_callbot.asterisk_conf import parse
+from agi_callbot.cli import command
 from agi_callbot.config import Settings, load_settings
 from agi_callbot.config import secret as read_secret
 from agi_callbot.errors import CallbotError, ConfigError
@@ -62,13 +63,31 @@ class FlowRefs:
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("doctor", help="check settings, flows, tools, AMI, queues, MOH")
-    p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for AMI (5)")
+    p = command(
+        subparsers,
+        "doctor",
+        "check a deployment: settings, flows, folders, tools, gateways, AMI, queues, MOH",
+        """\
+Check this node's deployment and print one table, one row per thing an admin can fix:
+the settings load; the flows validate; data_dir is writable; Asterisk's user can read
+the cached prompts (prompts.delivery local, Asterisk on this host); sox and
+espeak-ng run; each message channel's provider (or dry-run); the AMI login; every
+queue and music-on-hold class the flows name exists on the Asterisk (over AMI), and
+with --asterisk-conf, in a copy of its configuration files. Exit status 1 when a row
+failed: fit for a deploy script or a container probe.""",
+        """\
+agi-callbot --config /etc/agi-callbot/callbot.yaml doctor
+agi-callbot --config callbot.yaml doctor --asterisk-conf /etc/asterisk
+agi-callbot --config callbot.yaml doctor --json | jq 'select(.status == "FAIL")'""",
+    )
+    p.add_argument(
+        "--timeout", type=float, default=5.0, help="seconds to wait for AMI (default: 5)"
+    )
     p.add_argument(
         "--asterisk-conf",
         type=Path,
         metavar="DIR",
-        help="also check queues.conf / musiconhold.conf in this folder",
+        help="also check queues.conf, musiconhold.conf and pjsip.conf in this folder",
     )
     p.add_argument("--json", action="store_true", help="one JSON object per check")
     p.add_argument(

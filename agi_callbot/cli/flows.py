@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from agi_callbot.cli import command
 from agi_callbot.config import Settings, load_settings
 from agi_callbot.errors import FlowError
 from agi_callbot.flow.graph import FORMATS, render
@@ -22,16 +23,47 @@ from agi_callbot.flow.model import Flow
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("validate", help="check flow files: schema errors and lint")
-    p.add_argument("paths", nargs="*", metavar="PATH", help="flow files, folders or names")
+    p = command(
+        subparsers,
+        "validate",
+        "check flow files: errors as file:line:col, then warnings and notes",
+        """\
+Check flows before callers meet them. Errors (unknown keys, wrong types, a block that
+does not exist) come first, one per line as file:line:col: message, the form editors
+and CI annotate; then what would go wrong on a call (warning: a menu without
+on_fail, a variable nothing sets, an unreachable block...) and notes. A flow with an
+error is never loaded by a running node. Exit status 1 when any flow has an error
+(with --strict, a warning too). PATH is a flow file, a folder (every *.yaml in it;
+*.test.yaml test cases are skipped) or a flow name under flows_dir; with none, every
+flow in flows_dir.""",
+        """\
+agi-callbot --config callbot.yaml validate
+agi-callbot --config callbot.yaml validate flows/soporte.yaml flows/ventas/
+agi-callbot --config callbot.yaml validate --strict flows/*.yaml   # in CI""",
+    )
+    p.add_argument(
+        "paths", nargs="*", metavar="PATH", help="flow files, folders or names (default: flows_dir)"
+    )
     p.add_argument("--strict", action="store_true", help="warnings fail too (exit 1)")
     p.set_defaults(func=cmd_validate)
 
-    p = subparsers.add_parser("graph", help="draw a flow (svg, png, dot or mmd)")
+    p = command(
+        subparsers,
+        "graph",
+        "draw a flow's blocks and where each leads (svg, png, dot or mmd)",
+        """\
+Draw FLOW: one box per block, one arrow per way out (menu keys, on_fail, open/closed,
+branch conditions, next). The output file's extension picks the format: .svg and
+.png need Graphviz (dot); .dot is Graphviz source; .mmd is Mermaid (paste it into a
+wiki or a pull request).""",
+        """\
+agi-callbot --config callbot.yaml graph soporte -o /tmp/soporte.svg
+agi-callbot --config callbot.yaml graph flows/ventas/campana.yaml -o campana.mmd""",
+    )
     p.add_argument("flow", metavar="FLOW", help="a flow name under flows_dir, or a file")
     p.add_argument(
         "-o", "--output", type=Path, required=True,
-        help=f"picture file; the extension picks the format ({', '.join(FORMATS)})",
+        help=f"picture file to write; the extension picks the format ({', '.join(FORMATS)})",
     )  # fmt: skip
     p.set_defaults(func=cmd_graph)
 
@@ -112,6 +144,7 @@ def cmd_graph(args: argparse.Namespace, out: TextIO | None = None) -> int:
         for error in getattr(exc, "errors", (exc,)):
             print(error, file=sys.stderr)
         return 1
+    args.output.parent.mkdir(parents=True, exist_ok=True)
     render(flow, args.output)
     print(f"{args.output} ({flow.name}, version {flow.version})", file=out)
     return 0

@@ -19,6 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from agi_callbot.cli import command
 from agi_callbot.config import Settings, load_settings
 from agi_callbot.errors import CallbotError
 from agi_callbot.log import mask_number, setup_logging
@@ -32,25 +33,66 @@ log = logging.getLogger("agi_callbot.outbox")
 
 
 def register(subparsers: Any) -> None:
-    outbox = subparsers.add_parser(
-        "outbox", help="list, retry and purge queued messages; run workers"
+    outbox = command(
+        subparsers,
+        "outbox",
+        "the messages calls queued: list, retry, purge; run the delivery workers",
+        """\
+Every SMS, WhatsApp, e-mail and webhook a flow asks for is stored in the outbox first
+(outbox.store) and delivered by workers, with retries, so a caller never waits for a
+provider and no message is lost when one is down. A message is queued, sending, sent,
+failed (the provider refused it for good), dead (every attempt failed) or skipped (a
+rule forbids it: anonymous caller, no opt-in), and the reason is kept.""",
+        """\
+agi-callbot --config callbot.yaml outbox list --status failed
+agi-callbot --config callbot.yaml outbox retry --all-failed
+agi-callbot --config callbot.yaml outbox purge --older-than 30d""",
     )
     actions = outbox.add_subparsers(dest="action", metavar="ACTION", required=True)
 
-    p = actions.add_parser("list", help="messages, newest first")
+    p = command(
+        actions,
+        "list",
+        "messages, newest first, with their state and reason",
+        "List messages newest first: id, when, channel, recipient (masked), state, attempts "
+        "and the last reason (a provider's error, a rule).",
+        """\
+agi-callbot outbox list
+agi-callbot outbox list --status skipped --limit 200
+agi-callbot outbox list --call 1733312345.42 --json""",
+    )
     p.add_argument("--status", choices=STATUSES, help="only messages in this state")
-    p.add_argument("--limit", type=_positive, default=50, help="at most N messages (default 50)")
+    p.add_argument("--limit", type=_positive, default=50, help="at most N messages (default: 50)")
     p.add_argument("--call", metavar="UNIQUEID", help="only the messages of this call")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(func=cmd_list)
 
-    p = actions.add_parser("retry", help="queue failed or dead messages again")
+    p = command(
+        actions,
+        "retry",
+        "queue failed or dead messages again",
+        "Put messages back in the queue after fixing what failed (a provider's credentials, "
+        "a template approval): they get a fresh set of attempts.",
+        """\
+agi-callbot outbox retry 0193a1b2c3d4e5f60718 0193a1b2c3d4e5f60719
+agi-callbot outbox retry --all-failed""",
+    )
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("ids", nargs="*", default=[], metavar="ID", help="message ids")
     which.add_argument("--all-failed", action="store_true", help="every failed and dead message")
     p.set_defaults(func=cmd_retry)
 
-    p = actions.add_parser("purge", help="delete old finished messages")
+    p = command(
+        actions,
+        "purge",
+        "delete old finished messages",
+        "Delete messages whose last change is older than --older-than, in the given states "
+        "(by default only finished ones: sent, failed, dead, skipped; queued ones stay). "
+        "Run it from cron to keep the store small.",
+        """\
+agi-callbot outbox purge --older-than 30d
+agi-callbot outbox purge --older-than 12h --status skipped""",
+    )
     p.add_argument(
         "--older-than", type=_age, required=True, help="last change older than this (30d, 12h)"
     )
@@ -62,7 +104,18 @@ def register(subparsers: Any) -> None:
     )
     p.set_defaults(func=cmd_purge)
 
-    p = actions.add_parser("work", help="run the delivery workers until SIGTERM")
+    p = command(
+        actions,
+        "work",
+        "run the delivery workers alone, until SIGTERM",
+        "Deliver queued messages. `serve` already runs the workers; this is for classic "
+        "AGI installs (agi-callbot agi), where no server process exists: run it as a "
+        "service (docker/agi-callbot-outbox.service). SIGTERM stops it after the sends in "
+        "flight finish.",
+        """\
+agi-callbot --config /etc/agi-callbot/callbot.yaml outbox work
+agi-callbot outbox work --once      # what is due now, then exit""",
+    )
     p.add_argument("--workers", type=_positive, help="number of workers (default: outbox.workers)")
     p.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
     p.set_defaults(func=cmd_work)

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from agi_callbot.cli import command
 from agi_callbot.config import Settings, load_settings
 from agi_callbot.tts.build import BuildSummary, build, flows_by_key, stale_entries
 from agi_callbot.tts.catalog import FlowPrompt, find_flows, flow_prompts
@@ -18,33 +19,101 @@ from agi_callbot.units import parse_duration
 
 
 def register(subparsers: Any) -> None:
-    prompts = subparsers.add_parser("prompts", help="pre-render, list and prune prompt audio")
+    prompts = command(
+        subparsers,
+        "prompts",
+        "the prompt cache: render every prompt ahead, list it, prune it",
+        """\
+Every text a flow speaks becomes audio once (recording, TTS engine, sox) and is
+cached in data_dir/prompts in the formats Asterisk plays without transcoding. Calls
+render what is missing on the fly; `build` renders everything ahead (after an
+edit, before busy hours) and, for prompts.delivery deployed, copies the files to
+where Asterisk's sounds live.""",
+        """\
+agi-callbot --config callbot.yaml prompts build
+agi-callbot --config callbot.yaml prompts list soporte
+agi-callbot --config callbot.yaml prompts prune --dry-run""",
+    )
     actions = prompts.add_subparsers(dest="action", metavar="ACTION", required=True)
 
-    p = actions.add_parser("build", help="render every prompt of the flows (all languages)")
+    p = command(
+        actions,
+        "build",
+        "render every prompt of the flows, in every language they have",
+        "Render each text of the flows (all languages) into the cache, so no caller waits "
+        "for a first render. Texts with ${variables} are rendered per call and skipped. "
+        "With --output, also copy the files there, named as prompts.delivery deployed "
+        "expects (<deployed_prefix>/<key>): copy that folder into Asterisk's sounds folder.",
+        """\
+agi-callbot --config callbot.yaml prompts build
+agi-callbot --config callbot.yaml prompts build soporte support
+agi-callbot --config callbot.yaml prompts build --output /tmp/callbot-sounds""",
+    )
     p.add_argument("flows", nargs="*", metavar="FLOW", help="flow names or files (default: all)")
-    p.add_argument("--output", type=Path, help="also copy the files here (delivery: deployed)")
+    p.add_argument(
+        "--output", type=Path, help="also copy the files here (for prompts.delivery deployed)"
+    )
     p.set_defaults(func=cmd_build)
 
-    p = actions.add_parser("list", help="what is cached, and for which flows")
-    p.add_argument("flows", nargs="*", metavar="FLOW")
+    p = command(
+        actions,
+        "list",
+        "what is cached, and which flows and blocks use it",
+        "List the cached prompts: key, formats on disk, size, the text, and the flow and "
+        "prompt id (the name a recording of it would have) that use it.",
+        """\
+agi-callbot --config callbot.yaml prompts list
+agi-callbot --config callbot.yaml prompts list soporte""",
+    )
+    p.add_argument("flows", nargs="*", metavar="FLOW", help="only these flows (default: all)")
     p.set_defaults(func=cmd_list)
 
-    p = actions.add_parser("prune", help="delete cached prompts no flow uses any more")
+    p = command(
+        actions,
+        "prune",
+        "delete cached prompts no flow uses any more",
+        "Delete cached prompts that no current flow text produces (an edited or removed "
+        "text), keeping anything rendered recently (a call may still be playing it, or "
+        "another node may use it).",
+        """\
+agi-callbot --config callbot.yaml prompts prune --dry-run
+agi-callbot --config callbot.yaml prompts prune --older-than 30d""",
+    )
     p.add_argument(
         "--older-than",
         type=_duration,
         default="168h",
-        help="keep anything rendered more recently (default 168h: a week)",
+        help="keep anything rendered more recently (default: 168h, a week)",
     )
     p.add_argument("--dry-run", action="store_true", help="only show what would go")
     p.set_defaults(func=cmd_prune)
 
-    moh = subparsers.add_parser("moh", help="hold music per team")
+    moh = command(
+        subparsers,
+        "moh",
+        "hold music per team: your MP3/WAV files into an Asterisk music-on-hold class",
+        "A team's callers wait with the team's own music: a musiconhold.conf class of the "
+        "same name, playing the files of <moh_dir>/<team>/ (see transfer's music in "
+        "docs/flows.md).",
+        """\
+agi-callbot --config callbot.yaml moh add ventas jingle.mp3 promo.wav""",
+    )
     moh_actions = moh.add_subparsers(dest="action", metavar="ACTION", required=True)
-    p = moh_actions.add_parser("add", help="convert MP3/WAV/OGG files into a team's MOH class")
+    p = command(
+        moh_actions,
+        "add",
+        "convert MP3/WAV/OGG files into a team's MOH class",
+        "Convert the files (mono, peak-normalised, silence trimmed so the loop has no gap) "
+        "into every format of prompts.formats under <moh_dir>/<TEAM>/, and print the "
+        "musiconhold.conf section for the class (or write it into --conf). Then reload "
+        "Asterisk's music on hold (asterisk -rx 'moh reload').",
+        """\
+agi-callbot --config callbot.yaml moh add ventas jingle.mp3 promo.wav
+agi-callbot moh add soporte calm.ogg --conf /etc/asterisk/musiconhold.conf
+agi-callbot moh add ventas a.mp3 --directory /var/lib/asterisk/moh/callbot/ventas""",
+    )
     p.add_argument("team", metavar="TEAM", help="the team (= Asterisk queue and MOH class)")
-    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="MP3, WAV or OGG files")
     p.add_argument("--conf", type=Path, help="musiconhold.conf to update (default: print)")
     p.add_argument("--directory", help="the folder as Asterisk sees it (default: moh_dir/TEAM)")
     p.set_defaults(func=cmd_moh_add)

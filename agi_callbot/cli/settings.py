@@ -9,29 +9,25 @@ from typing import Any, TextIO
 import yaml
 
 from agi_callbot import reference
+from agi_callbot.cli import command
 from agi_callbot.config import load_settings
-
-EXAMPLES = """\
-examples:
-  agi-callbot --config /etc/agi-callbot/callbot.yaml settings
-  CALLBOT_LISTEN__PORT=4600 agi-callbot settings      # see an environment variable win
-  agi-callbot settings --markdown > settings-reference.md
-"""
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser(
+    p = command(
+        subparsers,
         "settings",
-        help="show the settings in effect (file + CALLBOT_* environment), or their reference",
-        description=(
-            "Print the settings this node would run with: the embedded defaults, then the "
-            "settings file (--config or CALLBOT_CONFIG), then CALLBOT_* environment "
-            "variables. Secrets never appear: settings only name the environment variable "
-            "that holds each one (*_env keys). With --markdown, print the reference of every "
-            "setting instead (key, environment variable, type, default, meaning)."
-        ),
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "show the settings in effect (file + CALLBOT_* environment), or their reference",
+        "Print the settings this node would run with: the embedded defaults, then the "
+        "settings file (--config or CALLBOT_CONFIG), then CALLBOT_* environment variables, "
+        "with every path made absolute. Secrets never appear: settings only name the "
+        "environment variable that holds each one (*_env keys). With --markdown, print the "
+        "reference of every setting instead (key, environment variable, type, default, "
+        "meaning), as in docs/settings.md.",
+        """\
+agi-callbot --config /etc/agi-callbot/callbot.yaml settings
+CALLBOT_LISTEN__PORT=4600 agi-callbot settings      # see an environment variable win
+agi-callbot settings --markdown > settings-reference.md""",
     )
     p.add_argument(
         "--markdown", action="store_true", help="print the reference tables (docs/settings.md)"

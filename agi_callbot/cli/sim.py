@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from agi_callbot.cli import command
 from agi_callbot.config import Settings, load_settings
 from agi_callbot.errors import FlowError
 from agi_callbot.flow.loader import FlowLibrary
@@ -19,27 +20,54 @@ from agi_callbot.sim.simulate import Scenario, Transcript, simulate
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "simulate", help="run a flow against the in-memory Asterisk and print the call"
+    p = command(
+        subparsers,
+        "simulate",
+        "one pretend call through a flow, told as a conversation (nothing is sent)",
+        """\
+Run FLOW once against an in-memory Asterisk that answers as Asterisk 22 does, with
+the real flow engine and prompts, and print the call: what the bot said, what the
+caller pressed, transfers, messages, the final CALLBOT_STATUS and the blocks it went
+through. Nothing leaves the machine and nothing is kept: no call is recorded and no
+message is queued for sending (messages stop at "queued" in a throw-away outbox).
+Prompts rendered here are cached, ready for real calls. Write what you see into a
+*.test.yaml case to keep it (agi-callbot test).
+
+Caller script (--dtmf): keys (1 * #, or several typed together: 4321#) pressed when the
+flow next listens, wait:N to stay silent N seconds from there, hangup to hang up there.""",
+        """\
+agi-callbot --config callbot.yaml simulate soporte --dtmf "wait:3,2,wait:3,1"
+agi-callbot --config callbot.yaml simulate soporte --dtmf 1 --queue ventas=timeout
+agi-callbot --config callbot.yaml simulate soporte --dtmf 1 --available ventas=0
+agi-callbot --config callbot.yaml simulate demo --at 2026-12-25T10:00:00+01:00
+agi-callbot --config callbot.yaml simulate flows/new.yaml --caller "" --commands""",
     )
     p.add_argument("flow", metavar="FLOW", help="flow name (under flows_dir) or file")
-    p.add_argument("--dtmf", default="", help='what the caller does: "1,wait:6,4321#,hangup"')
-    p.add_argument("--caller", default="+34600000000", help="caller number ('' = withheld)")
-    p.add_argument("--caller-name", default="Test Caller")
+    p.add_argument(
+        "--dtmf", default="", help='what the caller does: "1,wait:6,4321#,hangup" (default: silent)'
+    )
+    p.add_argument(
+        "--caller",
+        default="+34600000000",
+        help="caller number; '' for a withheld one (default: +34600000000)",
+    )
+    p.add_argument("--caller-name", default="Test Caller", help="(default: Test Caller)")
     p.add_argument("--hangup-at", type=int, metavar="N", help="caller hangs up at command N")
     p.add_argument(
         "--queue",
         action="append",
         default=[],
         metavar="TEAM=OUTCOME",
-        help="queue outcome: answer, timeout, full, joinempty, leaveempty, continue",
+        help="how TEAM's queue ends: answer, timeout, full, joinempty, leaveempty, continue, "
+        "hangup (default: timeout)",
     )
     p.add_argument(
         "--dial",
         action="append",
         default=[],
         metavar="AGENT=STATUS",
-        help="dial outcome: ANSWER, BUSY, NOANSWER, CHANUNAVAIL, CONGESTION",
+        help="how a dial ends: ANSWER, BUSY, NOANSWER, CHANUNAVAIL, CONGESTION, HANGUP "
+        "(default: NOANSWER)",
     )
     p.add_argument(
         "--available",
@@ -55,14 +83,30 @@ def register(subparsers: Any) -> None:
         metavar="CHANNEL",
         help="the caller already consented to CHANNEL (e.g. whatsapp)",
     )
-    p.add_argument("--at", help="time of the call, ISO 8601 (for hours blocks)")
-    p.add_argument("--query", default="", help='AGI URL query, e.g. "language=en&x=1"')
+    p.add_argument("--at", help="time of the call, ISO 8601, for hours blocks (default: now)")
+    p.add_argument(
+        "--query", default="", help='the AGI URL\'s query, e.g. "language=en&x=1" (default: none)'
+    )
     p.add_argument("--commands", action="store_true", help="also print the AGI commands sent")
     p.add_argument("--json", action="store_true", help="the whole transcript as JSON")
     p.set_defaults(func=cmd_simulate)
 
-    p = subparsers.add_parser("test", help="run flow test cases (*.test.yaml)")
-    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="case files or folders")
+    p = command(
+        subparsers,
+        "test",
+        "run flow test cases (*.test.yaml): scripted calls and what must come out",
+        """\
+Run each case of the test files as a simulated call (see simulate) and check what
+it expects: status, path of blocks, what was said, transfers, messages, AGI commands.
+A failing case prints a diff of expected and actual values; the exit status is 1 when
+any case fails. The format is described in docs/tests.md.""",
+        """\
+agi-callbot --config callbot.yaml test flows/
+agi-callbot --config callbot.yaml test -v flows/soporte.test.yaml""",
+    )
+    p.add_argument(
+        "paths", nargs="+", type=Path, metavar="PATH", help="case files, or folders to search"
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="print passing cases too")
     p.set_defaults(func=cmd_test)
 
@@ -175,6 +219,11 @@ def print_conversation(flow: Any, t: Transcript, out: TextIO) -> None:
     print(f"path:   {' > '.join(t.result.path)}", file=out)
     if t.result.error:
         print(f"error:  {t.result.error}", file=out)
+    print(
+        "(simulated: no call was recorded and nothing was sent; the messages marked "
+        "queued went to a throw-away outbox)",
+        file=out,
+    )
 
 
 def describe(event: dict[str, Any]) -> str:

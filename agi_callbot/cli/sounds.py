@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from agi_callbot.cli import command
 from agi_callbot.config import Tts
 from agi_callbot.errors import CallbotError
 from agi_callbot.kit.moh import MOH_FORMATS, MOH_NAME, TEAMS, link_team_music
@@ -85,13 +86,41 @@ class SoundsError(CallbotError):
 
 
 def register(subparsers: Any) -> None:
-    sounds = subparsers.add_parser("sounds", help="the kit's default prompts and hold music")
+    sounds = command(
+        subparsers,
+        "sounds",
+        "the kit's default prompts and royalty-free hold music",
+        "Sounds that exist without TTS, for the dialplan's fallbacks (please hold, "
+        "goodbye, technical problem; es and en) and hold music synthesised here, free of "
+        "rights. See sounds/README.md.",
+        """\
+agi-callbot sounds generate""",
+    )
     actions = sounds.add_subparsers(dest="action", metavar="ACTION", required=True)
-    p = actions.add_parser("generate", help="(re)make sounds/callbot/ and sounds/moh/")
-    p.add_argument("--output", type=Path, default=Path("sounds"), help="default: ./sounds")
-    p.add_argument("--repeats", type=int, default=2, help="times the 16 s progression plays")
-    p.add_argument("--teams", nargs="*", default=list(TEAMS), help="MOH classes to link")
-    p.add_argument("--only", choices=("prompts", "moh"), help="make only one half")
+    p = command(
+        actions,
+        "generate",
+        "(re)make sounds/callbot/ and sounds/moh/",
+        "Render the fallback prompts into <output>/callbot/<language>/ and the hold music "
+        "into <output>/moh/, linked into one MOH class per team, in Asterisk's formats.",
+        """\
+agi-callbot sounds generate
+agi-callbot sounds generate --output /var/lib/asterisk/sounds-kit --teams ventas soporte
+agi-callbot sounds generate --only prompts""",
+    )
+    p.add_argument(
+        "--output", type=Path, default=Path("sounds"), help="folder to write (default: ./sounds)"
+    )
+    p.add_argument(
+        "--repeats", type=int, default=2, help="times the 16 s progression plays (default: 2)"
+    )
+    p.add_argument(
+        "--teams",
+        nargs="*",
+        default=list(TEAMS),
+        help=f"MOH classes to link (default: {' '.join(TEAMS)})",
+    )
+    p.add_argument("--only", choices=("prompts", "moh"), help="make only one half (default: both)")
     p.set_defaults(func=cmd_generate)
 
 

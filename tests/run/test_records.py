@@ -163,7 +163,17 @@ def test_calls_command_filters_by_flow_and_status(config, tmp_path, capsys):
 
 def test_calls_command_without_a_database(config, capsys):
     assert main(["--config", str(config), "calls"]) == 0
-    assert "no calls recorded yet" in capsys.readouterr().err
+    assert capsys.readouterr().err.startswith("no calls yet (")
+
+
+def test_calls_command_says_so_when_nothing_is_recorded_or_matches(config, tmp_path, capsys):
+    asyncio.run(_fill(tmp_path / "var" / "calls.sqlite"))
+    assert main(["--config", str(config), "calls"]) == 0
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err.split(" (")[0]) == ("", "no calls yet")
+    asyncio.run(_fill(tmp_path / "var" / "calls.sqlite", _record("1", 1.0)))
+    assert main(["--config", str(config), "calls", "--status", "failed"]) == 0
+    assert capsys.readouterr().err.startswith("no calls with status FAILED (")
 
 
 async def test_calls_ending_in_one_turn_share_one_transaction(tmp_path, monkeypatch):
