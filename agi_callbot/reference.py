@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import types
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -53,6 +54,9 @@ MEANINGS: dict[str, str] = {
     "data_dir": "Folder of the node's own files: call records (`calls.sqlite`), the "
     "outbox (`outbox.sqlite`) and the prompt cache (`prompts/`). With "
     "`prompts.delivery: local` Asterisk reads the prompts here: its user needs read access.",
+    "env_file": "A file of secrets, `KEY=value` per line (mode 600: refused when others "
+    "may read it), read into the environment at start-up; a variable already set in the "
+    "real environment wins. `agi-callbot init` writes one (`callbot.env`).",
     "defaults.language": "Language of a flow that does not say `language:`; a call's "
     "`?language=` in the AGI URL overrides it.",
     "defaults.region": "Country (two letters) used to read national numbers as E.164 "
@@ -226,6 +230,7 @@ _SECTIONS = {
     "log": "log",
     "flows_dir": "folders",
     "data_dir": "folders",
+    "env_file": "folders",
     "moh_dir": "moh_dir: hold music",
     "gateways": "gateways and templates: messages",
     "templates": "gateways and templates: messages",
@@ -264,6 +269,9 @@ def settings_rows(cls: type = Settings, prefix: str = "") -> Iterator[Row]:
 
 def type_name(tp: Any) -> str:
     origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        (tp,) = [arg for arg in typing.get_args(tp) if arg is not type(None)]
+        return type_name(tp)
     if tp is config.Duration:
         return "duration"
     if origin is tuple:
@@ -274,7 +282,9 @@ def type_name(tp: Any) -> str:
 
 
 def show(value: Any) -> str:
-    """A default as an admin would write it in the settings file."""
+    """A default as an admin would write it in the settings file ("": none)."""
+    if value is None:
+        return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, config.Duration):
@@ -336,7 +346,7 @@ def markdown() -> str:
         if title != section:
             section = title
             out += ["", f"### {title}", "", head]
-        default = f"`{row.default}`" if row.default else "(empty)"
+        default = f"`{row.default}`" if row.default else "—"
         out.append(f"| `{row.key}` | `{row.env}` | {row.type} | {default} | {_cell(row.meaning)} |")
     out += ["", "### gateways.<channel>: message providers", ""]
     for (channel, provider), keys in gateway_providers().items():

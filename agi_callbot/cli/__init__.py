@@ -16,7 +16,9 @@ from agi_callbot import __version__
 from agi_callbot.errors import CallbotError
 
 #: the order commands are listed in ``--help``: running a node, flows, after the calls
-ORDER = ("serve", "doctor", "settings", "flows", "sim", "calls", "outbox", "prompts", "sounds")
+ORDER = (
+    "init", "serve", "doctor", "settings", "flows", "sim", "calls", "outbox", "prompts", "sounds"
+)  # fmt: skip
 
 
 def command_modules() -> list[str]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from agi_callbot import __version__, kit
+from agi_callbot.cli import command
 from agi_callbot.config import load_settings
 from agi_callbot.config import secret as read_secret
 from agi_callbot.kit import conf
@@ -25,31 +26,53 @@ from agi_callbot.kit.node import (
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser(
+    p = command(
+        subparsers,
         "init",
-        help="write a node folder: settings, example flows, sounds, Asterisk files",
-        description="Write a working node folder from the kit, then print the next steps.",
+        "write a node folder: settings, example flows, sounds, Asterisk files",
+        f"""\
+Write a working node folder from the kit, then print the next steps: callbot.yaml
+(every setting listed with its default, commented), {ENV_FILE} (a fresh AMI secret,
+mode 600), flows/ (the example flows with their tests), sounds/ and asterisk/ (the
+kit's Asterisk files made for this node's address and ports). A non-empty folder is
+refused unless --force.""",
+        """\
+agi-callbot init /etc/agi-callbot
+agi-callbot init mynode --host 10.0.0.5 --ami-host 10.0.0.2
+agi-callbot init mynode --address callbot.example:4573 --second-node callbot2.example:4573""",
     )
     p.add_argument("folder", type=Path, metavar="DIR", help="the node folder (new or empty)")
-    p.add_argument("--host", help="FastAGI address the node listens on (127.0.0.1)")
-    p.add_argument("--port", type=int, help="FastAGI port (4573)")
-    p.add_argument("--http-port", type=int, help="HTTP port: prompts, health, metrics (8090)")
-    p.add_argument("--ami-host", help="where Asterisk's AMI listens (127.0.0.1)")
-    p.add_argument("--ami-port", type=int, help="AMI port (5038)")
+    p.add_argument("--host", help="FastAGI address the node listens on (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, help="FastAGI port (default: 4573)")
+    p.add_argument(
+        "--http-port", type=int, help="HTTP port: prompts, health, metrics (default: 8090)"
+    )
+    p.add_argument("--ami-host", help="where Asterisk's AMI listens (default: 127.0.0.1)")
+    p.add_argument("--ami-port", type=int, help="AMI port (default: 5038)")
     _node_arguments(p)
     p.add_argument("--force", action="store_true", help="write into a non-empty folder")
     p.set_defaults(func=cmd_init)
 
-    p = subparsers.add_parser("kit", help="the Asterisk configuration the package ships")
+    p = command(
+        subparsers,
+        "kit",
+        "the Asterisk configuration the package ships",
+        "The kit's Asterisk files (dialplan with failover, queues and hold music per team, "
+        "the AMI user, PJSIP agents, modules), made for a node.",
+        """\
+agi-callbot --config /etc/agi-callbot/callbot.yaml kit export /tmp/asterisk-files""",
+    )
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    p = actions.add_parser(
+    p = command(
+        actions,
         "export",
-        help="write the Asterisk files for this node (settings: listen, ami)",
-        description=(
-            "Write the kit's Asterisk configuration for the node the settings describe. "
-            "The AMI secret is the node's (env_file, or the variable ami.secret_env names); "
-            f"without one a fresh secret is written to DIR/{ENV_FILE}."
-        ),
+        "write the Asterisk files for this node (settings: listen, ami)",
+        "Write the kit's Asterisk configuration for the node the settings describe. "
+        "The AMI secret is the node's (env_file, or the variable ami.secret_env names); "
+        f"without one a fresh secret is written to DIR/{ENV_FILE}.",
+        """\
+agi-callbot --config /etc/agi-callbot/callbot.yaml kit export /tmp/asterisk-files
+agi-callbot kit export asterisk --address 10.0.0.5:4573 --force""",
     )
     p.add_argument("folder", type=Path, metavar="DIR", help="where the .conf files go")
     _node_arguments(p)

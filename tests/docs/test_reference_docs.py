@@ -266,24 +266,28 @@ def test_settings_md_names_every_environment_variable():
     assert not missing, f"docs/settings.md does not name {missing}: run `make docs`"
 
 
-def unlike_default(row: reference.Row) -> tuple[str, object]:
+def unlike_default(row: reference.Row, a_file: Path) -> tuple[str, object]:
     """A value for ``row``'s variable unlike its default, and what the setting becomes."""
+    if row.type == "path":
+        return str(a_file), str(a_file)
     if row.type == "number":
         return str(int(row.default) + 1), int(row.default) + 1
     if row.type == "true/false":
         return ("false", False) if row.default == "true" else ("true", True)
     return {
         "duration": ("123s", "123s"),
-        "path": ("/srv/changed", "/srv/changed"),
         "list": ("[a, b]", ["a", "b"]),
         "mapping": ('{"x": {"y": 1}}', {"x": {"y": 1}}),
     }.get(row.type, ("changed", "changed"))
 
 
-def test_environment_variable_names_are_the_ones_the_loader_reads():
+def test_environment_variable_names_are_the_ones_the_loader_reads(tmp_path):
     """Each documented variable, set to a value unlike the default, changes its setting."""
+    a_file = tmp_path / "changed"
+    a_file.write_text("")
+    a_file.chmod(0o600)  # env_file must not be readable by others
     for row in reference.settings_rows():
-        given, expected = unlike_default(row)
+        given, expected = unlike_default(row, a_file)
         node = reference.effective(load_settings(environ={row.env: given}))
         for part in row.key.split("."):
             node = node[part]
