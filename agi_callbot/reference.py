@@ -118,6 +118,21 @@ MEANINGS: dict[str, str] = {
     "(never the secret itself).",
     "ami.timeout": "Deadline for AMI to answer; without an answer the transfer goes ahead "
     "unchecked.",
+    "console.enabled": "Serve the designer console (a web page to edit, check and "
+    "draw flows) on the HTTP listener, or on its own port (`console.port`).",
+    "console.token_env": "Name of the environment variable holding the console's admin "
+    "token; when it is unset a token is generated at start and logged once with a login URL.",
+    "console.password_hash": "Lets admins log in with a password instead of the token: the "
+    "hash `agi-callbot console-password` prints (never the password itself).",
+    "console.host": "With `console.port`: the address the console's own listener binds.",
+    "console.port": "0: the console shares the HTTP listener (`http.port`). Another port "
+    "gives it a listener of its own, so the provider callbacks can be published without "
+    "publishing the console.",
+    "console.session_ttl": "How long a console login lasts.",
+    "console.history": "Previous versions of each flow the console keeps (the oldest go first).",
+    "console.max_flow_bytes": "Largest flow file the console accepts, in bytes.",
+    "console.max_upload_bytes": "Largest upload (a recording, hold music) the console "
+    "accepts, in bytes.",
     "log.format": "`text` (for people), `json` (one object per line, for journald, "
     "Loki…) or `auto` (text on a terminal, JSON otherwise).",
     "log.level": "DEBUG, INFO, WARNING or ERROR.",
@@ -228,6 +243,7 @@ _SECTIONS = {
     "outbox": "outbox: messages after the call",
     "ami": "ami: Asterisk Manager Interface",
     "log": "log",
+    "console": "console: the designer web page",
     "flows_dir": "folders",
     "data_dir": "folders",
     "env_file": "folders",

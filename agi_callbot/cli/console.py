@@ -11,17 +11,27 @@ import getpass
 import sys
 from typing import Any
 
+from agi_callbot.cli import command
 from agi_callbot.console.auth import hash_password
 
 MIN_LENGTH = 10
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser(
+    p = command(
+        subparsers,
         "console-password",
-        help="print the hash of a console password (for console.password_hash)",
+        "print the hash of a console password (for console.password_hash)",
+        "Ask for a password (twice; at least 10 characters) and print the settings lines "
+        "that let admins log in to the designer console with it: only its scrypt hash goes "
+        "into the settings. The admin token (console.token_env) keeps working too.",
+        """\
+agi-callbot console-password     # then paste the lines it prints into the settings file
+printf '%s\\n' "$PASSWORD" | agi-callbot console-password --stdin""",
     )
-    p.add_argument("--stdin", action="store_true", help="read the password from standard input")
+    p.add_argument(
+        "--stdin", action="store_true", help="read the password from standard input (no prompt)"
+    )
     p.set_defaults(func=cmd_password)
 
 

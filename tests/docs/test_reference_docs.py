@@ -21,10 +21,10 @@ from agi_callbot import reference
 from agi_callbot.config import Settings, load_settings
 from agi_callbot.errors import FlowError
 from agi_callbot.flow import model as m
-from agi_callbot.flow.cases import CASE_KEYS, EXPECT_KEYS, SCENARIO_KEYS
 from agi_callbot.flow.lint import lint
 from agi_callbot.flow.loader import FlowLibrary
 from agi_callbot.flow.parse import ACTION_FIELDS, BLOCK_FIELDS, BLOCK_KEYS, TOP_KEYS
+from agi_callbot.sim.cases import CASE_KEYS, EXPECT_KEYS, SCENARIO_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -311,7 +311,7 @@ def test_tests_md_names_every_key_of_the_case_format():
         k for k in {*CASE_KEYS, *SCENARIO_KEYS, *EXPECT_KEYS, "flow", "cases"} if k not in table
     )
     assert not missing, (
-        f"docs/tests.md: no table row for {missing} (agi_callbot/flow/cases.py accepts them): "
+        f"docs/tests.md: no table row for {missing} (agi_callbot/sim/cases.py accepts them): "
         "add '| `<key>` | … |' to the file, call or expect table"
     )
 
