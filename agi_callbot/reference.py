@@ -70,6 +70,12 @@ MEANINGS: dict[str, str] = {
     "flows.reload_interval": "How often the flows folder is checked for changes.",
     "tts.engines": "Text-to-speech engines in order of preference: `espeak-ng` (offline), "
     "`gtts` (Google, needs internet). When one fails the next one speaks.",
+    "tts.live_budget": "How long a live call waits for a prompt not yet in the cache "
+    "before the next engine of the chain speaks it; the slow render finishes in the "
+    "background and is used from then on.",
+    "tts.providers": "Neural voices by name (`google`, `azure`, `polly`, or any "
+    "OpenAI-compatible server), each usable in `tts.engines` and in a flow's `voice`; keys "
+    "in the table below.",
     "tts.gtts_timeout": "How long gTTS may take to answer before the next engine speaks.",
     "tts.render_timeout": "How long one prompt may take to render (engine + sox).",
     "tts.recordings_dir": "Your own recordings, used instead of TTS when present: "
@@ -149,6 +155,42 @@ TEMPLATE_KEYS: dict[str, tuple[str, str]] = {
         "—",
         "Twilio only: the Content API template id (`HX…`), or `{language: id}`.",
     ),
+}
+
+#: ``(default, meaning)`` of each key of one ``tts.providers.<name>`` entry
+TTS_PROVIDER_KEYS: dict[str, tuple[str, str]] = {
+    "kind": (
+        "required",
+        "`google`, `azure`, `polly` or `openai` (any OpenAI-compatible "
+        "`/v1/audio/speech`: OpenAI, or Piper/Kokoro on your own hardware).",
+    ),
+    "base_url": ("the kind's public endpoint", "API address (a proxy, a local server)."),
+    "key_env": (
+        "by kind",
+        "Environment variable holding the API key (google: "
+        "GOOGLE_TTS_API_KEY, azure: AZURE_SPEECH_KEY, polly: AWS_SECRET_ACCESS_KEY, "
+        "openai: OPENAI_API_KEY); a local server may need none.",
+    ),
+    "region": ("—", "Azure and Polly: the resource's region (`westeurope`, `eu-west-1`)."),
+    "voices": (
+        "—",
+        "Voice per language: `{es: es-ES-Neural2-A, en: en-US-Neural2-F}`; a "
+        "language without one goes down the chain.",
+    ),
+    "rate": ("1.0", "Speaking rate, 0.25–4 (1 = the voice's own)."),
+    "timeout": ("10s", "Deadline for one request (the live budget is separate, shorter)."),
+    "retries": ("2", "Retries on 429 and 5xx answers (0–10)."),
+    "model": ("by kind", "openai: the model (`tts-1`); polly: the engine (`neural`)."),
+    "key_id_env": ("AWS_ACCESS_KEY_ID", "Polly: environment variable holding the access key id."),
+    "session_token_env": (
+        "AWS_SESSION_TOKEN",
+        "Polly: environment variable holding a session token, when used.",
+    ),
+    "breaker_failures": (
+        "3",
+        "Failures in a row after which the provider is skipped for a while (circuit breaker).",
+    ),
+    "breaker_open_for": ("30s", "How long a tripped provider is skipped."),
 }
 
 #: ``(default, meaning)`` of each gateway provider key: ``"channel.provider.key"`` first,
@@ -338,9 +380,21 @@ def gateway_meaning(channel: str, provider: str, key: str) -> tuple[str, str] | 
     return GATEWAY_KEYS.get(f"{channel}.{provider}.{key}") or GATEWAY_KEYS.get(key)
 
 
+def tts_provider_keys() -> list[str]:
+    """The keys one ``tts.providers.<name>`` entry accepts."""
+    from agi_callbot.tts.provider_conf import ProviderSettings
+
+    return [f.name for f in dataclasses.fields(ProviderSettings) if f.name != "name"]
+
+
 def undocumented() -> list[str]:
     """Settings and provider keys with no meaning written here (what the docs test lists)."""
     missing = [row.key for row in settings_rows() if not row.meaning]
+    missing += [
+        f"tts.providers.<name>.{key} (TTS_PROVIDER_KEYS)"
+        for key in tts_provider_keys()
+        if key not in TTS_PROVIDER_KEYS
+    ]
     for (channel, provider), keys in gateway_providers().items():
         missing += [
             f"gateways.{channel} (provider {provider}): {key}"
@@ -364,6 +418,11 @@ def markdown() -> str:
             out += ["", f"### {title}", "", head]
         default = f"`{row.default}`" if row.default else "—"
         out.append(f"| `{row.key}` | `{row.env}` | {row.type} | {default} | {_cell(row.meaning)} |")
+    out += ["", "### tts.providers.<name>: neural voices", "", "| Key | Default | Meaning |"]
+    out.append("|---|---|---|")
+    for key in tts_provider_keys():
+        default_text, meaning = TTS_PROVIDER_KEYS.get(key, ("", ""))
+        out.append(f"| `{key}` | {_cell(default_text)} | {_cell(meaning)} |")
     out += ["", "### gateways.<channel>: message providers", ""]
     for (channel, provider), keys in gateway_providers().items():
         default = " (the default)" if _DEFAULT_PROVIDER.get(channel) == provider else ""
@@ -404,6 +463,9 @@ def secrets() -> list[tuple[str, str, str]]:
         for r in settings_rows()
         if r.key.endswith("_env")
     ]
+    for key in (k for k in tts_provider_keys() if k.endswith("_env")):
+        default_text, meaning = TTS_PROVIDER_KEYS.get(key, ("", ""))
+        found.append((f"`tts.providers.<name>.{key}`", default_text, meaning))
     for (channel, provider), keys in gateway_providers().items():
         for key in sorted(k for k in keys if k.endswith("_env")):
             default_text, meaning = gateway_meaning(channel, provider, key) or ("", "")

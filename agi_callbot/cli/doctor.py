@@ -94,7 +94,7 @@ agi-callbot --config callbot.yaml doctor --json | jq 'select(.status == "FAIL")'
         "--no-tts-probe",
         dest="tts_probe",
         action="store_false",
-        help="do not ask the TTS providers for a one-word test synthesis",
+        help="do not ask the TTS providers for a one-word test synthesis (default: ask)",
     )
     p.set_defaults(func=cmd_doctor)
 
@@ -198,35 +198,14 @@ def check_data_dir(settings: Settings) -> Check:
 def check_prompt_access(
     settings: Settings, account: access.Account | bool | None = False
 ) -> list[Check]:
-    """With local delivery Asterisk opens the cached prompts itself, as its own user.
-
-    ``account``: who Asterisk runs as (None: no Asterisk here); found on this host if
-    not given."""
+    """Can Asterisk's user read the cached prompts? (``account``: found here if not given)"""
     if settings.prompts.delivery != "local":
         return []
     if account is False:
         account = access.asterisk_account()
-    folder = settings.prompts_dir
-    if not isinstance(account, access.Account):
-        return [
-            Check(
-                "prompt access",
-                SKIP,
-                f"no Asterisk on this host: with prompts.delivery local it must see {folder} "
-                "at this same path (a shared volume) and be able to read it",
-            )
-        ]
-    why = access.problem(folder, account)
-    if why:
-        return [
-            Check(
-                "prompt access",
-                FAIL,
-                f"{why}: callers would hear silence. Let {account.name} enter and read "
-                "data_dir (chmod o+rx, or a group it shares), or use prompts.delivery http",
-            )
-        ]
-    return [Check("prompt access", OK, f"{account.name} (Asterisk) can read {folder}")]
+    ok, detail = access.verdict(settings.prompts_dir, account or None)
+    status = {True: OK, False: FAIL, None: SKIP}[ok]
+    return [Check("prompt access", status, detail)]
 
 
 def check_tools(settings: Settings) -> list[Check]:

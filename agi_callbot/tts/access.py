@@ -124,3 +124,19 @@ def _shown(info: os.stat_result) -> str:
     except KeyError:
         group = str(info.st_gid)
     return f"{stat.filemode(info.st_mode)} {owner}:{group}"
+
+
+def verdict(folder: Path, account: Account | None) -> tuple[bool | None, str]:
+    """``doctor``'s row for local delivery: (True ok | False fail | None not checked, text)."""
+    if account is None:
+        return None, (
+            f"no Asterisk on this host: with prompts.delivery local it must see {folder} "
+            "at this same path (a shared volume) and be able to read it"
+        )
+    why = problem(folder, account)
+    if why:
+        return False, (
+            f"{why}: callers would hear silence. Let {account.name} enter and read "
+            "data_dir (chmod o+rx, or a group it shares), or use prompts.delivery http"
+        )
+    return True, f"{account.name} (Asterisk) can read {folder}"
