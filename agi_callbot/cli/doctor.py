@@ -243,7 +243,7 @@ async def check_tts(
                   f"(known: {', '.join(sorted(known))}; providers go under tts.providers)")
         )  # fmt: skip
     if probe:
-        for result in await check_providers(settings):
+        for result in await check_providers(settings, set(refs.voices) if refs else None):
             status = OK if result.ok else WARN if result.warning else FAIL
             checks.append(Check(f"tts {result.name}", status, result.detail))
     elif settings.tts.providers:

@@ -38,8 +38,11 @@ class ProviderCheck:
     warning: bool = False
 
 
-async def check_providers(settings: Settings) -> list[ProviderCheck]:
-    """One check per provider declared under ``tts.providers``."""
+async def check_providers(
+    settings: Settings, named_by_flows: set[str] | None = None
+) -> list[ProviderCheck]:
+    """One check per provider declared under ``tts.providers``; a failing one that nothing
+    uses (not in ``tts.engines``, named by no flow) is a warning."""
     results = []
     for name, raw in settings.tts.providers.items():
         try:
@@ -47,13 +50,17 @@ async def check_providers(settings: Settings) -> list[ProviderCheck]:
         except ConfigError as exc:
             results.append(ProviderCheck(name, False, str(exc)))
             continue
-        results.append(await _probe(settings, provider))
+        in_chain = name in settings.tts.engines
+        used = in_chain or name in (named_by_flows or set())
+        result = await _probe(settings, provider, in_chain)
+        if not used and not result.ok:
+            result = dataclasses.replace(result, warning=True)
+        results.append(result)
     return results
 
 
-async def _probe(settings: Settings, provider: ProviderSettings) -> ProviderCheck:
-    used = provider.name in settings.tts.engines
-    where = "" if used else " (not in tts.engines: only flows naming it use it)"
+async def _probe(settings: Settings, provider: ProviderSettings, in_chain: bool) -> ProviderCheck:
+    where = "" if in_chain else " (not in tts.engines: only flows naming it use it)"
     engine = KIND_ENGINES[provider.kind](settings.tts, dataclasses.replace(provider, retries=0))
     if engine.needs_key() and secret(provider.key_env) is None:
         return ProviderCheck(

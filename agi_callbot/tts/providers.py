@@ -291,7 +291,8 @@ def by_status(status: int) -> str:
 
 
 def _transport_reason(exc: httpx.HTTPError, url: str) -> str:
-    host = httpx.URL(url).host
+    parsed = httpx.URL(url)
+    host = f"{parsed.host}:{parsed.port}" if parsed.port else parsed.host
     if isinstance(exc, httpx.ConnectError):
         return f"cannot connect to {host}"
     return f"{type(exc).__name__} talking to {host}"

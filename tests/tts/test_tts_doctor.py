@@ -45,10 +45,10 @@ async def test_each_provider_gets_a_row_saying_what_to_fix(
     status, detail = got["tts azure"]
     assert status == FAIL and "authentication refused" in detail and "HTTP 401" in detail
     assert "wrong-key" not in detail
-    status, detail = got["tts polly"]
-    assert status == FAIL and "FAKE_POLLY_KEY_ID is not set" in detail
-    status, detail = got["tts openai"]
-    assert status == FAIL and "quota or billing limit reached" in detail
+    status, detail = got["tts polly"]  # unused too
+    assert status == WARN and "FAKE_POLLY_KEY_ID is not set" in detail
+    status, detail = got["tts openai"]  # neither in the chain nor named by a flow: a warning
+    assert status == WARN and "quota or billing limit reached" in detail
     assert "not in tts.engines" in detail
     assert fake.count("openai") == 1  # doctor does not retry
 

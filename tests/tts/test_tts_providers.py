@@ -352,3 +352,12 @@ async def test_the_speaking_rate_in_each_provider_s_own_terms(
         assert marked is not None and marked in sent.json()["Text"]
     else:
         assert sent.json()["speed"] == 1.2
+
+
+async def test_an_openai_compatible_server_may_be_asked_without_a_key(
+    speaking: Callable[..., PromptService], fake: FakeSpeech, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FAKE_OPENAI_KEY")  # a local Piper/Kokoro server takes none
+    service = speaking("openai")
+    await service.render("Hola.", language="es", voice={})
+    assert fake.count("openai") == 1 and "Authorization" not in fake.seen[-1].headers
