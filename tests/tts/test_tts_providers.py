@@ -361,3 +361,23 @@ async def test_an_openai_compatible_server_may_be_asked_without_a_key(
     service = speaking("openai")
     await service.render("Hola.", language="es", voice={})
     assert fake.count("openai") == 1 and "Authorization" not in fake.seen[-1].headers
+
+
+@pytest.mark.parametrize("kind", ["google", "polly", "openai"])
+async def test_8khz_files_of_a_neural_prompt_are_anti_aliased(
+    speaking: Callable[..., PromptService],
+    fake: FakeSpeech,
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+) -> None:
+    """A 6 kHz tone (above 8 kHz's 4 kHz Nyquist) must vanish, not fold back to 2 kHz."""
+    monkeypatch.setitem(TONES, kind, 6000.0)
+    service = speaking(kind)
+    rendered = await service.render("Hola.", language="es", voice={}, ext="sln16")
+    wide = samples(service.cache.path(rendered.key, "sln16").read_bytes())
+    narrow_path = await service.derive(rendered.key, "sln")
+    assert narrow_path is not None
+    narrow = samples(narrow_path.read_bytes())
+    assert len(narrow) == pytest.approx(len(wide) / 2, abs=2)
+    assert rms(wide) > 5000  # the tone is there at 16 kHz
+    assert rms(narrow) < rms(wide) / 30  # and filtered out at 8 kHz
