@@ -21,7 +21,15 @@ from agi_callbot.units import parse_duration
 
 #: keys every HTTP gateway accepts
 HTTP_KEYS = frozenset(
-    {"provider", "dry_run", "base_url", "timeout", "connect_timeout", "max_connections"}
+    {
+        "provider",
+        "dry_run",
+        "base_url",
+        "timeout",
+        "connect_timeout",
+        "max_connections",
+        "idempotency_header",
+    }
 )
 _SECRET_WORDS = ("token", "secret", "password", "api_key", "apikey", "auth")
 _MISSING: Any = object()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
+from agi_callbot.errors import ConfigError
 from agi_callbot.gateways.conf import ProviderConf
 from agi_callbot.gateways.errors import ProviderError, from_response, from_transport
 from agi_callbot.numbers import to_e164, why_not
@@ -22,12 +25,34 @@ log = logging.getLogger("agi_callbot.gateways")
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
+#: the characters every provider we know accepts in an idempotency key (Telnyx is the
+#: strictest: ``[A-Za-z0-9_:-]{1,255}``)
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_:-]{1,64}")
+
+
+def wire_key(key: str) -> str:
+    """The outbox key as a provider's idempotency header value: itself when it is short
+    and plain, else its SHA-256 hex (an outbox key holds ``/`` and ``.``). Deterministic,
+    so every attempt at one message sends the same value."""
+    if _PLAIN_KEY.fullmatch(key):
+        return key
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
 class HttpGateway:
     """Base of the HTTP providers: ``request`` returns a success response or raises
-    :class:`ProviderError` with the retry decision already made."""
+    :class:`ProviderError` with the retry decision already made.
+
+    Every request for a message carries the outbox's idempotency key in
+    ``key_header`` (setting ``idempotency_header``; ``none`` turns it off): a send
+    repeated after a crash or a timeout then reaches the provider with the key of the
+    first attempt, and a provider that deduplicates delivers it once.
+    """
 
     channel = ""
     provider = ""
+    #: the header the key goes in unless the settings say otherwise
+    key_header = "Idempotency-Key"
 
     def __init__(
         self, conf: ProviderConf, *, default_timeout: float = 10.0, hide: tuple[str, ...] = ()
@@ -36,10 +61,32 @@ class HttpGateway:
         self.client = conf.http_client(default_timeout=default_timeout)
         #: secrets a provider might echo back in an error body (a query-string password)
         self.hide = tuple(h for h in hide if h)
+        header = conf.text("idempotency_header", self.key_header).strip()
+        if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", header):
+            raise ConfigError(
+                f"setting {conf.path('idempotency_header')!r}: {header!r} is not a header "
+                "name (or 'none')"
+            )
+        self.key_header = "" if header.lower() == "none" else header
+
+    def key_value(self, key: str) -> str:
+        return wire_key(key)
 
     async def request(
-        self, method: str, url: str, *, ok: frozenset[int] | None = None, **kwargs: Any
+        self,
+        method: str,
+        url: str,
+        *,
+        key: str | None = None,
+        ok: frozenset[int] | None = None,
+        **kwargs: Any,
     ) -> httpx.Response:
+        """Send; ``key`` is the outbox key of the message this request delivers."""
+        if key is not None and self.key_header:
+            kwargs["headers"] = {
+                **(kwargs.get("headers") or {}),
+                self.key_header: self.key_value(key),
+            }
         try:
             response = await self.client.request(method, url, **kwargs)
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:

@@ -16,6 +16,10 @@ The generic gateway is described entirely in the settings::
       id_path: messages.0.id                 # where the provider's message id is
       from: "+34910000000"
 
+Every request carries the outbox's idempotency key in an ``Idempotency-Key`` header
+(``idempotency_header: X-Request-Id`` renames it, ``none`` leaves it out), so a send
+repeated after a crash carries the key of the first attempt.
+
 Placeholders are ``{to}``, ``{from}``, ``{text}``, ``{key}`` (the idempotency key) and
 ``{secret}`` (the value of ``auth_env``, for APIs that want it in the query or body);
 ``{{`` and ``}}`` are literal braces. Values are substituted into the template's
@@ -165,7 +169,7 @@ class HttpSmsGateway(HttpGateway):
         if self.body is not None:
             filled = self.body.fill(values)
             kwargs["json" if self.body_format == "json" else "data"] = filled
-        response = await self.request(self.method, self.url, ok=self.ok, **kwargs)
+        response = await self.request(self.method, self.url, key=key, ok=self.ok, **kwargs)
         provider_id = None
         if self.id_path:
             provider_id = _lookup(success_json(response, self.provider), self.id_path)

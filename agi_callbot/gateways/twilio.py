@@ -8,7 +8,6 @@ a crash or a timeout does not deliver twice.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -34,17 +33,12 @@ TWILIO_KEYS = HTTP_KEYS | {
 }
 
 
-def idempotency_token(key: str) -> str:
-    """The outbox key, or its SHA-256 hex when longer than 64 characters: the header stays
-    short, and unlike a cut-off prefix two long fallback keys of one call cannot collide."""
-    return key if len(key) <= 64 else hashlib.sha256(key.encode()).hexdigest()
-
-
 class TwilioGateway(HttpGateway):
     """Posts one form to Messages.json; subclasses choose the form fields."""
 
     provider = "twilio"
     KEYS = TWILIO_KEYS
+    key_header = "I-Twilio-Idempotency-Token"
 
     def __init__(self, conf: ProviderConf) -> None:
         sid = conf.optional("account_sid") or conf.secret("account_sid_env", required=False)
@@ -78,7 +72,7 @@ class TwilioGateway(HttpGateway):
             self.url,
             data=fields,
             auth=self.auth,
-            headers={"I-Twilio-Idempotency-Token": idempotency_token(key)},
+            key=key,
         )
         body: Any = success_json(response, self.provider)
         sid = body.get("sid") if isinstance(body, dict) else None

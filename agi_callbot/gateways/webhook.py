@@ -58,6 +58,10 @@ class WebhookGateway(HttpGateway):
     provider = "http"
     KEYS = HTTP_KEYS | {"url", "secret_env", "headers"}
 
+    def key_value(self, key: str) -> str:
+        # the receiver sees the key as it is (it is also the default body's "id")
+        return key
+
     def __init__(self, settings: Settings, data: Mapping[str, Any], where: str) -> None:
         conf = ProviderConf(data, where, self.KEYS)
         self.url = conf.url("url", None)
@@ -110,7 +114,6 @@ class WebhookGateway(HttpGateway):
         headers.update(
             {
                 "Content-Type": "application/json",
-                "Idempotency-Key": key,
                 "X-Callbot-Call": message.call_uniqueid,
                 "X-Callbot-Flow": message.flow,
                 "X-Callbot-Block": message.block,
@@ -122,7 +125,7 @@ class WebhookGateway(HttpGateway):
             )
         if self.secret:
             headers[SIGNATURE_HEADER] = sign(self.secret, body)
-        response = await self.request(method, url, content=body, headers=headers)
+        response = await self.request(method, url, key=key, content=body, headers=headers)
         provider_id = None
         try:
             answer = response.json()

@@ -78,9 +78,10 @@ def _free_form(message: Message) -> str | None:
 class MetaWhatsAppGateway(HttpGateway):
     """WhatsApp Cloud API: ``POST {base_url}/{phone_number_id}/messages`` with a bearer token.
 
-    The Cloud API accepts no idempotency key: a send retried after a timeout whose
-    request did reach Meta can deliver twice. The outbox keeps that window small (one
-    attempt per claim, the key recorded before sending); nothing here can close it.
+    The Cloud API documents no idempotency key: a send retried after a timeout whose
+    request did reach Meta can deliver twice. The key still goes out in
+    ``Idempotency-Key`` (a proxy or a later API version may use it); the outbox keeps the
+    window small (one attempt per claim, the lease one send deadline plus a margin).
     """
 
     channel = "whatsapp"
@@ -115,7 +116,7 @@ class MetaWhatsAppGateway(HttpGateway):
                 parameters = [{"type": "text", "text": p} for p in template.params]
                 spec["components"] = [{"type": "body", "parameters": parameters}]
             body.update(type="template", template=spec)
-        response = await self.request("POST", self.url, json=body, headers=self.headers)
+        response = await self.request("POST", self.url, key=key, json=body, headers=self.headers)
         answer = success_json(response, self.provider)
         messages = answer.get("messages") if isinstance(answer, dict) else None
         wamid = messages[0].get("id") if messages and isinstance(messages[0], dict) else None

@@ -93,6 +93,10 @@ def open_store(settings: Settings) -> Store:
     )
 
 
+#: seconds a lease outlasts the send deadline
+LEASE_MARGIN = 5.0
+
+
 class Outbox:
     """The facade flows, the server and the CLI use; see the module docstring for the rules."""
 
@@ -125,10 +129,12 @@ class Outbox:
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self.send_timeout = send_timeout
-        #: twice the send deadline: a lease that expired while its send still ran would let
-        #: a second worker send in parallel; the margin covers recording the outcome and
-        #: small clock differences between nodes sharing a PostgreSQL outbox
-        self.lease = lease if lease is not None else 2 * send_timeout + 1.0
+        #: the send deadline plus a margin: a send is cancelled at its deadline, so a lease
+        #: that long cannot expire while its send still runs; the margin covers recording
+        #: the outcome and small clock differences between nodes sharing a PostgreSQL
+        #: outbox. It is also how long a message waits after its worker died mid-send
+        #: before another one repeats it (with the same idempotency key).
+        self.lease = lease if lease is not None else send_timeout + LEASE_MARGIN
         self.optin_timeout = optin_timeout
         self.optins = OptIns(store, self.clock, region)
         self.workers = Workers(

@@ -9,6 +9,7 @@ from aiohttp.test_utils import TestServer
 
 from agi_callbot.gateways import build_gateways
 from agi_callbot.gateways.callbacks import routes, twilio_signature
+from agi_callbot.gateways.http import wire_key
 from agi_callbot.outbox import Outbox
 from agi_callbot.services import Message
 
@@ -78,7 +79,7 @@ async def test_whatsapp_outside_window_falls_back_to_sms_then_delivered(settings
         assert wa_request.json["template"]["components"][0]["parameters"][0]["text"] == "Ana"
         assert sms_request.form["To"] == "+34600111222"
         assert sms_request.form["Body"] == "Encuesta: https://acme.example/e"
-        assert sms_request.headers["I-Twilio-Idempotency-Token"] == sent[0].key
+        assert sms_request.headers["I-Twilio-Idempotency-Token"] == wire_key(sent[0].key)
 
         app = web.Application()
         app.add_routes(routes(outbox, settings))

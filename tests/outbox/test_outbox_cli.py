@@ -158,7 +158,7 @@ async def test_outbox_work_killed_mid_send_delivers_after_restart(
     tmp_path: Path, provider: ProviderServer
 ) -> None:
     """The real command and the real webhook gateway: kill -9 while the provider holds
-    the request; the lease (2 × send_timeout + 1 s) expires; the restarted command sends
+    the request; the lease (send_timeout + 5 s) expires; the restarted command sends
     it again with the same Idempotency-Key; SIGTERM then stops it cleanly."""
     config = write_config(
         tmp_path,
