@@ -21,7 +21,7 @@ Errors carry a 1-based column inside the source string.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -417,8 +417,18 @@ class Template:
     source: str
     parts: tuple[str | tuple[str, str | None], ...]
 
-    def render(self, variables: Mapping[str, Value], *, strict: bool = True) -> str:
-        """Unset names without a default raise, or read as "" when ``strict`` is false."""
+    def render(
+        self,
+        variables: Mapping[str, Value],
+        *,
+        strict: bool = True,
+        place: Callable[[str, str], str] | None = None,
+    ) -> str:
+        """Unset names without a default raise, or read as "" when ``strict`` is false.
+
+        ``place(value, text_so_far)`` encodes each value for where it lands (a URL's
+        path or query); the template's own text is kept as written.
+        """
         out: list[str] = []
         for part in self.parts:
             if isinstance(part, str):
@@ -426,11 +436,12 @@ class Template:
                 continue
             name, default = part
             try:
-                out.append(_text(lookup(variables, name)))
+                value = _text(lookup(variables, name))
             except UnsetVariable:
                 if default is None and strict:
                     raise
-                out.append(default or "")
+                value = default or ""
+            out.append(place(value, "".join(out)) if place is not None else value)
         return "".join(out)
 
     def variables(self) -> frozenset[str]:

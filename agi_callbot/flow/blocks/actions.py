@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from agi_callbot.flow.blocks.call import Call
+from agi_callbot.flow.escaping import fill_url, header_value
 from agi_callbot.flow.expr import interpolate
 from agi_callbot.flow.model import (
     Action,
@@ -117,9 +118,12 @@ def message_fields(spec: ActionSpec, variables: Mapping[str, Any]) -> tuple[str,
         payload = {
             "data": render(spec.body, v) if spec.body is not None else {},
             "method": spec.method,
-            "headers": render(dict(spec.headers), v),
+            "headers": {
+                name: header_value(name, str(value))
+                for name, value in render(dict(spec.headers), v).items()
+            },
         }
-        return "webhook", interpolate(spec.url, v), payload
+        return "webhook", fill_url(spec.url, v), payload
     raise TypeError(f"not a message action: {spec!r}")
 
 

@@ -13,7 +13,8 @@ import logging
 from dataclasses import dataclass
 
 from agi_callbot.flow.blocks.call import Call
-from agi_callbot.flow.expr import interpolate, parse_template
+from agi_callbot.flow.escaping import sound_name
+from agi_callbot.flow.expr import parse_template
 from agi_callbot.flow.model import Prompt
 
 log = logging.getLogger("agi_callbot.flow")
@@ -30,7 +31,7 @@ class Spoken:
 async def resolve(call: Call, prompt: Prompt) -> Spoken:
     """The file STREAM FILE / GET DATA receives for ``prompt`` in the call's language."""
     if prompt.file is not None:
-        file = interpolate(prompt.file, call.variables)
+        file = sound_name(prompt.file, call.variables)
         return Spoken(f"[{file}]", file)
     assert prompt.text is not None, "the loader gives every prompt a text or a file"
     flow = call.current_flow or call.flow
