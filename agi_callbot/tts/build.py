@@ -112,7 +112,8 @@ def _copy(service: PromptService, key: str, formats: Sequence[str], output: Path
         target = output / f"{key}.{ext}"
         if not target.exists():
             temp = output / f".tmp-{key}.{ext}.{os.getpid()}"
-            shutil.copyfile(service.cache.path(key, ext), temp)
+            with service.cache.open(key, ext) as source, temp.open("wb") as copy:
+                shutil.copyfileobj(source, copy)
             os.replace(temp, target)
 
 

@@ -20,11 +20,12 @@ import hashlib
 import json
 import os
 import secrets
+import stat
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from agi_callbot.errors import ConfigError, PromptError
 
@@ -87,11 +88,34 @@ class PromptCache:
         return os.path.join(self._root, key)
 
     def lookup(self, key: str, ext: str) -> bool:
-        """Is this file there? The whole warm path: one stat, no Path objects."""
+        """Is this file there? The whole warm path: one ``lstat``, no Path objects.
+
+        Only a regular file counts: a symlink or anything else planted in the folder is
+        neither served, converted nor copied out (it could point at ``/etc/passwd``).
+        """
         try:
-            return os.stat(f"{self._root}/{key}.{ext}").st_size > 0
+            info = os.lstat(f"{self._root}/{key}.{ext}")
         except OSError:
             return False
+        return stat.S_ISREG(info.st_mode) and info.st_size > 0
+
+    def open(self, key: str, ext: str) -> BinaryIO:
+        """The file for reading, opened without following a link (``O_NOFOLLOW``) and
+        checked to be a regular file, so a link swapped in after :meth:`lookup` is
+        refused too. ``FileNotFoundError`` when it is not a prompt file."""
+        path = f"{self._root}/{key}.{ext}"
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError as exc:  # ELOOP: a symlink
+            raise FileNotFoundError(f"{path}: not a prompt file ({exc.strerror})") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise FileNotFoundError(f"{path}: not a regular file")
+        return os.fdopen(fd, "rb")
+
+    def read(self, key: str, ext: str) -> bytes:
+        with self.open(key, ext) as file:
+            return file.read()
 
     async def produce(
         self,
@@ -174,7 +198,7 @@ class PromptCache:
         with os.scandir(self.root) as scan:
             for entry in scan:
                 key, dot, _ = entry.name.partition(".")
-                if dot and is_key(key):
+                if dot and is_key(key) and entry.is_file(follow_symlinks=False):
                     groups.setdefault(key, []).append(entry)
         for key, files in sorted(groups.items()):
             stats = [f.stat() for f in files]

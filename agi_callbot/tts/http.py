@@ -63,8 +63,8 @@ def routes(service: PromptService) -> list[web.RouteDef]:
         if _matches(request.headers.get("If-None-Match", ""), etag):
             return web.Response(status=304, headers=headers)
         try:
-            body = await asyncio.to_thread(path.read_bytes)
-        except FileNotFoundError as exc:  # pruned between the lookup and the read
+            body = await asyncio.to_thread(service.cache.read, key, ext)
+        except FileNotFoundError as exc:  # pruned (or swapped) between lookup and read
             raise web.HTTPNotFound(text="no such prompt\n") from exc
         return web.Response(body=body, headers=headers)
 

@@ -214,16 +214,19 @@ class PromptService:
         master = next((f for f in QUALITY_ORDER if f != ext and self.cache.lookup(key, f)), None)
         if master is None:
             return None
-        source = self.cache.path(key, master)
 
         async def render(temp: Path) -> None:
+            # read here, without following links (sox would open whatever the name is)
+            try:
+                data = await asyncio.to_thread(self.cache.read, key, master)
+            except FileNotFoundError as exc:
+                raise PromptError(f"{key}.{master} is not a prompt file") from exc
             await convert(
-                source,
+                SourceAudio(data, FORMATS[master].input_args()),
                 temp,
                 FORMATS[ext],
                 treatment=CONVERT_ONLY,
                 timeout=self.settings.tts.render_timeout,
-                source_format=FORMATS[master],
             )
 
         return await self.cache.produce(key, ext, render)
