@@ -25,11 +25,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from agi_callbot import __version__, metrics
 from agi_callbot.config import Settings
 from agi_callbot.errors import ConfigError
 from agi_callbot.gateways import callbacks
+from agi_callbot.log_limit import Limiter
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,39 @@ ASTERISK_HTTP_PORTS = (8088, 8089)
 
 _STARTED = web.AppKey("started", float)
 _READY = web.AppKey("ready", object)
+
+
+class _OneLineErrors(logging.Filter):
+    """aiohttp logs a malformed request with a full traceback (``Error handling request``):
+    anyone can send one, so each becomes one short, rate-limited line naming the cause;
+    an error in our own handler keeps its traceback, once per window."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.limiter = Limiter(log)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is None:
+            return True
+        cause = type(exc).__name__
+        if isinstance(exc, HttpProcessingError):
+            status = getattr(exc, "code", 400) or 400
+            self.limiter.warning(cause, "http: malformed request refused (%s, %s)", cause, status)
+        else:
+            self.limiter.log(
+                logging.ERROR,
+                cause,
+                "http: error handling a request: %s",
+                cause,
+                exc_info=record.exc_info,
+            )
+        return False
+
+
+#: the logger our HTTP listener's connections log to (aiohttp's ``aiohttp.server`` otherwise)
+_SERVER_LOG = logging.getLogger("agi_callbot.web.server")
+_SERVER_LOG.addFilter(_OneLineErrors())
 
 
 def _always_ready() -> Readiness:
@@ -133,7 +168,7 @@ async def start_http(
     port = settings.http.port if port is None else port
     if port in ASTERISK_HTTP_PORTS:
         log.warning("http.port %d is one of Asterisk's own HTTP ports; choose another", port)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, logger=_SERVER_LOG)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
     try:

@@ -32,8 +32,11 @@ from aiohttp import web
 
 from agi_callbot.config import Settings, secret
 from agi_callbot.gateways.errors import describe
+from agi_callbot.log_limit import Limiter
 
 log = logging.getLogger("agi_callbot.gateways")
+#: refusals are what anyone on the internet can cause: one line per cause per window
+refusals = Limiter(log)
 
 OnStatus = Callable[[str, str, str, str | None], Awaitable[Any] | Any]
 
@@ -116,7 +119,9 @@ def routes(receiver: Any, settings: Settings | None = None) -> list[web.RouteDef
 
     async def twilio(request: web.Request) -> web.Response:
         if not secrets.twilio_tokens:
-            log.warning("twilio callback refused: no Twilio auth token configured")
+            refusals.warning(
+                "twilio-unconfigured", "twilio callback refused: no Twilio auth token configured"
+            )
             return web.Response(status=403, text="not configured")
         form = await request.post()
         params = [(k, str(v)) for k, v in form.items()]
@@ -127,7 +132,7 @@ def routes(receiver: Any, settings: Settings | None = None) -> list[web.RouteDef
             for token in secrets.twilio_tokens
             for url in urls
         ):
-            log.warning("twilio callback refused: bad signature")
+            refusals.warning("twilio-signature", "twilio callback refused: bad signature")
             return web.Response(status=403, text="bad signature")
         sid = str(form.get("MessageSid") or form.get("SmsSid") or "")
         status = TWILIO_STATUSES.get(str(form.get("MessageStatus") or form.get("SmsStatus")))
@@ -146,17 +151,19 @@ def routes(receiver: Any, settings: Settings | None = None) -> list[web.RouteDef
             and hmac.compare_digest(token.encode(), expected.encode())
         ):
             return web.Response(text=query.get("hub.challenge", ""))
-        log.warning("meta webhook verification refused")
+        refusals.warning("meta-verify", "meta webhook verification refused")
         return web.Response(status=403, text="verification failed")
 
     async def meta(request: web.Request) -> web.Response:
         if not secrets.meta_app_secret:
-            log.warning("meta callback refused: no app_secret_env configured")
+            refusals.warning(
+                "meta-unconfigured", "meta callback refused: no app_secret_env configured"
+            )
             return web.Response(status=403, text="not configured")
         body = await request.read()
         given = request.headers.get("X-Hub-Signature-256", "")
         if not hmac.compare_digest(meta_signature(secrets.meta_app_secret, body), given):
-            log.warning("meta callback refused: bad signature")
+            refusals.warning("meta-signature", "meta callback refused: bad signature")
             return web.Response(status=403, text="bad signature")
         try:
             document = json.loads(body)

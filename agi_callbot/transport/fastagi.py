@@ -20,12 +20,12 @@ import asyncio
 import contextlib
 import logging
 import socket
-import time
 from collections.abc import Callable
 
 from agi_callbot.channel import CommandObserver, Timeouts, Watchdog
 from agi_callbot.config import Listen
 from agi_callbot.errors import ConnectionClosed, SessionNotStarted
+from agi_callbot.log_limit import Limiter
 from agi_callbot.session import Handler, open_channel, run_session
 
 log = logging.getLogger("agi_callbot.fastagi")
@@ -162,8 +162,8 @@ class FastAGIServer:
         self._server: asyncio.Server | None = None
         self.watchdog = Watchdog()
         self._watchdog_task: asyncio.Task[None] | None = None
-        self._last_refusal_log = 0.0
-        self._refused_since_log = 0
+        #: what a peer that is not Asterisk causes: one line per cause per window
+        self.sessions = Limiter(log)
 
     @property
     def port(self) -> int:
@@ -200,18 +200,13 @@ class FastAGIServer:
         task.add_done_callback(self.calls.discard)
 
     def _refuse(self, reason: str) -> None:
-        self._refused_since_log += 1
         if self.on_refused is not None:
             self.on_refused(reason)
-        now = time.monotonic()
-        if now - self._last_refusal_log >= 10.0:
-            log.warning(
-                "refused %d FastAGI connection(s): %d calls running (listen.max_calls)",
-                self._refused_since_log,
-                len(self.calls),
-            )
-            self._last_refusal_log = now
-            self._refused_since_log = 0
+        self.sessions.warning(
+            "max_calls",
+            "refused a FastAGI connection: %d calls running (listen.max_calls)",
+            len(self.calls),
+        )
 
     async def _session(self, wire: ProtocolWire) -> None:
         sock = wire.transport.get_extra_info("socket") if wire.transport else None
@@ -228,7 +223,12 @@ class FastAGIServer:
                 watchdog=self.watchdog,
             )
         except SessionNotStarted as exc:
-            (log.warning if exc.malformed else log.info)("%s: %s; closed", wire.peer, exc)
+            if exc.malformed:  # its message holds the peer's bytes: name the peer only
+                self.sessions.warning(
+                    "not-agi", "FastAGI: not an AGI session from %s; closed", wire.peer
+                )
+            else:
+                self.sessions.info(str(exc), "FastAGI %s: %s; closed", wire.peer, exc)
             await wire.aclose()
             return
         self.served += 1
