@@ -70,14 +70,32 @@ class Timeouts:
             float(listen.exec_timeout) or None,
         )
 
-    def for_command(self, command: Command) -> float | None:
+    def for_command(self, command: Command, length: float | None = None) -> float | None:
+        """The reply deadline of ``command``, from what it does.
+
+        Quick commands: ``reply``. A command that plays a prompt whose ``length`` (in
+        seconds) the caller knows: that length, plus the time it waits for digits
+        (GET DATA: its timeout per digit; GET OPTION: its timeout), plus ``reply``.
+        WAIT FOR DIGIT: its own timeout plus ``reply``. A length that is not known (a
+        sound file of Asterisk's, SAY …) or a wait for ever: ``media`` plus the command's
+        timeout, as the cap. EXEC (Queue, Dial): ``exec`` — a bridged conversation has
+        no bound, so by default none; TCP keepalive finds a vanished peer instead.
+        """
         wait = command_wait(command)
         if wait is Wait.QUICK:
             return self.reply
-        if wait is Wait.MEDIA:
-            extra = getattr(command, "timeout_ms", 0) or 0
-            return self.media + max(extra, 0) / 1000 + self.reply
-        return self.exec
+        if wait is Wait.EXEC:
+            return self.exec
+        timeout = max(getattr(command, "timeout_ms", 0) or 0, 0) / 1000
+        if isinstance(command, cmd.WaitForDigit):
+            if command.timeout_ms >= 0:
+                return timeout + self.reply
+            return self.media + self.reply
+        if length is None:
+            return self.media + timeout + self.reply
+        if isinstance(command, cmd.GetData):
+            timeout *= max(1, command.max_digits)
+        return min(length + timeout, self.media + timeout) + self.reply
 
 
 @dataclass(frozen=True)
@@ -170,9 +188,11 @@ class Channel:
 
     # -- the exchange --------------------------------------------------------------
 
-    async def send(self, command: Command) -> Reply:
-        """Send one command and return its reply; 510/520 raise, 511 raises DeadChannel."""
-        reply = await self._exchange(command)
+    async def send(self, command: Command, length: float | None = None) -> Reply:
+        """Send one command and return its reply; 510/520 raise, 511 raises DeadChannel.
+
+        ``length``: seconds of audio the command plays, when known (its deadline)."""
+        reply = await self._exchange(command, length)
         if reply.code == 511:
             raise DeadChannel(f"{command.verb}: the channel is dead")
         if reply.code in (510, 520):
@@ -184,13 +204,13 @@ class Channel:
             )
         return reply
 
-    async def _exchange(self, command: Command) -> Reply:
+    async def _exchange(self, command: Command, length: float | None = None) -> Reply:
         if self._closed:
             raise ConnectionClosed("the AGI session is closed")
         data = self.connection.send(command)
         started = time.perf_counter()
         reply: Reply | None = None
-        timeout = self.timeouts.for_command(command)
+        timeout = self.timeouts.for_command(command, length)
         try:
             await self.wire.write(data)
             self.commands_sent += 1
@@ -232,11 +252,11 @@ class Channel:
             elif isinstance(event, Closed):
                 raise ConnectionClosed("Asterisk closed the AGI connection")
 
-    async def _live(self, command: Command) -> Reply:
+    async def _live(self, command: Command, length: float | None = None) -> Reply:
         """A command that needs the caller: refused at once on a dead channel."""
         if self.dead:
             raise Hangup(f"{command.verb}: the caller is gone")
-        return await self.send(command)
+        return await self.send(command, length)
 
     async def _settle(self, what: str) -> None:
         """After an ambiguous ``-1``: raise Hangup if the channel is dead (see module doc)."""
@@ -265,14 +285,22 @@ class Channel:
     async def noop(self, text: str = "") -> None:
         await self.send(cmd.Noop(text))
 
-    async def stream_file(self, file: str, escape_digits: str = "", offset: int = 0) -> Playback:
-        reply = await self._live(cmd.StreamFile(file, escape_digits, offset))
+    async def stream_file(
+        self, file: str, escape_digits: str = "", offset: int = 0, *, length: float | None = None
+    ) -> Playback:
+        """Play ``file``; ``length`` (seconds, when known) bounds the wait for the reply."""
+        reply = await self._live(cmd.StreamFile(file, escape_digits, offset), length)
         return await self._playback(reply, "STREAM FILE")
 
     async def get_option(
-        self, file: str, escape_digits: str = "", timeout_ms: int = 5000
+        self,
+        file: str,
+        escape_digits: str = "",
+        timeout_ms: int = 5000,
+        *,
+        length: float | None = None,
     ) -> Playback:
-        reply = await self._live(cmd.GetOption(file, escape_digits, timeout_ms))
+        reply = await self._live(cmd.GetOption(file, escape_digits, timeout_ms), length)
         return await self._playback(reply, "GET OPTION")
 
     async def _playback(self, reply: Reply, what: str) -> Playback:
@@ -282,8 +310,15 @@ class Channel:
             return Playback(None, endpos, ok=False)
         return Playback(_dtmf(reply) if reply.value > 0 else None, endpos)
 
-    async def get_data(self, file: str, timeout_ms: int = 5000, max_digits: int = 1024) -> Digits:
-        reply = await self._live(cmd.GetData(file, timeout_ms, max_digits))
+    async def get_data(
+        self,
+        file: str,
+        timeout_ms: int = 5000,
+        max_digits: int = 1024,
+        *,
+        length: float | None = None,
+    ) -> Digits:
+        reply = await self._live(cmd.GetData(file, timeout_ms, max_digits), length)
         if reply.result == "-1":
             await self._settle("GET DATA")
             return Digits("", timed_out=False, ok=False)

@@ -60,6 +60,18 @@ class Listen:
     media_timeout: Duration = Duration(1800.0)
     drain_timeout: Duration = Duration(30.0)
     close_timeout: Duration = Duration(2.0)
+    #: TCP keepalive on each FastAGI socket: first probe after ``keepalive_idle`` of
+    #: silence, then every ``keepalive_interval``; ``keepalive_count`` unanswered probes
+    #: end the call (a vanished Asterisk is noticed in idle + interval × count, ~1 min).
+    #: The system default (7,200 s) would hold a Queue's call slot for two hours.
+    keepalive_idle: Duration = Duration(30.0)
+    keepalive_interval: Duration = Duration(10.0)
+    keepalive_count: int = 3
+
+    def __post_init__(self) -> None:
+        for name in ("keepalive_idle", "keepalive_interval", "keepalive_count"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"setting 'listen.{name}': must be at least 1")
 
 
 @dataclass(frozen=True)

@@ -141,6 +141,23 @@ class ProtocolWire(asyncio.Protocol):
         return None if self.transport is None else self.transport.get_extra_info("peername")
 
 
+def keepalive(sock: socket.socket, listen: Listen) -> None:
+    """Per-socket TCP keepalive (``listen.keepalive_*``): a peer that vanished without a
+    FIN or RST (power cut, network gone) is found after idle + interval × count seconds,
+    the read fails and the call's slot comes back. Platforms without the per-socket
+    options keep the system's timings."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for option, value in (
+        ("TCP_KEEPIDLE", listen.keepalive_idle),
+        ("TCP_KEEPINTVL", listen.keepalive_interval),
+        ("TCP_KEEPCNT", listen.keepalive_count),
+    ):
+        if hasattr(socket, option):
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), max(1, round(value)))
+
+
 class FastAGIServer:
     """Accepts FastAGI connections and runs ``handler(channel)`` for each call."""
 
@@ -213,7 +230,7 @@ class FastAGIServer:
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            keepalive(sock, self.listen)
         try:
             channel = await open_channel(
                 wire,

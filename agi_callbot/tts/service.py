@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import shutil
 import time
 from collections import Counter
@@ -33,9 +34,10 @@ from agi_callbot.tts.audio import (
     CONVERT_ONLY,
     FORMATS,
     QUALITY_ORDER,
+    SourceAudio,
     convert,
 )
-from agi_callbot.tts.cache import PromptCache
+from agi_callbot.tts.cache import PromptCache, is_key
 from agi_callbot.tts.candidates import Candidate, Speakers, recording_candidate
 from agi_callbot.tts.engines import Engine, Recordings, build_engines
 
@@ -127,6 +129,23 @@ class PromptService:
         if self.delivery == "deployed":
             return f"{self.settings.prompts.deployed_prefix.strip('/')}/{key}"
         return self.cache.stem_text(key)
+
+    def length(self, file: str) -> float | None:
+        """Seconds of audio in a prompt :meth:`deliver` named (``None``: not one of ours,
+        or not in the cache here). A call's deadline for playing it follows from this."""
+        key = file.rstrip("/").rsplit("/", 1)[-1].split(".", 1)[0]
+        if not is_key(key):
+            return None
+        for ext in QUALITY_ORDER:
+            if self.cache.lookup(key, ext):
+                fmt = FORMATS[ext]
+                try:
+                    size = os.lstat(self.cache.path(key, ext)).st_size
+                except OSError:
+                    return None
+                width = 1 if ext in ("ulaw", "alaw") else 2
+                return max(size - fmt.header_bytes, 0) / (fmt.rate * width)
+        return None
 
     async def render(
         self,

@@ -53,7 +53,10 @@ async def _prompt_and_digits(call: Call, machine: Collector, step: Play) -> Coll
     call.said(spoken.text)
     spec = machine.collect
     got = await call.channel.get_data(
-        spoken.file, timeout_ms=round(step.timeout * 1000), max_digits=spec.max_digits
+        spoken.file,
+        timeout_ms=round(step.timeout * 1000),
+        max_digits=spec.max_digits,
+        length=spoken.length,
     )
     following = machine.submit(got.digits, got.timed_out)
     if isinstance(following, Play):

@@ -26,6 +26,8 @@ class Spoken:
 
     text: str
     file: str
+    #: seconds of audio, when the prompt service knows (the reply deadline follows it)
+    length: float | None = None
 
 
 async def resolve(call: Call, prompt: Prompt) -> Spoken:
@@ -41,20 +43,22 @@ async def resolve(call: Call, prompt: Prompt) -> Spoken:
     text = template.render(call.variables)
     block = flow.blocks.get(call.block)
     voice = {**flow.voice, **((block.voice or {}) if block is not None else {})}
-    file = await call.services.prompts.resolve(
+    prompts = call.services.prompts
+    file = await prompts.resolve(
         text,
         prompt_id=None if template.dynamic else prompt.id,
         language=language,
         voice=voice,
     )
-    return Spoken(text, file)
+    measure = getattr(prompts, "length", None)  # a service that cannot tell: no bound
+    return Spoken(text, file, measure(file) if measure is not None else None)
 
 
 async def play(call: Call, prompt: Prompt, escape_digits: str = "") -> str | None:
     """Play ``prompt``; return the digit that interrupted it (barge-in) or None."""
     spoken = await resolve(call, prompt)
     call.said(spoken.text)
-    playback = await call.channel.stream_file(spoken.file, escape_digits)
+    playback = await call.channel.stream_file(spoken.file, escape_digits, length=spoken.length)
     if not playback.ok:
         log.warning("prompt %s did not play (file %s missing?)", prompt.id, spoken.file)
     return playback.digit or None
