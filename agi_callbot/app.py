@@ -12,9 +12,11 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiohttp.web import AppRunner
@@ -24,6 +26,7 @@ from agi_callbot.ami import NoTeams, Teams
 from agi_callbot.config import Settings
 from agi_callbot.console import mount as mount_console
 from agi_callbot.console import standalone_app as standalone_console
+from agi_callbot.errors import ConfigError
 from agi_callbot.flow.loader import FlowLibrary
 from agi_callbot.gateways import Gateway, build_gateways, probe
 from agi_callbot.outbox import Outbox
@@ -61,7 +64,8 @@ class App:
     async def build(self) -> None:
         """Open stores and services (no listener yet): enough for one classic AGI call."""
         settings = self.settings
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        usable_folder(settings.data_dir, "data_dir")
+        check_flows_dir(settings.flows_dir)
         self.prompts = prompts = PromptService.from_settings(settings)
         prompts.check()
         self._closers.append(prompts.aclose)
@@ -210,6 +214,38 @@ def settle_memory() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
+
+
+def usable_folder(path: Path, setting: str) -> None:
+    """Create ``path`` if needed and prove it writable, or one line naming the setting."""
+    fix = f"point {setting} at a folder this user can write"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigError(f"setting {setting!r}: {path} is not a folder (a file); {fix}") from None
+    except OSError as exc:
+        raise ConfigError(
+            f"setting {setting!r}: cannot create {path}: {exc.strerror}; {fix}"
+        ) from None
+    probe = path / f".write-probe-{os.getpid()}"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(
+            f"setting {setting!r}: cannot write in {path}: {exc.strerror}; {fix}"
+        ) from None
+
+
+def check_flows_dir(path: Path) -> None:
+    """A node without its flows cannot take a call: refuse to start, loudly."""
+    fix = "create it, or point flows_dir (serve --flows) at the folder with your flows"
+    if not path.exists():
+        raise ConfigError(f"setting 'flows_dir': {path} does not exist; {fix}")
+    if not path.is_dir():
+        raise ConfigError(f"setting 'flows_dir': {path} is not a folder; {fix}")
+    if not any(p for p in path.rglob("*.yaml") if not p.name.endswith(".test.yaml")):
+        raise ConfigError(f"setting 'flows_dir': {path} holds no flow (*.yaml); add one, or {fix}")
 
 
 async def serve_forever(settings: Settings) -> int:

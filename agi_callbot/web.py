@@ -29,9 +29,9 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from agi_callbot import __version__, metrics
 from agi_callbot.config import Settings
-from agi_callbot.errors import ConfigError
 from agi_callbot.gateways import callbacks
 from agi_callbot.log_limit import Limiter
+from agi_callbot.transport.fastagi import listen_error
 
 log = logging.getLogger(__name__)
 
@@ -175,9 +175,8 @@ async def start_http(
         await site.start()
     except OSError as exc:
         await runner.cleanup()
-        raise ConfigError(
-            f"cannot listen for {what} on {host}:{port}: {exc.strerror or exc}"
-        ) from exc
+        section = "http" if what == "HTTP" else what
+        raise listen_error(section, what, host, port, exc) from None
     address = runner.addresses[0] if runner.addresses else (host, port)
     log.info("%s listening on %s:%s", what, address[0], address[1])
     return runner

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agi_callbot import __version__
-from agi_callbot.errors import CallbotError
+from agi_callbot.errors import CallbotError, ConfigError
 
 #: the order commands are listed in ``--help``: running a node, flows, after the calls
 ORDER = (
@@ -97,6 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except ConfigError as exc:  # the settings cannot work: the admin's to fix, no traceback
+        print(f"agi-callbot: {exc}", file=sys.stderr)
+        return 2
     except CallbotError as exc:
         print(f"agi-callbot: {exc}", file=sys.stderr)
         return 1

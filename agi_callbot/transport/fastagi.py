@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import socket
 from collections.abc import Callable
 
 from agi_callbot.channel import CommandObserver, Timeouts, Watchdog
 from agi_callbot.config import Listen
-from agi_callbot.errors import ConnectionClosed, SessionNotStarted
+from agi_callbot.errors import ConfigError, ConnectionClosed, SessionNotStarted
 from agi_callbot.log_limit import Limiter
 from agi_callbot.session import Handler, open_channel, run_session
 
@@ -141,6 +142,29 @@ class ProtocolWire(asyncio.Protocol):
         return None if self.transport is None else self.transport.get_extra_info("peername")
 
 
+def listen_error(section: str, what: str, host: str, port: int, exc: OSError) -> ConfigError:
+    """One line for a listener that cannot bind: the setting to change and how."""
+    reason = (exc.strerror or str(exc)).lower()
+    if exc.errno == errno.EADDRINUSE:
+        return ConfigError(
+            f"setting '{section}.port': cannot listen for {what} on {host}:{port}: "
+            "address already in use (another process holds it: stop it or choose another port)"
+        )
+    if exc.errno in (errno.EADDRNOTAVAIL, socket.EAI_NONAME) or isinstance(exc, socket.gaierror):
+        return ConfigError(
+            f"setting '{section}.host': cannot listen for {what} on {host}:{port}: {reason} "
+            "(use an address of this machine, such as 127.0.0.1)"
+        )
+    if exc.errno == errno.EACCES:
+        return ConfigError(
+            f"setting '{section}.port': cannot listen for {what} on {host}:{port}: {reason} "
+            "(ports below 1024 need privileges: choose a higher port)"
+        )
+    return ConfigError(
+        f"setting '{section}.port': cannot listen for {what} on {host}:{port}: {reason}"
+    )
+
+
 def keepalive(sock: socket.socket, listen: Listen) -> None:
     """Per-socket TCP keepalive (``listen.keepalive_*``): a peer that vanished without a
     FIN or RST (power cut, network gone) is found after idle + interval × count seconds,
@@ -191,13 +215,19 @@ class FastAGIServer:
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         self._watchdog_task = asyncio.create_task(self.watchdog.run())
-        self._server = await loop.create_server(
-            lambda: ProtocolWire(self),
-            self.listen.host,
-            self.listen.port,
-            backlog=min(4096, max(128, self.listen.max_calls)),
-            reuse_address=True,
-        )
+        try:
+            self._server = await loop.create_server(
+                lambda: ProtocolWire(self),
+                self.listen.host,
+                self.listen.port,
+                backlog=min(4096, max(128, self.listen.max_calls)),
+                reuse_address=True,
+            )
+        except OSError as exc:
+            self._watchdog_task.cancel()
+            raise listen_error(
+                "listen", "FastAGI", self.listen.host, self.listen.port, exc
+            ) from None
         log.info(
             "FastAGI listening on %s:%s (max %d calls)",
             self.listen.host,

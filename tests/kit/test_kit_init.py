@@ -139,7 +139,7 @@ def test_a_non_empty_folder_is_refused_unless_forced(tmp_path: Path, capsys):
     folder = tmp_path / "busy"
     folder.mkdir()
     (folder / "notes.txt").write_text("mine")
-    assert main(["init", str(folder)]) == 1
+    assert main(["init", str(folder)]) == 2  # a configuration error
     assert "not empty" in capsys.readouterr().err
     assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
     assert main(["init", str(folder), "--force"]) == 0
@@ -244,7 +244,7 @@ def test_kit_export_writes_only_the_asterisk_files_for_the_settings(
     secret = parse(made / "asterisk" / "manager.conf").section("callbot").get("secret")
     assert parse(target / "manager.conf").section("callbot").get("secret") == secret
     assert mode(target / "manager.conf") == 0o600
-    assert main(["kit", "export", str(target)]) == 1  # not empty
+    assert main(["kit", "export", str(target)]) == 2  # not empty: a configuration error
     capsys.readouterr()
 
 

@@ -127,7 +127,7 @@ def test_work_once_delivers_with_the_configured_gateways(config: Path, capsys) -
 
 def test_bad_store_setting_is_a_clear_error(tmp_path: Path, capsys) -> None:
     config = write_config(tmp_path, outbox="{store: 'mysql://x'}")
-    assert main(["--config", str(config), "outbox", "list"]) == 1
+    assert main(["--config", str(config), "outbox", "list"]) == 2  # a configuration error
     assert "outbox.store" in capsys.readouterr().err
 
 
