@@ -10,6 +10,8 @@ Settings::
       password_env: SMTP_PASSWORD
       from: "Acme <callbot@example.com>"
       ca_file: /etc/ssl/relay.pem  # a private relay's CA (default: the system's)
+      allow_plaintext_auth: false # security none + username: refused unless true (a relay
+                                  # on a trusted network); a warning at start when allowed
 
 Payload: ``subject``, ``text`` (or ``body``), optional ``html`` and ``from``; ``to`` is
 the address. The Message-ID is derived from the outbox's idempotency key, so a message
@@ -58,6 +60,7 @@ class SmtpGateway:
             "timeout",
             "ca_file",
             "max_connections",
+            "allow_plaintext_auth",
         }
     )
 
@@ -73,6 +76,24 @@ class SmtpGateway:
             )
         self.username = conf.optional("username")
         self.password = conf.secret("password_env") if self.username else None
+        plaintext = conf.data.get("allow_plaintext_auth", False)
+        if not isinstance(plaintext, bool):
+            raise ConfigError(
+                f"setting {conf.path('allow_plaintext_auth')!r}: expected true or false"
+            )
+        if self.username and self.security == "none":
+            if not plaintext:
+                raise ConfigError(
+                    f"setting {conf.path('security')!r}: 'none' would send the SMTP password "
+                    "in clear text; use starttls (port 587) or tls (port 465), or set "
+                    f"{conf.path('allow_plaintext_auth')!r}: true for a relay on a trusted network"
+                )
+            log.warning(
+                "email: SMTP login to %s:%s as %s in clear text (allow_plaintext_auth)",
+                self.host,
+                self.port,
+                self.username,
+            )
         self.sender = conf.text("from")
         if "@" not in parseaddr(self.sender)[1]:
             raise ConfigError(f"setting {conf.path('from')!r}: expected an email address")
