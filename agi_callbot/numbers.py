@@ -44,7 +44,7 @@ def why_not(raw: str | None, region: str | None) -> str | None:
     """Return why ``raw`` cannot be sent to (``None``: it can).
 
     Reasons are short and stable, because ``outbox list`` shows them and admins grep
-    them: ``anonymous caller``, ``no number``, ``invalid number``, ``national number
+    them: ``anonymous caller``, ``no number``, ``not a valid phone number``, ``national number
     without a default region``, ``unknown region 'XX'``.
     """
     return _parse(raw, region)[1]
@@ -82,7 +82,7 @@ def _parse_text(raw: str, region: str | None) -> tuple[str | None, str | None]:
     if not raw.strip():
         return None, "no number"
     if len(raw) > _MAX_INPUT:
-        return None, "invalid number"
+        return None, "not a valid phone number"
     text = _clean(raw)
     if not text:
         return None, "no number"
@@ -93,7 +93,7 @@ def _parse_text(raw: str, region: str | None) -> tuple[str | None, str | None]:
         # (011 in NANP) are still read by phonenumbers with that region
         text = "+" + text[2:]
     if not re.fullmatch(r"\+?\d+", text):
-        return None, "invalid number"
+        return None, "not a valid phone number"
     if region:
         region = region.upper()
         if region not in phonenumbers.SUPPORTED_REGIONS:
@@ -103,7 +103,7 @@ def _parse_text(raw: str, region: str | None) -> tuple[str | None, str | None]:
     try:
         number = phonenumbers.parse(text, region or None)
     except phonenumbers.NumberParseException:
-        return None, "invalid number"
+        return None, "not a valid phone number"
     if not phonenumbers.is_valid_number(number):
-        return None, "invalid number"
+        return None, "not a valid phone number"
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None

@@ -94,7 +94,7 @@ def format_record(record: dict[str, Any]) -> str:
     parts = [
         started,
         flow,
-        record.get("caller") or "anonymous",
+        record.get("caller") or record.get("caller_problem") or "anonymous",
         record.get("status") or "?",
         f"{float(record.get('duration') or 0):.1f}s",
         " > ".join(record.get("path") or []) or "-",

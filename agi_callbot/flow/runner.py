@@ -44,6 +44,7 @@ from agi_callbot.flow.blocks.call import (
     Call,
     End,
     call_variables,
+    caller_problem,
 )
 from agi_callbot.flow.blocks.registry import runner_for
 from agi_callbot.flow.model import Flow
@@ -100,6 +101,10 @@ async def run_call(
         subflows=dict(subflows or {}),
         current_flow=flow,
     )
+    if not call.variables.get("caller"):
+        call.caller_problem, call.caller_given = caller_problem(
+            env, flow.region or settings.defaults.region
+        )
     for name, value in (variables or {}).items():
         call.set(name, value)
     started = services.clock.now()
@@ -210,6 +215,7 @@ async def _finish(call: Call, end: End, error: str, started: float) -> CallResul
         "flow": call.flow.name,
         "version": call.flow.version,
         "caller": call.variables.get("caller", ""),
+        "caller_problem": call.caller_reason,
         "channel": call.variables.get("channel", ""),
         "language": call.language,
         "started": started,

@@ -137,7 +137,7 @@ def recipient(message: Message) -> str:
     """The message's ``to`` as E.164; a number the outbox should have skipped is permanent."""
     number = to_e164(message.to, None)
     if number is None:
-        reason = why_not(message.to, None) or "invalid number"
+        reason = why_not(message.to, None) or "not a valid phone number"
         raise ProviderError(f"{message.channel}: {reason}", retryable=False, code="number")
     return number
 

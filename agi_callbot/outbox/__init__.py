@@ -238,7 +238,7 @@ class Outbox:
         region = str(message.payload.get("region") or self.region)
         e164 = to_e164(raw, region)
         if e164 is None:
-            return raw, SKIPPED, why_not(raw, region) or "invalid number"
+            return raw, SKIPPED, why_not(raw, region) or "not a valid phone number"
         if channel == "whatsapp":
             try:
                 async with asyncio.timeout(self.optin_timeout):

@@ -47,8 +47,8 @@ async def test_anonymous_and_bad_numbers_are_skipped_with_a_reason(outbox, gatew
         "anonymous": "anonymous caller",
         "": "anonymous caller",
         "Restricted": "anonymous caller",
-        "12": "invalid number",
-        "+34 abc": "invalid number",
+        "12": "not a valid phone number",
+        "+34 abc": "not a valid phone number",
     }
     for n, (raw, reason) in enumerate(cases.items()):
         id = await outbox.enqueue(sms(raw), f"k{n}")

@@ -23,7 +23,7 @@ import httpx
 
 from agi_callbot.flow.blocks.call import Call
 from agi_callbot.flow.escaping import fill_url, header_value
-from agi_callbot.flow.expr import interpolate
+from agi_callbot.flow.expr import interpolate, parse_template
 from agi_callbot.flow.model import (
     Action,
     ActionSpec,
@@ -132,6 +132,10 @@ async def _message(call: Call, spec: ActionSpec, key: str) -> None:
         await _webhook_now(call, spec)
         return
     channel, to, payload = message_fields(spec, call.variables)
+    if not to.strip() and call.caller_given and _names_caller(spec):
+        # ${caller} is empty because the number is not valid (not withheld): the outbox
+        # gets it as given, so it records that reason rather than "anonymous caller"
+        to = call.caller_given
     fallback = tuple(_fallback_entry(f.spec, call.variables) for f in getattr(spec, "fallback", ()))
     message = Message(
         channel=channel,
@@ -154,6 +158,15 @@ async def _message(call: Call, spec: ActionSpec, key: str) -> None:
         entry["fallback"] = [f["channel"] for f in fallback]
     call.messages.append(entry)
     call.note("message", channel=channel, to=to, key=key, payload=payload)
+
+
+def _template_names(text: str) -> frozenset[str]:
+    return parse_template(text).variables()
+
+
+def _names_caller(spec: ActionSpec) -> bool:
+    """Does the message's destination come from ``${caller}``?"""
+    return "caller" in _template_names(str(getattr(spec, "to", "") or ""))
 
 
 def _fallback_entry(spec: ActionSpec, variables: Mapping[str, Any]) -> dict[str, Any]:
@@ -190,7 +203,10 @@ async def _webhook_now(call: Call, spec: Webhook) -> None:
 async def _optin(call: Call, spec: OptIn, key: str) -> None:
     number = interpolate(spec.number, call.variables)
     if not number:
-        call.note("optin", channel=spec.channel, recorded=False, reason="anonymous caller")
+        reason = call.caller_problem if "caller" in _template_names(spec.number) else ""
+        call.note(
+            "optin", channel=spec.channel, recorded=False, reason=reason or "anonymous caller"
+        )
         return
     source = f"call {call.uniqueid} {call.flow_name}.{call.block}"
     try:

@@ -19,6 +19,7 @@ from agi_callbot.agi.env import UNKNOWN, Environment
 from agi_callbot.channel import Channel
 from agi_callbot.config import Settings
 from agi_callbot.flow.model import Flow
+from agi_callbot.log import mask_number
 from agi_callbot.services import Services
 
 log = logging.getLogger("agi_callbot.flow")
@@ -86,6 +87,18 @@ class Call:
     transferred: bool = False
     #: post-call actions collected on the way (a transfer's ``on_hangup``), with their block
     post_call: list[tuple[str, Any]] = field(default_factory=list)
+    #: why ``${caller}`` is empty: ``anonymous caller`` (withheld), ``no number``, or
+    #: ``not a valid phone number`` — a different problem, for a different fix
+    caller_problem: str = ""
+    #: the caller id as Asterisk gave it when it is not a valid number (shown masked)
+    caller_given: str = ""
+
+    @property
+    def caller_reason(self) -> str:
+        """``caller_problem`` as the call record shows it: an invalid number, masked."""
+        if self.caller_given and self.caller_problem == "not a valid phone number":
+            return f"{self.caller_problem} ({mask_number(self.caller_given)})"
+        return self.caller_problem
 
     @property
     def uniqueid(self) -> str:
@@ -114,6 +127,18 @@ def clean_text(value: str, limit: int = MAX_VALUE) -> str:
     """Remove control characters (a newline in a caller name must not reach a command or log)."""
     text = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in value)
     return " ".join(text.split())[:limit]
+
+
+def caller_problem(env: Environment, region: str) -> tuple[str, str]:
+    """(why the caller has no usable number, the number as given when it is invalid)."""
+    from agi_callbot.numbers import why_not
+
+    raw = "" if env.caller_number == UNKNOWN else env.caller_number
+    problem = why_not(raw, region) or ""
+    if problem == "no number":
+        problem = "anonymous caller"  # withheld or ``unknown``: the caller sent none
+    given = clean_text(raw, 64) if problem == "not a valid phone number" else ""
+    return problem, given
 
 
 def call_variables(
