@@ -223,7 +223,12 @@ def secret(env_name: str | None) -> str | None:
     """Read a secret from the environment variable a setting names (never from a file we log)."""
     if not env_name:
         return None
-    return os.environ.get(env_name) or None
+    value = os.environ.get(env_name) or None
+    if value is not None:
+        from agi_callbot.log import register_secret  # log imports config
+
+        register_secret(value)  # whoever read it, no log line will carry it
+    return value
 
 
 def load_settings(

@@ -52,8 +52,10 @@ _full_numbers = False
 #: credentials that are secrets whoever logs them, registered or not
 _CREDENTIALS = re.compile(
     r"(?P<head>\b(?:Bearer|Basic)\s+)[A-Za-z0-9._~+/=-]{6,}"
+    # a quoted key (``'passwd': …``) is a value only when the value is quoted too (JSON,
+    # a dict's repr); ``…passwd': letters`` is prose (an error message naming a setting)
     r"|(?P<key>\b(?:password|passwd|secret|token|api_key|apikey|access_token|auth_token)"
-    r"[\"']?\s*[=:]\s*[\"']?)[^\s&\"',;]+",
+    r"(?:[\"']\s*[=:]\s*[\"']|\s*[=:]\s*[\"']?))[^\s&\"',;]+",
     re.IGNORECASE,
 )
 #: attributes every LogRecord has: anything else was passed with ``extra=``

@@ -190,11 +190,12 @@ async def walk(call: Call, flow: Flow, start: str | None = None) -> End | None:
 
 async def _finish(call: Call, end: End, error: str, started: float) -> CallResult:
     channel = call.channel
-    try:
-        await channel.set_variable("CALLBOT_STATUS", end.status)
-        await channel.set_variable("CALLBOT_RESULT", end.result)
-    except Exception as exc:  # the connection may be gone: keep finishing
-        log.warning("could not set CALLBOT_STATUS=%s: %s", end.status, exc)
+    for name, value in (("CALLBOT_STATUS", end.status), ("CALLBOT_RESULT", end.result)):
+        try:
+            await channel.set_variable(name, value)
+        except Exception as exc:  # the connection may be gone: keep finishing
+            # the value may be the caller's (a result from a webhook answer): not logged
+            log.warning("could not set %s (%s)", name, type(exc).__name__)
     try:
         if end.hangup and not channel.dead:
             await channel.hangup()

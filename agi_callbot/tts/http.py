@@ -15,19 +15,26 @@ every header here:
   registers for it.
 
 Formats other than the delivered one are converted on first request (from the best
-format on disk) and kept. The routes are mounted by the one HTTP listener (``web.py``).
+format on disk) and kept; anyone who reaches the port could ask for every key in every
+format, so such conversions are limited to ``CONVERSIONS_PER_MINUTE`` (then 503 with
+``Retry-After``). The delivered format, what a call asked for, is always served.
+The routes are mounted by the one HTTP listener (``web.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
+import time
+from collections import deque
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from agi_callbot.errors import PromptError
+from agi_callbot.log_limit import Limiter
 from agi_callbot.tts.audio import FORMATS
 
 if TYPE_CHECKING:
@@ -36,6 +43,10 @@ if TYPE_CHECKING:
 #: a year: the longest max-age caches honour; content-addressed URLs never go stale.
 MAX_AGE_S = 365 * 24 * 3600
 CACHE_CONTROL = f"public, max-age={MAX_AGE_S}, immutable"
+#: conversions to a format other than the delivered one that requests may cause per
+#: minute: anyone who can reach the port can ask for every key in every format
+CONVERSIONS_PER_MINUTE = 30
+refusals = Limiter(logging.getLogger("agi_callbot.tts"))
 _NAME = re.compile(r"(?P<key>[0-9a-f]{64})\.(?P<ext>[a-z0-9]+)")
 
 
@@ -43,11 +54,37 @@ def routes(service: PromptService) -> list[web.RouteDef]:
     """GET (and HEAD) ``<base_url path>/<key>.<ext>`` for the HTTP listener to mount."""
     prefix = urlsplit(service.settings.prompts.base_url).path.rstrip("/") or "/prompts"
 
+    conversions: deque[float] = deque()
+
+    def may_convert() -> bool:
+        """At most ``CONVERSIONS_PER_MINUTE`` conversions asked for from outside."""
+        now = time.monotonic()
+        while conversions and now - conversions[0] >= 60.0:
+            conversions.popleft()
+        if len(conversions) >= CONVERSIONS_PER_MINUTE:
+            return False
+        conversions.append(now)
+        return True
+
     async def prompt(request: web.Request) -> web.StreamResponse:
         match = _NAME.fullmatch(request.match_info["name"])
         if match is None or match["ext"] not in FORMATS:
             raise web.HTTPNotFound(text="no such prompt\n")
         key, ext = match["key"], match["ext"]
+        if (
+            ext != service.primary
+            and not service.cache.lookup(key, ext)
+            and any(service.cache.lookup(key, f) for f in FORMATS)
+            and not may_convert()
+        ):
+            refusals.warning(
+                "conversions",
+                "prompts: conversion refused (over %d a minute)",
+                CONVERSIONS_PER_MINUTE,
+            )
+            raise web.HTTPServiceUnavailable(
+                text="too many conversions; try again later\n", headers={"Retry-After": "60"}
+            )
         try:
             path = await service.derive(key, ext)
         except PromptError as exc:
