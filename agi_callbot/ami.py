@@ -50,8 +50,8 @@ from panoramisk.message import Message
 
 from agi_callbot import metrics
 from agi_callbot.config import Settings
-from agi_callbot.config import secret as read_secret
 from agi_callbot.errors import CallbotError, ConfigError
+from agi_callbot.log import read_secret
 from agi_callbot.services import Availability
 
 log = logging.getLogger(__name__)

@@ -220,15 +220,13 @@ class Settings:
 
 
 def secret(env_name: str | None) -> str | None:
-    """Read a secret from the environment variable a setting names (never from a file we log)."""
+    """Read a secret from the environment variable a setting names (never from a file we log).
+
+    Code that keeps the secret reads it with :func:`agi_callbot.log.read_secret`, which
+    also registers it for redaction."""
     if not env_name:
         return None
-    value = os.environ.get(env_name) or None
-    if value is not None:
-        from agi_callbot.log import register_secret  # log imports config
-
-        register_secret(value)  # whoever read it, no log line will carry it
-    return value
+    return os.environ.get(env_name) or None
 
 
 def load_settings(

@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from types import MappingProxyType
 from typing import IO, Any
 
-from agi_callbot.config import Log
+from agi_callbot.config import Log, secret
 from agi_callbot.errors import ConfigError
 
 #: fields a call binds, in the order the text format prints them
@@ -124,6 +124,15 @@ def register_secret(value: str | None) -> None:
         _secrets.add(value.strip())
         ordered = sorted(_secrets, key=len, reverse=True)  # longest first: no partial leftovers
         _secret_pattern = re.compile("|".join(re.escape(s) for s in ordered))
+
+
+def read_secret(env_name: str | None) -> str | None:
+    """The secret in the environment variable ``env_name`` (settings name it), registered
+    so that no log line carries it: gateways, the AMI client and the console read theirs
+    here."""
+    value = secret(env_name)
+    register_secret(value)
+    return value
 
 
 def forget_secrets() -> None:

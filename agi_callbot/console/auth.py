@@ -27,7 +27,8 @@ from typing import Any
 
 from aiohttp import web
 
-from agi_callbot.config import Settings, secret
+from agi_callbot.config import Settings
+from agi_callbot.log import read_secret as secret
 
 log = logging.getLogger("agi_callbot.console")
 

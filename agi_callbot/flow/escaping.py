@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
+from agi_callbot.errors import FlowRuntimeError
 from agi_callbot.flow.expr import parse_template
 
 _HOST = re.compile(r"[A-Za-z0-9.-]*")
@@ -31,8 +32,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SOUND = re.compile(r"[\w.+@/-]+")
 
 
-class UnsafeValue(ValueError):
-    """A call's value cannot go where the flow puts it."""
+class UnsafeValue(FlowRuntimeError):
+    """A call's value cannot go where the flow puts it (the flow's error branch)."""
 
 
 def fill_url(template: str, variables: Mapping[str, Any]) -> str:

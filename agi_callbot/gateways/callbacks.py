@@ -30,8 +30,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from aiohttp import web
 
-from agi_callbot.config import Settings, secret
+from agi_callbot.config import Settings
 from agi_callbot.gateways.errors import describe
+from agi_callbot.log import read_secret as secret
 from agi_callbot.log_limit import Limiter
 
 log = logging.getLogger("agi_callbot.gateways")

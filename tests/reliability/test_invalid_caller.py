@@ -13,10 +13,10 @@ import pytest
 from agi_callbot.cli.calls import format_record
 from agi_callbot.config import load_settings
 from agi_callbot.flow.loader import FlowLibrary
-from agi_callbot.flow.simulate import Scenario, simulate
 from agi_callbot.log import mask_number
 from agi_callbot.numbers import why_not
 from agi_callbot.router import pin
+from agi_callbot.sim.simulate import Scenario, simulate
 
 FLOW = """flow: t
 language: en

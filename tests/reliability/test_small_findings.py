@@ -22,10 +22,10 @@ from loopback_provider import recorder
 
 from agi_callbot.config import load_settings
 from agi_callbot.flow.loader import FlowLibrary
-from agi_callbot.flow.simulate import Scenario, simulate
 from agi_callbot.gateways import build_gateways
 from agi_callbot.log import forget_secrets, redact
 from agi_callbot.router import pin
+from agi_callbot.sim.simulate import Scenario, simulate
 from agi_callbot.tts import http as prompt_http
 from agi_callbot.tts.service import PromptService
 

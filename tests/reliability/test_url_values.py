@@ -16,8 +16,8 @@ from loopback_provider import recorder
 from agi_callbot.config import load_settings
 from agi_callbot.flow.escaping import UnsafeValue, fill_url, sound_name
 from agi_callbot.flow.loader import FlowLibrary
-from agi_callbot.flow.simulate import Scenario, simulate
 from agi_callbot.router import pin
+from agi_callbot.sim.simulate import Scenario, simulate
 
 EVIL = "../../admin?drop=1#"
 HEAD = "language: en\nvoice: {engine: espeak-ng, voice: en}\n"
