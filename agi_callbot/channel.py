@@ -54,6 +54,10 @@ class Wire(Protocol):
     async def aclose(self) -> None: ...
 
 
+#: the least margin a command that plays or listens gets past its own length (seconds)
+MEDIA_MARGIN_MIN = 1.0
+
+
 @dataclass(frozen=True)
 class Timeouts:
     """Reply deadlines by kind of command, in seconds (``None``: no deadline)."""
@@ -87,15 +91,18 @@ class Timeouts:
         if wait is Wait.EXEC:
             return self.exec
         timeout = max(getattr(command, "timeout_ms", 0) or 0, 0) / 1000
+        # the reply of a media command follows Asterisk's media scheduling: never less
+        # than a second of margin, however short ``reply`` is set for quick commands
+        margin = max(self.reply, MEDIA_MARGIN_MIN)
         if isinstance(command, cmd.WaitForDigit):
             if command.timeout_ms >= 0:
-                return timeout + self.reply
+                return timeout + margin
             return self.media + self.reply
         if length is None:
             return self.media + timeout + self.reply
         if isinstance(command, cmd.GetData):
             timeout *= max(1, command.max_digits)
-        return min(length + timeout, self.media + timeout) + self.reply
+        return min(length + timeout, self.media + timeout) + margin
 
 
 @dataclass(frozen=True)
