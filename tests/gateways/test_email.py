@@ -122,6 +122,17 @@ def gateway(make_settings, **conf):
     return build_gateways(settings)["email"]
 
 
+def plain_login(make_settings, port: int):
+    """A gateway that logs in without TLS (allowed explicitly: a test relay on loopback)."""
+    return gateway(
+        make_settings,
+        port=port,
+        username="bot",
+        password_env="SMTP_PASSWORD",
+        allow_plaintext_auth=True,
+    )
+
+
 async def test_plain_text_and_html(make_settings, smtp) -> None:
     inbox = Inbox()
     port = smtp(inbox)
@@ -156,23 +167,11 @@ async def test_auth_without_tls(make_settings, smtp, monkeypatch, caplog) -> Non
     monkeypatch.setenv("SMTP_PASSWORD", PASSWORD)
     inbox = Inbox()
     port = smtp(inbox, authenticator=authenticator, auth_require_tls=False, auth_required=True)
-    good = gateway(
-        make_settings,
-        port=port,
-        username="bot",
-        password_env="SMTP_PASSWORD",
-        allow_plaintext_auth=True,
-    )
+    good = plain_login(make_settings, port)
     await good.send(mail(), key="a")
     assert len(inbox.envelopes) == 1
     monkeypatch.setenv("SMTP_PASSWORD", "wrong")
-    bad = gateway(
-        make_settings,
-        port=port,
-        username="bot",
-        password_env="SMTP_PASSWORD",
-        allow_plaintext_auth=True,
-    )
+    bad = plain_login(make_settings, port)
     with pytest.raises(GatewayError) as info:
         await bad.send(mail(), key="b")
     assert not info.value.retryable and "authentication failed" in str(info.value)
@@ -294,22 +293,10 @@ async def test_check_logs_in_like_a_send(make_settings, smtp, monkeypatch, unuse
     monkeypatch.setenv("SMTP_PASSWORD", PASSWORD)
     inbox = Inbox()
     port = smtp(inbox, authenticator=authenticator, auth_require_tls=False, auth_required=True)
-    good = gateway(
-        make_settings,
-        port=port,
-        username="bot",
-        password_env="SMTP_PASSWORD",
-        allow_plaintext_auth=True,
-    )
+    good = plain_login(make_settings, port)
     assert await good.check() is None
     monkeypatch.setenv("SMTP_PASSWORD", "wrong")
-    bad = gateway(
-        make_settings,
-        port=port,
-        username="bot",
-        password_env="SMTP_PASSWORD",
-        allow_plaintext_auth=True,
-    )
+    bad = plain_login(make_settings, port)
     assert "authentication failed" in await bad.check()
     down = gateway(make_settings, port=unused_tcp_port_factory())
     assert (await down.check()).startswith("smtp: cannot reach the server")
