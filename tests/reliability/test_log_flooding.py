@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 
 import pytest
 from aiohttp import web
@@ -22,11 +23,19 @@ from agi_callbot.transport.fastagi import FastAGIServer
 from agi_callbot.web import build_app, start_http
 
 FLOOD = 300
+#: the window during the tests (10 s in a node): short, so the summaries show up
+WINDOW = 1.0
+
+
+def most_lines(started: float, causes: int) -> int:
+    """What the limiter may write in the time the flood took: per cause, one line per
+    window and one summary (however slow a loaded machine made the flood)."""
+    return causes * (2 * int((time.monotonic() - started) / WINDOW) + 3)
 
 
 @pytest.fixture(autouse=True)
 def short_window(monkeypatch):
-    monkeypatch.setattr(log_limit, "WINDOW_S", 0.3)
+    monkeypatch.setattr(log_limit, "WINDOW_S", WINDOW)
     log_limit.reset()
 
 
@@ -97,16 +106,17 @@ async def test_malformed_http_requests_log_one_short_line(tmp_path, caplog) -> N
             b"\x16\x03\x01\x02\x00\x01\r\n\r\n",
             b"GET / HTTP/1.1\r\nHost: x\r\nBad\x00: y\r\n\r\n",
         ]
+        started = time.monotonic()
         for n in range(FLOOD):
             await raw(port, garbage[n % 2])
-        await asyncio.sleep(0.4)
+        await asyncio.sleep(WINDOW + 0.1)
         await raw(port, garbage[0])  # after the window: the summary
     finally:
         await runner.cleanup()
     text = text_of(caplog)
     assert "Traceback" not in text
-    assert len(text) < 2000, text[:3000]
     malformed = [r.getMessage() for r in caplog.records if "malformed" in r.getMessage()]
+    assert len(malformed) <= min(most_lines(started, 2), FLOOD // 5), malformed
     assert accounts_for(malformed, FLOOD + 1), text
     assert all(len(r.getMessage()) < 200 and "\n" not in r.getMessage() for r in caplog.records)
 
@@ -136,18 +146,19 @@ async def test_unsigned_callbacks_are_rate_limited(tmp_path, caplog, monkeypatch
     runner, port = await serve(app)
     try:
         async with aiohttp.ClientSession() as session:
+            started = time.monotonic()
             for _ in range(FLOOD):
                 async with session.post(
                     f"http://127.0.0.1:{port}/callbacks/twilio", data={"MessageSid": "x"}
                 ) as r:
                     assert r.status == 403
-            await asyncio.sleep(0.4)
+            await asyncio.sleep(WINDOW + 0.1)
             async with session.post(f"http://127.0.0.1:{port}/callbacks/twilio", data={}) as r:
                 assert r.status == 403
     finally:
         await runner.cleanup()
     refused = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
-    assert 1 <= len(refused) <= 12, refused
+    assert 1 <= len(refused) <= min(most_lines(started, 1), FLOOD // 5), refused
     assert accounts_for(refused, FLOOD + 1), refused
 
 
@@ -160,12 +171,13 @@ async def test_bad_fastagi_sessions_are_rate_limited(caplog) -> None:
     server = FastAGIServer(handler, Listen(port=0, env_timeout=2.0))
     await server.start()
     try:
+        started = time.monotonic()
         for n in range(FLOOD):
             await raw(server.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" if n % 2 else b"x")
-        await asyncio.sleep(0.4)
+        await asyncio.sleep(WINDOW + 0.1)
         await raw(server.port, b"x")
     finally:
         await server.shutdown(1)
     lines = [r.getMessage() for r in caplog.records if r.name.startswith("agi_callbot")]
-    assert len(lines) <= 16, lines[:20]
+    assert len(lines) <= min(most_lines(started, 2) + 1, FLOOD // 5), lines[:20]
     assert accounts_for(lines, FLOOD + 1), lines
