@@ -40,6 +40,11 @@ MEANINGS: dict[str, str] = {
     "a queue for a long time); 0 = no deadline.",
     "listen.media_timeout": "Upper bound for one prompt, GET DATA or WAIT FOR DIGIT to "
     "answer (a dead peer is noticed sooner by TCP keepalive).",
+    "listen.keepalive_idle": "TCP keepalive on each FastAGI socket: first probe after this "
+    "much silence. With `keepalive_interval` and `keepalive_count` a vanished Asterisk "
+    "(no FIN, no RST) frees the call's slot in idle + interval × count (~1 min).",
+    "listen.keepalive_interval": "Seconds between keepalive probes that go unanswered.",
+    "listen.keepalive_count": "Unanswered keepalive probes that end the call.",
     "listen.drain_timeout": "On SIGTERM: stop taking calls and let the calls in progress "
     "finish for this long, then end them (their post-call actions still run).",
     "listen.close_timeout": "How long to wait for Asterisk to close a finished connection "
@@ -202,6 +207,12 @@ GATEWAY_KEYS: dict[str, tuple[str, str]] = {
     "timeout": ("10s", "Deadline for one request to the provider."),
     "connect_timeout": ("5s", "Deadline to connect to the provider."),
     "max_connections": ("20", "Connections kept open to the provider."),
+    "idempotency_header": (
+        "Idempotency-Key",
+        "Header carrying the outbox's idempotency key on every request, so a send repeated "
+        "after a crash can be recognised (Twilio: `I-Twilio-Idempotency-Token`; webhook: the "
+        "key as is, else plain or its SHA-256); `none` leaves it out.",
+    ),
     "sms.http.url": ("required", "The API's URL (or `base_url` + `path`)."),
     "sms.http.path": ("—", "Added to `base_url` when `url` is not given."),
     "sms.http.method": ("POST", "`POST`, `PUT` or `GET` (Kannel's `/cgi-bin/sendsms`)."),
@@ -258,6 +269,11 @@ GATEWAY_KEYS: dict[str, tuple[str, str]] = {
         "you typed when registering the callback URL.",
     ),
     "email.smtp.host": ("localhost", "SMTP relay."),
+    "email.smtp.allow_plaintext_auth": (
+        "false",
+        "With `security: none` and a `username`, allow the login over plain TCP (a relay on "
+        "a trusted network; a warning at start). Refused otherwise.",
+    ),
     "email.smtp.port": ("25", "SMTP port (587 submission, 465 TLS)."),
     "email.smtp.security": ("by port", "`none`, `starttls` or `tls` (465: tls, 587: starttls)."),
     "email.smtp.username": ("—", "SMTP login; with it, `password_env` is required."),
