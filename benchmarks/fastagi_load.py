@@ -8,7 +8,7 @@ runs in a child process and handles each call with 20 AGI commands:
   uses :class:`~agi_callbot.channel.Channel` (ANSWER, 9 × STREAM FILE + SET VARIABLE,
   HANGUP), so parsing, quoting, the state machine and deadlines are all paid for;
 - ``baseline``: bare asyncio streams, ``readline()`` and ``write()`` of the next
-  canned command, no parsing (DESIGN section 10).
+  canned command, no parsing.
 
 Printed: calls/s, commands/s, p50/p99 command turnaround (reply sent → next command
 received, measured by the generator) at 1, 100 and 1000 concurrent calls, the ratio

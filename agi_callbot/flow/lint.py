@@ -42,7 +42,7 @@ from agi_callbot.flow import model as m
 from agi_callbot.flow.expr import ExprError, parse_template
 from agi_callbot.whatsapp_templates import check_template
 
-#: variables the router sets on every call (DESIGN section 10)
+#: variables the router sets on every call
 BUILTINS = frozenset({"caller", "caller_name", "dnid", "uniqueid", "channel", "language", "flow"})
 _ARG = re.compile(r"arg\d+")
 

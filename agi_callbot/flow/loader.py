@@ -5,7 +5,7 @@
 (one per block and action kind). Every error of a file is reported together
 (:class:`~agi_callbot.flow.reader.InvalidFlow`).
 
-:class:`FlowLibrary` maps flow names to files per DESIGN section 10 and hot-reloads.
+:class:`FlowLibrary` maps flow names to files (``agi://host/<name>``) and hot-reloads.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def load_flow(
 
 
 def check_name(name: str) -> str:
-    """A flow name as ``agi://host/<name>`` gives it (DESIGN section 10), or FlowError."""
+    """A flow name as ``agi://host/<name>`` gives it, or FlowError."""
     if name.startswith("/") or ".." in name.split("/") or not re.fullmatch(FLOW_NAME, name):
         raise FlowError(
             f"invalid flow name {name!r}: letters, digits, _ and -, with / for subfolders"

@@ -3,7 +3,7 @@
 The order of a call, and why:
 
 1. ``SET VARIABLE CALLBOT_STATUS FAILED`` is the first command: a node that dies
-   mid-call leaves ``FAILED`` for the dialplan to fail over on (DESIGN section 10).
+   mid-call leaves ``FAILED`` for the dialplan to fail over on.
 2. ``ANSWER``; ``CHANNEL(language)`` when the call's language is not the channel's
    (so Asterisk's own prompts match); then the blocks from ``start``: each block's
    actions on entry, then its kind's runtime (:mod:`agi_callbot.flow.blocks`), at most

@@ -1,7 +1,7 @@
 """FastAGI over TCP: ``AGI(agi://callbot:4573/<flow>)`` lands here.
 
 Thin on purpose: sockets, deadlines, limits and shutdown; the protocol is the
-sans-IO core and the call is the handler's. Rules it keeps (DESIGN section 7):
+sans-IO core and the call is the handler's. Rules it keeps:
 
 - binds 127.0.0.1 unless configured; at most ``max_calls`` sessions, a refused
   connection is closed at once with one warning (rate-limited);

@@ -39,7 +39,7 @@ class AudioFormat:
     ext: str
     rate: int
     sox_type: tuple[str, ...]
-    #: What res_http_media_cache understands (DESIGN §10): it maps a known MIME type to a
+    #: What res_http_media_cache understands: it maps a known MIME type to a
     #: format *before* looking at the URL's extension, and ignores application/octet-stream.
     content_type: str
     #: bytes of a file holding no audio at all (the container header).

@@ -2,7 +2,7 @@
 
 ``build`` renders every static text of the flows, in every language they use and every
 format kept, so no caller waits for a render; with ``--output`` it also copies the files
-for the ``deployed`` delivery (Asterisk's sounds folder, DESIGN §8). A prompt that
+for the ``deployed`` delivery (Asterisk's sounds folder). A prompt that
 cannot be produced — no engine speaks its language, an admin's recording is corrupt —
 is a failure: the command exits non-zero so a deploy stops there.
 """

@@ -1,7 +1,7 @@
 """Hold music per team: uploads → an Asterisk music-on-hold class folder + its conf section.
 
 A team is an Asterisk queue of the same name and its hold music the MOH class of that
-name (DESIGN §10, transcript 41). ``mode = files`` plays every file of the folder;
+name (transcript 41). ``mode = files`` plays every file of the folder;
 Asterisk picks, per file, the format needing no transcoding, so each upload is written
 in every cached prompt format, through the same pipeline as prompts (mono, resampled
 with an anti-alias filter, peak-normalised; leading/trailing silence trimmed, so the

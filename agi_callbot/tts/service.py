@@ -8,7 +8,7 @@ a caller waits). A cold one renders the first candidate that works: the engine s
 ONE sox run writes the delivered format, the cache renames it into place; the other
 formats follow in the background (local delivery) or on first HTTP request.
 
-Delivery (``settings.prompts.delivery``, DESIGN §8): ``local`` gives Asterisk the
+Delivery (``settings.prompts.delivery``): ``local`` gives Asterisk the
 absolute path without extension; ``http`` a long content-addressed URL naming one
 format; ``deployed`` a name under Asterisk's sounds folder (``callbot/<key>``), the
 files having been copied there from ``prompts build --output``.

@@ -1,6 +1,6 @@
 """asterisk-conf/ checked by reference: everything the dialplan names exists.
 
-No Asterisk runs here (DESIGN §10): these checks, the transcripts the comments cite and
+No Asterisk runs here: these checks, the transcripts the comments cite and
 the config reader (``agi_callbot.asterisk_conf``) are what proves the kit.
 """
 

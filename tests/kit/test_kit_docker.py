@@ -1,4 +1,4 @@
-"""docker/ checked structurally: no container engine here (DESIGN §10), so every path,
+"""docker/ checked structurally: no container engine here, so every path,
 port, volume and command the Dockerfiles, the compose file and the systemd units name is
 checked against the repository, the settings defaults and asterisk-conf/."""
 

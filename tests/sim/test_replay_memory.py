@@ -1,4 +1,4 @@
-"""Replay 2 of 2 (DESIGN 10): every transcript against the in-memory Asterisk.
+"""Replay 2 of 2: every transcript against the in-memory Asterisk.
 
 A :class:`MemoryAsterisk` is configured from the transcript (script, caller ID and
 name, language, prompt lengths and files, what the HTTP servers served, queue and

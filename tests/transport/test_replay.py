@@ -1,4 +1,4 @@
-"""Replay 1 of 2 (DESIGN 10): every transcript through the sans-IO core.
+"""Replay 1 of 2: every transcript through the sans-IO core.
 
 Asterisk's side (``<<``) is fed to a :class:`Connection` line by line and the
 server's lines (``>>``) are sent with ``commands.Raw``. What must hold:

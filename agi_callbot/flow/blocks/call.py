@@ -149,7 +149,7 @@ def call_variables(
     flow_name: str = "",
     defaults: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The variables every call starts with (DESIGN section 10), lowest precedence first.
+    """The variables every call starts with (docs/flows.md), lowest precedence first.
 
     The flow's declared ``defaults``, then query string keys, then ``argN`` from
     ``AGI(…,arg1,arg2)``, then the built-ins, which nothing from outside replaces:
