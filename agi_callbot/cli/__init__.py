@@ -37,8 +37,9 @@ webhooks after the call through a durable outbox. It sets CALLBOT_STATUS for the
 dialplan (COMPLETED, TRANSFERRED, HANGUP, NO_AGENT, FAILED)."""
 
 EPILOG = """\
-settings: --config FILE (or CALLBOT_CONFIG), then CALLBOT_* environment variables
-(CALLBOT_LISTEN__PORT=4600); without a file, the embedded defaults.
+settings: --config FILE, else CALLBOT_CONFIG, else ./callbot.yaml if there is one; then
+CALLBOT_* environment variables (CALLBOT_LISTEN__PORT=4600). Without a file: the embedded
+defaults. agi-callbot settings shows the result.
 Every command has its own help: agi-callbot COMMAND --help
 
 examples:
@@ -79,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config",
         metavar="FILE",
-        help="settings file (default: $CALLBOT_CONFIG, else the embedded defaults)",
+        help="settings file (default: $CALLBOT_CONFIG, else ./callbot.yaml if there is one)",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for name in command_modules():

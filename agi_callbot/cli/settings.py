@@ -19,7 +19,8 @@ def register(subparsers: Any) -> None:
         "settings",
         "show the settings in effect (file + CALLBOT_* environment), or their reference",
         "Print the settings this node would run with: the embedded defaults, then the "
-        "settings file (--config or CALLBOT_CONFIG), then CALLBOT_* environment variables, "
+        "settings file (--config, CALLBOT_CONFIG or ./callbot.yaml), then CALLBOT_* environment "
+        "variables, "
         "with every path made absolute. Secrets never appear: settings only name the "
         "environment variable that holds each one (*_env keys). With --markdown, print the "
         "reference of every setting instead (key, environment variable, type, default, "
