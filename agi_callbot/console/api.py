@@ -19,8 +19,9 @@ from typing import Any
 
 from aiohttp import web
 
-from agi_callbot.console.document import EditError, FlowDocument
+from agi_callbot.console.document import EditError, FlowDocument, edit_text
 from agi_callbot.console.picture import Pictures
+from agi_callbot.console.splice import block_names, field_in, paths_by_line
 from agi_callbot.console.starters import template_text
 from agi_callbot.console.state import CONSOLE, Console
 from agi_callbot.console.store import Checked, Conflict, Invalid, StoreError
@@ -104,24 +105,26 @@ def problems_of(checked: Checked) -> list[dict[str, Any]]:
     """The problems with the form field each one concerns (dotted YAML path)."""
     if not checked.problems:
         return []
-    try:
-        document = FlowDocument(checked.text)
-    except EditError:
-        return checked.problems
+    lines = paths_by_line(checked.text)
     out = []
     for problem in checked.problems:
-        field = document.field_at(problem["line"]) if problem["line"] else ""
+        field = field_in(lines, problem["line"]) if problem["line"] else ""
         out.append({**problem, "field": field})
     return out
 
 
-def block_names(text: str) -> list[str] | None:
-    """The draft's blocks in file order (None when it is not YAML the forms can read)."""
-    try:
-        blocks = FlowDocument(text).data.get("blocks")
-    except EditError:
-        return None
-    return [str(name) for name in blocks] if isinstance(blocks, dict) else []
+def verdict(console: Console, name: str, text: str) -> dict[str, Any]:
+    """Loader + lint on a draft with the field of each problem and the block names: all
+    the parsing a request needs, in one call made off the event loop (the node's calls
+    share it)."""
+    checked = console.checked(name, text)
+    return {
+        "version": checked.version,
+        "state": checked.state,
+        "problems": problems_of(checked),
+        "blocks": block_names(text),
+        "flow": checked.flow,
+    }
 
 
 def calls_today(console: Console) -> dict[str, int]:
@@ -213,9 +216,9 @@ async def get_flow(request: web.Request) -> web.Response:
         text, version = console.store.read(name)
     except StoreError as exc:
         return refused(exc)
-    checked = await asyncio.to_thread(console.checked, name, text)
+    found = await asyncio.to_thread(verdict, console, name, text)
     return web.json_response(
-        {"name": name, "yaml": text, "version": version, "problems": problems_of(checked)}
+        {"name": name, "yaml": text, "version": version, "problems": found["problems"]}
     )
 
 
@@ -231,10 +234,11 @@ async def put_flow(request: web.Request) -> web.Response:
         checked = await console.store.save(name, text, base)
     except Invalid as exc:
         checked = Checked(text, "", None, exc.problems)
-        return error(str(exc), 422, problems=problems_of(checked))
+        return error(str(exc), 422, problems=await asyncio.to_thread(problems_of, checked))
     except StoreError as exc:
         return refused(exc)
-    return web.json_response({"version": checked.version, "problems": problems_of(checked)})
+    problems = await asyncio.to_thread(problems_of, checked)
+    return web.json_response({"version": checked.version, "problems": problems})
 
 
 async def delete_flow(request: web.Request) -> web.Response:
@@ -300,15 +304,9 @@ async def check(request: web.Request) -> web.Response:
     console = request.app[CONSOLE]
     name = name_of(request)
     text = text_of(await body(request), console)
-    checked = await asyncio.to_thread(console.checked, name, text)
-    return web.json_response(
-        {
-            "version": checked.version,
-            "state": checked.state,
-            "problems": problems_of(checked),
-            "blocks": block_names(text),
-        }
-    )
+    found = await asyncio.to_thread(verdict, console, name, text)
+    del found["flow"]
+    return web.json_response(found)
 
 
 async def edit(request: web.Request) -> web.Response:
@@ -322,21 +320,16 @@ async def edit(request: web.Request) -> web.Response:
     if not isinstance(ops, list) or not all(isinstance(op, dict) for op in ops):
         return error("'ops' must be a list of edits", 400)
     try:
-        document = await asyncio.to_thread(FlowDocument, text)
-        document.apply(ops)
-        new_text = document.text()
+        found = await asyncio.to_thread(edited, console, name, text, ops)
     except EditError as exc:
         return error(exc.message, 400, line=exc.line)
-    checked = await asyncio.to_thread(console.checked, name, new_text)
-    return web.json_response(
-        {
-            "yaml": new_text,
-            "version": checked.version,
-            "state": checked.state,
-            "problems": problems_of(checked),
-            "blocks": block_names(new_text),
-        }
-    )
+    del found["flow"]
+    return web.json_response(found)
+
+
+def edited(console: Console, name: str, text: str, ops: list[dict[str, Any]]) -> dict[str, Any]:
+    new_text = edit_text(text, ops)
+    return {"yaml": new_text, **verdict(console, name, new_text)}
 
 
 async def picture(request: web.Request) -> web.Response:

@@ -25,7 +25,7 @@ from ruamel.yaml.scalarstring import (
     SingleQuotedScalarString,
 )
 
-from agi_callbot.console.splice import merge, patch_scalar
+from agi_callbot.console.splice import field_at, merge, patch_scalar
 from agi_callbot.errors import FlowError
 
 Path = Sequence[str | int]
@@ -109,65 +109,15 @@ class FlowDocument:
                 return default
         return node
 
-    def paths_by_line(self) -> list[tuple[int, str]]:
-        """(line, dotted path) of every mapping key and list item, in file order: where a
-        problem the loader reports at a line belongs in the forms."""
-        found: list[tuple[int, str]] = []
-        seen: set[int] = set()
-
-        def walk(node: Any, prefix: list[str]) -> None:
-            if id(node) in seen:  # an alias: its anchor was walked already (alias bombs)
-                return
-            if isinstance(node, CommentedMap | CommentedSeq):
-                seen.add(id(node))
-            if isinstance(node, CommentedMap):
-                for key in node:
-                    try:
-                        line = node.lc.key(key)[0] + 1
-                    except (KeyError, TypeError):
-                        continue
-                    path = [*prefix, str(key)]
-                    found.append((line, ".".join(path)))
-                    walk(node[key], path)
-            elif isinstance(node, CommentedSeq):
-                for index, item in enumerate(node):
-                    try:
-                        line = node.lc.item(index)[0] + 1
-                    except (KeyError, TypeError):
-                        continue
-                    path = [*prefix, str(index)]
-                    found.append((line, ".".join(path)))
-                    walk(item, path)
-
-        walk(self.data, [])
-        return sorted(found, key=lambda item: item[0])
-
     def field_at(self, line: int) -> str:
         """The deepest key path written on ``line`` (else the last one before it)."""
-        best = ""
-        for key_line, path in self.paths_by_line():
-            if key_line > line:
-                break
-            if key_line < line and best and best.count(".") > path.count("."):
-                best = path
-                continue
-            best = path
-        return best
+        return field_at(self.text(), line)
 
     # ----------------------------------------------------------------- editing
 
     def apply(self, ops: Sequence[dict[str, Any]]) -> None:
-        """Apply edits in order. Replacing one scalar with another is done in the text
-        itself (same quoting, nothing else moves); other edits go through the tree."""
-        for op in ops:
-            text = self.text()
-            patched = None
-            if op.get("op") == "set":
-                patched = patch_scalar(text, _path(op), op.get("value"))
-            if patched is None:
-                self._apply(op)
-                patched = self.text()
-            self._reset(patched)
+        """Apply edits in order (see :func:`edit_text`)."""
+        self._reset(edit_text(self.text(), ops))
 
     def _reset(self, text: str) -> None:
         fresh = FlowDocument(text)
@@ -340,6 +290,22 @@ class FlowDocument:
     def text(self) -> str:
         """The edited file: the admin's text with only the edited lines replaced."""
         return merge(self.original, self._base, self._render())
+
+
+def edit_text(text: str, ops: Sequence[dict[str, Any]]) -> str:
+    """``text`` with the edits applied in order. Replacing one scalar with another is done
+    in the text itself (same quoting, nothing else moves, no round-trip parse); other
+    edits go through ruamel's tree and are spliced back."""
+    for op in ops:
+        patched = None
+        if op.get("op") == "set":
+            patched = patch_scalar(text, _path(op), op.get("value"))
+        if patched is None:
+            document = FlowDocument(text)
+            document._apply(op)
+            patched = document.text()
+        text = patched
+    return text
 
 
 def _path(op: dict[str, Any]) -> list[str | int]:

@@ -16,7 +16,7 @@ import jinja2
 from aiohttp import web
 
 from agi_callbot.console import forms
-from agi_callbot.console.api import block_names, flow_summaries, problems_of
+from agi_callbot.console.api import flow_summaries, verdict
 from agi_callbot.console.auth import SESSION, Guard
 from agi_callbot.console.document import EditError, FlowDocument
 from agi_callbot.console.starters import STARTERS
@@ -151,13 +151,13 @@ async def designer(request: web.Request) -> web.Response:
         return render(request, "error.html", status=exc.status, message=str(exc))
     except Exception as exc:
         return render(request, "error.html", status=400, message=str(exc))
-    checked = await asyncio.to_thread(console.checked, name, text)
+    found = await asyncio.to_thread(verdict, console, name, text)
     boot = {
         "name": name,
         "yaml": text,
         "version": version,
-        "problems": problems_of(checked),
-        "block_names": block_names(text) or [],
+        "problems": found["problems"],
+        "block_names": found["blocks"] or [],
         "blocks": list(forms.NEW_BLOCK),
         "actions": list(forms.NEW_ACTION),
         "new_block": forms.NEW_BLOCK,
@@ -178,7 +178,7 @@ async def inspector(request: web.Request) -> web.Response:
     console = request.app[CONSOLE]
     try:
         data = await request.json()
-        document = FlowDocument(str(data.get("yaml", "")))
+        document = await asyncio.to_thread(FlowDocument, str(data.get("yaml", "")))
     except (ValueError, EditError) as exc:
         return render(request, "inspector_error.html", status=400, message=str(exc))
     block = str(data.get("block", ""))

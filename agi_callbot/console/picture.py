@@ -43,7 +43,8 @@ class Pictures:
         )
         try:
             out, err = await asyncio.wait_for(
-                process.communicate(to_dot(flow).encode()), DOT_TIMEOUT_S
+                process.communicate((await asyncio.to_thread(to_dot, flow)).encode()),
+                DOT_TIMEOUT_S,
             )
         except TimeoutError:
             process.kill()

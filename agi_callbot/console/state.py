@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,19 +29,22 @@ class Console:
     #: a prompt service of the console's own when it runs without the node's services
     own_prompts: Any = None
     _checked: OrderedDict[tuple[str, str], Checked] = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def checked(self, name: str, text: str) -> Checked:
         """Loader + lint verdict on ``text``, cached by content (drafts are re-checked as
         the admin types: the same text is not checked twice)."""
         key = (name, hashlib.sha256(text.encode()).hexdigest())
-        found = self._checked.get(key)
-        if found is not None:
-            self._checked.move_to_end(key)
-            return found
+        with self._lock:  # called from worker threads
+            found = self._checked.get(key)
+            if found is not None:
+                self._checked.move_to_end(key)
+                return found
         found = self.store.check(name, text)
-        self._checked[key] = found
-        while len(self._checked) > CHECK_CACHE:
-            self._checked.popitem(last=False)
+        with self._lock:
+            self._checked[key] = found
+            while len(self._checked) > CHECK_CACHE:
+                self._checked.popitem(last=False)
         return found
 
 

@@ -158,9 +158,13 @@ async def run(
         dial=dial,
         teams=available,
     )
-    async with asyncio.timeout(TRY_TIMEOUT_S):
-        transcript = await simulate(flow, scenario, settings, subflows=subflows)
-    return describe(transcript, waiting, settings, keys)
+    # the simulated call runs in a thread with its own event loop: its work never holds
+    # up the node's loop, where the real calls are
+    transcript = await asyncio.to_thread(
+        asyncio.run,
+        asyncio.wait_for(simulate(flow, scenario, settings, subflows=subflows), TRY_TIMEOUT_S),
+    )
+    return await asyncio.to_thread(describe, transcript, waiting, settings, keys)
 
 
 def describe(
