@@ -52,3 +52,13 @@ async def client(settings):
 @pytest.fixture
 def bearer():
     return {"Authorization": f"Bearer {TOKEN}"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests run last. Playwright's sync API switches greenlets, which leaves
+    CPython 3.11's recursion bookkeeping off for code that runs after it in the same
+    process (``ast.parse`` raises "AST constructor recursion depth mismatch" in the walls
+    test); at the end of the session nothing runs after them."""
+    browser = [item for item in items if item.get_closest_marker("browser")]
+    if browser:
+        items[:] = [item for item in items if not item.get_closest_marker("browser")] + browser
