@@ -32,6 +32,7 @@ bench: venv
 	$(PY) benchmarks/prompts.py
 	$(PY) benchmarks/outbox.py
 	$(PY) benchmarks/flow_calls.py --seconds 2 --profile
+	$(PY) benchmarks/console.py
 
 # sdist + wheel in dist/ (the wheel carries asterisk-conf/, sounds/ and examples/)
 dist: venv
