@@ -247,7 +247,7 @@ def test_every_setting_has_a_meaning():
     missing = reference.undocumented()
     assert not missing, (
         f"settings without a meaning: {missing}. Add each to MEANINGS (settings) or "
-        "GATEWAY_KEYS (a gateway's keys) in agi_callbot/reference.py, then run `make docs`"
+        "GATEWAY_KEYS (a gateway's keys) in agi_callbot/meanings.py, then run `make docs`"
     )
 
 
