@@ -106,8 +106,10 @@ async def until_sigterm() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-calls", type=int, default=5000)
-    parser.add_argument("--env-timeout", type=float, default=0.5)
-    parser.add_argument("--reply-timeout", type=float, default=0.5)
+    # short enough that hostile sessions end fast, long enough that a loaded CI machine
+    # never cuts a well-behaved (fragmented) call
+    parser.add_argument("--env-timeout", type=float, default=1.5)
+    parser.add_argument("--reply-timeout", type=float, default=1.5)
     parser.add_argument("--app", metavar="DATA_DIR", help="serve the example flows (whole node)")
     args = parser.parse_args()
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
