@@ -12,6 +12,7 @@ from aiohttp import web
 
 from agi_callbot.config import Settings
 from agi_callbot.console.auth import Guard
+from agi_callbot.console.live import Feeds
 from agi_callbot.console.picture import Pictures
 from agi_callbot.console.store import Checked, FlowStore
 
@@ -28,6 +29,8 @@ class Console:
     services: Any = None
     #: a prompt service of the console's own when it runs without the node's services
     own_prompts: Any = None
+    #: live event streams of the operations pages (:mod:`agi_callbot.console.live`)
+    feeds: Feeds = field(default_factory=Feeds)
     _checked: OrderedDict[tuple[str, str], Checked] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

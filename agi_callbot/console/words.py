@@ -195,3 +195,9 @@ def translator(lang: str) -> Callable[..., str]:
         return text.format(**values) if values else text
 
     return t
+
+
+# the operations pages (Teams, Calls, Outbox, Dashboard) keep their words apart
+from agi_callbot.console.words_ops import OPERATIONS  # noqa: E402
+
+WORDS.update(OPERATIONS)

@@ -12,9 +12,11 @@ fails the command, named, with the class folder untouched.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import secrets
+import wave
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,8 +61,12 @@ async def add_music(
     *,
     directory: str | None = None,
     timeout: float = 120.0,
+    max_seconds: float | None = None,
 ) -> MohResult:
-    """Convert ``files`` into ``<moh_dir>/<team>/``; return the musiconhold.conf section."""
+    """Convert ``files`` into ``<moh_dir>/<team>/``; return the musiconhold.conf section.
+
+    ``max_seconds`` refuses (before anything is written) a file that plays longer.
+    """
     check_team(team)
     if not files:
         raise MohError("no files given")
@@ -68,6 +74,14 @@ async def add_music(
         sources = [(path, load_upload(path)) for path in files]
     except PromptError as exc:
         raise MohError(str(exc)) from exc
+    if max_seconds is not None:
+        for path, source in sources:
+            length = seconds(source)
+            if length > max_seconds:
+                raise MohError(
+                    f"{path.name}: {length / 60:.1f} minutes of audio; "
+                    f"hold music may last at most {max_seconds / 60:g} minutes"
+                )
     folder = moh_dir / team
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -90,6 +104,18 @@ async def _write(source: SourceAudio, target: Path, ext: str, timeout: float) ->
         with contextlib.suppress(OSError):
             temp.unlink()
         raise
+
+
+def seconds(source: SourceAudio) -> float:
+    """How long a decoded upload plays (WAV from pydub, or a raw Asterisk format)."""
+    if source.sox_args[:2] == ("-t", "wav"):
+        with wave.open(io.BytesIO(source.data)) as wav:
+            return wav.getnframes() / float(wav.getframerate() or 1)
+    rate = (
+        int(source.sox_args[source.sox_args.index("-r") + 1]) if "-r" in source.sox_args else 8000
+    )
+    width = 2 if "-b" in source.sox_args else 1  # signed linear is 16-bit; ulaw/alaw 8-bit
+    return len(source.data) / float(rate * width)
 
 
 def conf_section(team: str, directory: str) -> str:

@@ -1,0 +1,106 @@
+"""The operations pages in a real browser (Playwright driving Debian's chromium): teams
+and their hold music, live calls, the outbox and the opt-in ledger, the dashboard.
+
+One node per module (the real ``App``: FastAGI, HTTP with the console, outbox workers,
+call records) on loopback ports in a thread, with a loopback SMS provider; calls come
+over a real FastAGI socket from the in-memory Asterisk. ``CONSOLE_SCREENSHOTS=1``
+writes the README's screenshots to docs/console/.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.console.browser import CHROMIUM, CHROMIUM_ARGS, screenshot_dir, serve_node
+from tests.console.music import alias_db, two_tone_mp3
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
+]
+SHOTS = os.environ.get("CONSOLE_SCREENSHOTS") == "1"
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory):
+    yield from serve_node(tmp_path_factory.mktemp("node"))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, node):
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="es-ES")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on(
+        "console",
+        lambda m: (
+            errors.append(m.text)
+            if m.type == "error" and not m.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.goto(node.login_url)
+    yield page
+    context.close()
+    assert not errors, errors
+
+
+def shot(page, name: str) -> None:
+    if SHOTS:
+        folder = screenshot_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def test_hold_music_upload_in_the_browser(page, node, tmp_path):
+    page.goto(node.url + "/teams")
+    card = page.locator("#team-ventas")
+    assert card.locator("h2").inner_text() == "ventas"
+    assert "soporte" in card.inner_text()  # the flow that transfers here
+    card.locator("input[type=file]").set_input_files(str(two_tone_mp3(tmp_path)))
+    card.locator("form.upload button[type=submit]").click()
+    state = card.locator(".upload-state")
+    state.filter(has_text="summer_song").wait_for(timeout=30_000)
+    assert state.inner_text() == "Música cargada: summer_song"
+    track = card.locator("[data-track=summer_song]")
+    assert "sln16, sln, ulaw, alaw" in track.inner_text() or "alaw" in track.inner_text()
+    folder = Path(node.settings.moh_dir) / "ventas"
+    eight_khz = [folder / f"summer_song.{ext}" for ext in ("sln", "ulaw", "alaw")]
+    for path in eight_khz:
+        assert alias_db(path) <= -40, path
+    # the browser can play it: the audio element loads the WAV rendition
+    duration = track.locator("audio").evaluate(
+        "a => new Promise(ok => { a.addEventListener('loadedmetadata', () => ok(a.duration));"
+        " a.load(); })"
+    )
+    assert 2.5 < duration < 3.5
+    page.locator("#reload-music").click()
+    page.locator("#reload-result pre").wait_for()
+    assert page.locator("#reload-result pre").inner_text() == "asterisk -rx 'moh reload'"
+    shot(page, "teams")
+    # not audio: a clear message, nothing written
+    notes = tmp_path / "notas.mp3"
+    notes.write_text("no es música\n" * 50)
+    card.locator("input[type=file]").set_input_files(str(notes))
+    card.locator("form.upload button[type=submit]").click()
+    state.filter(has_text="notas.mp3").wait_for(timeout=30_000)
+    assert "notas.mp3: not a readable audio file" in state.inner_text()
+    assert sorted(p.name for p in folder.iterdir() if "notas" in p.name) == []
+    # remove
+    track.locator("[data-remove]").click()
+    track.wait_for(state="detached")
+    assert not any(p.stem == "summer_song" for p in folder.iterdir())
