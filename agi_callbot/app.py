@@ -22,6 +22,7 @@ from typing import Any
 from aiohttp.web import AppRunner
 
 from agi_callbot import metrics, web
+from agi_callbot.active_calls import ActiveCalls
 from agi_callbot.ami import NoTeams, Teams
 from agi_callbot.config import Settings
 from agi_callbot.console import mount as mount_console
@@ -90,6 +91,7 @@ class App:
             teams=teams,
             records=records,
             clock=SystemClock(),
+            active=ActiveCalls(),
         )
         self.library = FlowLibrary.from_settings(settings)
         self.router = Router(settings, self.services, self.library)

@@ -86,6 +86,14 @@ class SystemClock:
         return time.time()
 
 
+class ActiveCallService(Protocol):
+    """The calls in progress, for whoever watches (the console's live list)."""
+
+    def started(self, call: Any) -> None: ...
+
+    def ended(self, call: Any) -> None: ...
+
+
 @dataclass
 class Services:
     prompts: PromptService
@@ -94,3 +102,5 @@ class Services:
     teams: TeamService
     records: CallRecordService
     clock: Clock
+    #: calls in progress (:class:`agi_callbot.active_calls.ActiveCalls`); None: not kept
+    active: ActiveCallService | None = None

@@ -110,6 +110,9 @@ async def run_call(
     started = services.clock.now()
     end = End(FAILED, hangup=False)
     error = ""
+    active = getattr(services, "active", None)  # the calls in progress, when kept
+    if active is not None:
+        active.started(call)
     try:
         await channel.set_variable("CALLBOT_STATUS", FAILED)
         await channel.answer()
@@ -138,7 +141,11 @@ async def run_call(
     finally:
         if call.transferred and end.status == COMPLETED:
             end = End(TRANSFERRED, end.result, end.hangup)
-        result = await _finish(call, end, error or call.error, started)
+        try:
+            result = await _finish(call, end, error or call.error, started)
+        finally:
+            if active is not None:
+                active.ended(call)
     return result
 
 

@@ -9,12 +9,17 @@ writes the README's screenshots to docs/console/.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 from pathlib import Path
 
 import pytest
 
+from agi_callbot.sim.asterisk import MemoryAsterisk
+from agi_callbot.sim.setup import AsteriskSetup
 from tests.console.browser import CHROMIUM, CHROMIUM_ARGS, screenshot_dir, serve_node
+from tests.console.held_call import held_call
 from tests.console.music import alias_db, two_tone_mp3
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -104,3 +109,46 @@ def test_hold_music_upload_in_the_browser(page, node, tmp_path):
     track.locator("[data-remove]").click()
     track.wait_for(state="detached")
     assert not any(p.stem == "summer_song" for p in folder.iterdir())
+
+
+def start_held_call(node, digits: str):
+    """A call over a real FastAGI socket, held when it reaches a queue; (ast, release, done)."""
+
+    async def setup():
+        ast = MemoryAsterisk(
+            AsteriskSetup("soporte", callerid="+34600111222", calleridname="Ana",
+                          language="es", caller=digits)
+        )  # fmt: skip
+        release = asyncio.Event()
+        return ast, release
+
+    ast, release = node.run(setup())
+    done = asyncio.run_coroutine_threadsafe(
+        held_call(ast, "127.0.0.1", node.agi_port, release), node.loop
+    )
+    return ast, release, done
+
+
+def test_a_call_shows_live_within_a_second_and_leaves_when_it_ends(page, node):
+    page.goto(node.url + "/calls")
+    page.locator("#live:not([hidden])").wait_for()
+    ast, release, done = start_held_call(node, "wait:3,1")
+    row = page.locator(f"#live-calls tr[data-uniqueid='{ast.environment.uniqueid}']")
+    started = time.monotonic()
+    row.wait_for(timeout=1000)  # within 1 s of the call's start
+    assert time.monotonic() - started < 1.0
+    assert row.locator("td").nth(0).inner_text() == "+34600***222"
+    row.locator("td.block", has_text="sales").wait_for(timeout=2000)
+    assert page.locator("#live-count").inner_text() == "1"
+    shot(page, "calls-live")
+    node.loop.call_soon_threadsafe(release.set)
+    done.result(15)
+    row.wait_for(state="detached", timeout=2000)
+    assert page.locator("#live-empty").is_visible()
+    page.goto(node.url + "/calls?flow=soporte")
+    link = page.locator("#recent-calls a").first
+    link.click()
+    page.wait_for_url(f"**/calls/{ast.environment.uniqueid}")
+    assert "sales" in page.locator("ol.path").inner_text()
+    assert "ventas" in page.inner_text("main")
+    shot(page, "call")
