@@ -40,6 +40,29 @@ class OptIns:
     async def revoke(self, number: str, channel: str, source: str = "revoked") -> bool:
         return await self._add(number, channel, source, "out")
 
+    async def ledger(self, limit: int = 200) -> list[dict[str, object]]:
+        """The newest entries first, each with ``current``: still this number's last word
+        on that channel (a revocation shows on the consent it ended)."""
+        rows = await self.store.optin_ledger(limit)
+        seen: set[tuple[str, str]] = set()
+        out = []
+        for seq, number, channel, source, action, at in rows:
+            key = (number, channel)
+            out.append(
+                {"seq": seq, "number": number, "channel": channel, "source": source,
+                 "action": action, "at": at, "current": key not in seen}
+            )  # fmt: skip
+            seen.add(key)
+        return out
+
+    async def entry(self, seq: int) -> dict[str, object] | None:
+        rows = await self.store.optin_ledger(1, seq)
+        if not rows:
+            return None
+        seq, number, channel, source, action, at = rows[0]
+        return {"seq": seq, "number": number, "channel": channel, "source": source,
+                "action": action, "at": at}  # fmt: skip
+
     async def _add(self, number: str, channel: str, source: str, action: str) -> bool:
         e164 = to_e164(number, self.region)
         if e164 is None:

@@ -152,3 +152,52 @@ def test_a_call_shows_live_within_a_second_and_leaves_when_it_ends(page, node):
     assert "sales" in page.locator("ol.path").inner_text()
     assert "ventas" in page.inner_text("main")
     shot(page, "call")
+
+
+def messages(node, **kwargs):
+    async def read():
+        return await node.app.outbox.list(None, 100)
+
+    return [m for m in node.run(read()) if all(getattr(m, k) == v for k, v in kwargs.items())]
+
+
+def wait_until(check, timeout: float = 15.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def test_failed_sms_retried_from_the_page_and_revoked_optin_skips_whatsapp(page, node):
+    node.provider.reply(400, {"error": "number barred"})  # the provider refuses the first SMS
+    ast, release, done = start_held_call(node, "wait:3,2,wait:3,1")  # link by SMS, consent: 1
+    done.result(30)
+    (sms,) = wait_until(lambda: messages(node, channel="sms", status="failed"))
+    page.goto(node.url + "/outbox")
+    row = page.locator(f"tr[data-message='{sms.id}']")
+    assert "fallido" in row.inner_text() and "+34600***222" in row.inner_text()
+    optin = page.locator("#optins tr.current", has_text="+34600***222")
+    assert "aceptado" in optin.inner_text()
+    shot(page, "outbox")
+    row.locator("input[name=id]").check()
+    page.locator("#retry").click()  # confirmed (the dialog is accepted)
+    wait_until(lambda: messages(node, id=sms.id, status="sent"))
+    assert len([r for r in node.provider.requests if r.path == "/send"]) == 2
+    page.reload()
+    assert "enviado" in page.locator(f"tr[data-message='{sms.id}']").inner_text()
+
+    page.locator("#optins tr.current", has_text="+34600***222").locator("[data-revoke]").click()
+    page.locator("#optins tr.current", has_text="revocado").wait_for()
+    before = {m.id for m in messages(node, channel="whatsapp")}
+    ast, release, done = start_held_call(node, "wait:3,2,wait:3,2")  # no consent this time
+    done.result(30)
+    (skipped,) = wait_until(
+        lambda: [m for m in messages(node, channel="whatsapp") if m.id not in before]
+    )
+    assert skipped.status == "skipped" and skipped.reason == "no opt-in"
+    page.reload()
+    new_row = page.locator(f"tr[data-message='{skipped.id}']")
+    assert "omitido" in new_row.inner_text() and "no opt-in" in new_row.inner_text()

@@ -57,6 +57,11 @@ OPTIN_HAS = (
     "SELECT action FROM optins WHERE number = %s AND channel = %s "
     "ORDER BY at DESC, seq DESC LIMIT 1"
 )
+OPTIN_LEDGER = (
+    "SELECT seq, number, channel, source, action, at FROM optins "
+    "ORDER BY at DESC, seq DESC LIMIT %s"
+)
+OPTIN_ENTRY = "SELECT seq, number, channel, source, action, at FROM optins WHERE seq = %s"
 OPTIN_ADD = "INSERT INTO optins (number, channel, source, action, at) VALUES (%s, %s, %s, %s, %s)"
 
 
@@ -141,4 +146,10 @@ class Store(Protocol):
         self, number: str, channel: str, source: str, action: str, at: float
     ) -> None:
         """Append to the ledger: ``action`` is ``in`` (consent) or ``out`` (revoked)."""
+        ...
+
+    async def optin_ledger(
+        self, limit: int, seq: int | None = None
+    ) -> list[tuple[int, str, str, str, str, float]]:
+        """Ledger entries newest first: ``(seq, number, channel, source, action, at)``."""
         ...

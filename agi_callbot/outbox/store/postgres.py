@@ -35,7 +35,9 @@ from agi_callbot.outbox.store import (
     NEXT_DUE,
     OLDEST_WAITING,
     OPTIN_ADD,
+    OPTIN_ENTRY,
     OPTIN_HAS,
+    OPTIN_LEDGER,
     RELEASE,
     RETRYABLE_STATUSES,
     SELECT_BY_ID,
@@ -300,3 +302,12 @@ class PostgresStore:
         self, number: str, channel: str, source: str, action: str, at: float
     ) -> None:
         await self._count(OPTIN_ADD, (number, channel, source, action, at))
+
+    async def optin_ledger(
+        self, limit: int, seq: int | None = None
+    ) -> list[tuple[int, str, str, str, str, float]]:
+        if seq is None:
+            rows = await self._all(OPTIN_LEDGER, (limit,))
+        else:
+            rows = await self._all(OPTIN_ENTRY, (seq,))
+        return [tuple(r) for r in rows]

@@ -58,7 +58,9 @@ from agi_callbot.outbox.store import (
     NEXT_DUE,
     OLDEST_WAITING,
     OPTIN_ADD,
+    OPTIN_ENTRY,
     OPTIN_HAS,
+    OPTIN_LEDGER,
     RELEASE,
     RETRYABLE_STATUSES,
     SELECT_BY_ID,
@@ -296,6 +298,15 @@ class SqliteStore:
         self, number: str, channel: str, source: str, action: str, at: float
     ) -> None:
         await self._hot(_count, _q(OPTIN_ADD), (number, channel, source, action, at))
+
+    async def optin_ledger(
+        self, limit: int, seq: int | None = None
+    ) -> list[tuple[int, str, str, str, str, float]]:
+        if seq is None:
+            rows = await self._thread(_all, _q(OPTIN_LEDGER), (limit,))
+        else:
+            rows = await self._thread(_all, _q(OPTIN_ENTRY), (seq,))
+        return [tuple(r) for r in rows]
 
     async def optin_take(self, limit: int) -> list[tuple[int, str, str, str, str, float]]:
         """Ledger entries in order (seq first), for the spool to hand on."""
