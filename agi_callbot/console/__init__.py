@@ -15,8 +15,8 @@ from aiohttp import web
 
 from agi_callbot.config import Settings
 from agi_callbot.console import api, cases, pages, prompts, tryit
+from agi_callbot.console import api, outbox_api, pages
 from agi_callbot.console import calls as calls_pages
-from agi_callbot.console import outbox_api
 from agi_callbot.console import teams as teams_pages
 from agi_callbot.console.auth import Guard
 from agi_callbot.console.state import CONSOLE, Console

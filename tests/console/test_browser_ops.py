@@ -192,7 +192,7 @@ def test_failed_sms_retried_from_the_page_and_revoked_optin_skips_whatsapp(page,
     page.locator("#optins tr.current", has_text="+34600***222").locator("[data-revoke]").click()
     page.locator("#optins tr.current", has_text="revocado").wait_for()
     before = {m.id for m in messages(node, channel="whatsapp")}
-    ast, release, done = start_held_call(node, "wait:3,2,wait:3,2")  # no consent this time
+    _, _, done = start_held_call(node, "wait:3,2,wait:3,2")  # no consent this time
     done.result(30)
     (skipped,) = wait_until(
         lambda: [m for m in messages(node, channel="whatsapp") if m.id not in before]
