@@ -173,7 +173,7 @@ def wait_until(check, timeout: float = 15.0):
 
 def test_failed_sms_retried_from_the_page_and_revoked_optin_skips_whatsapp(page, node):
     node.provider.reply(400, {"error": "number barred"})  # the provider refuses the first SMS
-    ast, release, done = start_held_call(node, "wait:3,2,wait:3,1")  # link by SMS, consent: 1
+    _, _, done = start_held_call(node, "wait:3,2,wait:3,1")  # link by SMS, consent: 1
     done.result(30)
     (sms,) = wait_until(lambda: messages(node, channel="sms", status="failed"))
     page.goto(node.url + "/outbox")
