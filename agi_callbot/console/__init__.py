@@ -16,6 +16,7 @@ from aiohttp import web
 from agi_callbot.config import Settings
 from agi_callbot.console import api, cases, pages, prompts, tryit
 from agi_callbot.console import api, outbox_api, pages
+from agi_callbot.console import api, dashboard, outbox_api, pages
 from agi_callbot.console import calls as calls_pages
 from agi_callbot.console import teams as teams_pages
 from agi_callbot.console.auth import Guard
@@ -46,6 +47,7 @@ def mount(
     app.add_routes(teams_pages.routes(console))
     app.add_routes(calls_pages.routes(console))
     app.add_routes(outbox_api.routes(console))
+    app.add_routes(dashboard.routes(console))
     app.on_shutdown.append(console.feeds.close)
     app.add_routes([web.static("/console-static", STATIC, append_version=False)])
     app.on_response_prepare.append(_no_sniff)

@@ -145,4 +145,22 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "retried": ("{n} mensajes en cola de nuevo.", "{n} messages queued again."),
     "purged": ("{n} mensajes borrados.", "{n} messages deleted."),
     "revoked": ("Consentimiento de {who} revocado.", "Consent of {who} revoked."),
+    # dashboard
+    "calls_last_hour": ("Llamadas en la última hora", "Calls in the last hour"),
+    "calls_per_minute": ("Llamadas por minuto (última hora)", "Calls per minute (last hour)"),
+    "outcomes_24h": ("Resultados (últimas 24 h)", "Outcomes (last 24 h)"),
+    "transfers_24h": ("Derivaciones (últimas 24 h)", "Transfers (last 24 h)"),
+    "no_transfers": ("Ninguna derivación.", "No transfers."),
+    "waiting_now": ("En espera ahora", "Waiting now"),
+    "outbox_depth": ("Mensajes por enviar", "Outbox depth"),
+    "oldest": ("el más antiguo", "oldest"),
+    "prompt_cache": ("Caché de locuciones", "Prompt cache"),
+    "hits": ("aciertos", "hits"),
+    "misses": ("fallos", "misses"),
+    "dashboard_help": (
+        "De los registros de llamadas, el outbox y las métricas del nodo (/metrics). "
+        "Se actualiza cada 15 s.",
+        "From the call records, the outbox and the node's metrics (/metrics). "
+        "Refreshed every 15 s.",
+    ),
 }

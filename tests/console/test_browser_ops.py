@@ -201,3 +201,15 @@ def test_failed_sms_retried_from_the_page_and_revoked_optin_skips_whatsapp(page,
     page.reload()
     new_row = page.locator(f"tr[data-message='{skipped.id}']")
     assert "omitido" in new_row.inner_text() and "no opt-in" in new_row.inner_text()
+
+
+def test_dashboard_after_the_calls(page, node):
+    _, release, done = start_held_call(node, "wait:3,1")
+    node.loop.call_soon_threadsafe(release.set)
+    done.result(30)
+    page.goto(node.url + "/dashboard")
+    assert int(page.locator("[data-figure=calls_last_hour]").inner_text()) >= 1
+    assert page.locator("[data-chart=per_minute] svg rect").count() == 60
+    assert page.locator("[data-chart=outcomes] svg rect").count() == 5
+    assert "sin agente" in page.locator("[data-chart=outcomes]").inner_text()
+    shot(page, "dashboard")
