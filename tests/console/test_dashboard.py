@@ -6,8 +6,10 @@ import aiohttp
 
 from agi_callbot.app import App
 from agi_callbot.console.charts import bars, columns
-from tests.console.test_calls import caller
-from tests.console.test_calls import node  # noqa: F401 - the fixture
+from tests.console.test_calls import (
+    caller,
+    node,  # noqa: F401 - the fixture
+)
 
 
 async def test_figures_after_two_calls(node: App) -> None:  # noqa: F811
