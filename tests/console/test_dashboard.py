@@ -17,9 +17,11 @@ async def test_figures_after_two_calls(node: App) -> None:  # noqa: F811
     headers = {"Authorization": f"Bearer {node.console.guard.token}", "Accept-Language": "en"}
     for digits in ("wait:3,1", "wait:3,2,wait:3,2"):  # a transfer; the SMS link
         await caller(digits).call("127.0.0.1", node.server.port)
-    async with aiohttp.ClientSession(headers=headers) as http:
-        async with http.get(f"http://{host}:{port}/api/dashboard") as r:
-            d = await r.json()
+    async with (
+        aiohttp.ClientSession(headers=headers) as http,
+        http.get(f"http://{host}:{port}/api/dashboard") as r,
+    ):
+        d = await r.json()
     assert d["calls_now"] == 0 and d["calls_last_hour"] == 2
     assert sum(d["outcomes"].values()) == 2 and set(d["outcomes"]) == {
         "COMPLETED", "TRANSFERRED", "HANGUP", "NO_AGENT", "FAILED",
