@@ -63,12 +63,14 @@ class Feed:
         *,
         interval: float = 1.0,
         wake: asyncio.Event | None = None,
+        min_gap: float = COALESCE_S,
     ) -> None:
         self.name = name
         self.snapshot = snapshot
         self.changes = changes
         self.interval = interval
         self.wake = wake
+        self.min_gap = min_gap
         self.subscribers: set[Subscriber] = set()
         self.dropped = 0
         self._pump: asyncio.Task[None] | None = None
@@ -95,13 +97,17 @@ class Feed:
         log.info("console: a slow browser was dropped from the %s feed", self.name)
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        last = 0.0
         try:
             while self.subscribers:
                 if self.wake is not None:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self.wake.wait(), self.interval)
+                    # what changes within min_gap goes out as one event
+                    await asyncio.sleep(max(COALESCE_S, self.min_gap - (loop.time() - last)))
                     self.wake.clear()
-                    await asyncio.sleep(COALESCE_S)
+                    last = loop.time()
                 else:
                     await asyncio.sleep(self.interval)
                 if not self.subscribers:
