@@ -43,7 +43,7 @@ TOKEN = "bench-console-token"
 class BenchCall:
     """What the live list reads of a call (the runner's Call has the same attributes)."""
 
-    class flow:  # noqa: N801 - an attribute holder, as Call.flow
+    class flow:
         name = "bench"
         version = "0123456789ab"
 
