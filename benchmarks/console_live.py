@@ -133,9 +133,8 @@ def slow_tab(port: int) -> socket.socket:
     """A tab that opened the stream and never reads it (a frozen or throttled browser)."""
     sock = socket.create_connection(("127.0.0.1", port))
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.sendall(
-        f"GET /api/calls/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\r\n".encode()
-    )
+    request = f"GET /api/calls/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
+    sock.sendall(request.encode() + b"\r\n")
     return sock
 
 
