@@ -188,10 +188,9 @@ async def measure(args: argparse.Namespace) -> None:
     last = [line for line in out.splitlines() if line.startswith("dropped=")]
     q99, l99 = percentile(quiet, 99), percentile(live, 99)
     print(f"{args.held} held calls, {args.think} s per command, {COMMANDS} commands per call")
-    print(f"  quiet            p50 {percentile(quiet, 50):6.2f} ms   p99 {q99:6.2f} ms")
-    print(
-        f"  live ({args.pages} tabs + 1 slow) p50 {percentile(live, 50):6.2f} ms   p99 {l99:6.2f} ms"
-    )
+    label = f"live ({args.pages} tabs + 1 slow)"
+    print(f"  {'quiet':24} p50 {percentile(quiet, 50):6.2f} ms   p99 {q99:6.2f} ms")
+    print(f"  {label:24} p50 {percentile(live, 50):6.2f} ms   p99 {l99:6.2f} ms")
     print(f"  ratio live/quiet p99 {l99 / q99:.2f}")
     for i, s in enumerate(stats):
         print(
