@@ -18,9 +18,10 @@ import pytest
 
 from agi_callbot.sim.asterisk import MemoryAsterisk
 from agi_callbot.sim.setup import AsteriskSetup
-from tests.console.browser import CHROMIUM, CHROMIUM_ARGS, screenshot_dir, serve_node
+from tests.console.browser import CHROMIUM, CHROMIUM_ARGS, screenshot_dir
 from tests.console.held_call import held_call
 from tests.console.music import alias_db, two_tone_mp3
+from tests.console.node import serve_node
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = [
@@ -93,9 +94,26 @@ def test_hold_music_upload_in_the_browser(page, node, tmp_path):
         " a.load(); })"
     )
     assert 2.5 < duration < 3.5
+    # the queue as AMI reports it, live: Lucía goes on a break
+    assert "Lucía" in card.locator(".queue").inner_text()
+    summary = card.locator(".queue-summary")
+    assert "1 disponibles" in summary.inner_text()
+    assert "1 en espera" in summary.inner_text() and "0:37" in summary.inner_text()
+
+    def pause():
+        node.ami.queues["ventas"].members[0].paused = True
+
+    node.loop.call_soon_threadsafe(pause)
+    summary.filter(has_text="0 disponibles").wait_for(timeout=5000)
+    assert card.locator(".queue tr", has_text="Lucía").locator(".badge").inner_text() == "en pausa"
+    node.loop.call_soon_threadsafe(
+        lambda: setattr(node.ami.queues["ventas"].members[0], "paused", False)
+    )
+    summary.filter(has_text="1 disponibles").wait_for(timeout=5000)
     page.locator("#reload-music").click()
     page.locator("#reload-result pre").wait_for()
     assert page.locator("#reload-result pre").inner_text() == "asterisk -rx 'moh reload'"
+    assert "write = command" in page.locator("#reload-result").inner_text()
     shot(page, "teams")
     # not audio: a clear message, nothing written
     notes = tmp_path / "notas.mp3"
