@@ -14,9 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from agi_callbot.config import Settings
-from agi_callbot.console import api, cases, pages, prompts, tryit
-from agi_callbot.console import api, outbox_api, pages
-from agi_callbot.console import api, dashboard, outbox_api, pages
+from agi_callbot.console import api, cases, dashboard, outbox_api, pages, prompts, tryit
 from agi_callbot.console import calls as calls_pages
 from agi_callbot.console import teams as teams_pages
 from agi_callbot.console.auth import Guard
