@@ -54,10 +54,10 @@ class _Announced(logging.Handler):
         self.lines.append(record.getMessage())
 
 
-def serve_console(settings: Any) -> Iterator[ConsoleServer]:
+def serve_console(settings: Any, *, workers: bool = False) -> Iterator[ConsoleServer]:
     """Run a whole node (``App``: FastAGI + the HTTP listener with the console) in a
     thread, as ``serve`` does without CONSOLE_TOKEN; the login URL is the one its log
-    line prints."""
+    line prints. ``workers``: the outbox sends (the operations pages' tests)."""
     settings = dataclasses.replace(
         settings,
         listen=dataclasses.replace(settings.listen, port=0),
@@ -73,7 +73,7 @@ def serve_console(settings: Any) -> Iterator[ConsoleServer]:
     def run() -> None:
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
-        node = App(settings, workers=False)
+        node = App(settings, workers=workers)
         try:
             loop.run_until_complete(node.start())
         except BaseException as exc:

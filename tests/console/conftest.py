@@ -62,3 +62,42 @@ def pytest_collection_modifyitems(config, items):
     browser = [item for item in items if item.get_closest_marker("browser")]
     if browser:
         items[:] = [item for item in items if not item.get_closest_marker("browser")] + browser
+
+
+# ----------------------------------------------------------------------- browser tests
+# One chromium per module (module, not session: Playwright's sync API holds an event
+# loop on the main thread while it is open, which the asyncio tests of later modules
+# could not run beside); each test gets a fresh context logged in to the module's
+# ``server`` fixture.
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    from tests.console.browser import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="es-ES")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on(
+        "console",
+        lambda m: (
+            errors.append(m.text)
+            if m.type == "error" and not m.text.startswith("Failed to load resource")  # 4xx we test
+            else None
+        ),
+    )
+    page.goto(server.login_url)
+    yield page
+    context.close()
+    assert not errors, errors

@@ -1,73 +1,28 @@
-"""A whole node (the real ``App``) in a thread for the operations pages' browser tests:
-FastAGI, HTTP with the console, outbox workers, call records, and a loopback SMS
-provider, all in one event loop."""
+"""What a node of the operations pages' browser tests talks to, on loopback: an SMS
+provider (:class:`ProviderServer`) and Asterisk's manager interface (:class:`FakeAmi`,
+with a few queues), both in one event loop of their own, in a thread."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
-import re
+import shutil
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from tests.ami.fake_ami import FakeAmi
-from tests.console.browser import _Announced
+from agi_callbot.config import load_settings
+from tests.ami.fake_ami import FakeAmi, FakeCaller, FakeMember, FakeQueue
+from tests.gateways.gateway_helpers import ProviderServer
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+AMI_SECRET_ENV = "CONSOLE_TEST_AMI_SECRET"
 
 
-@dataclass
-class Node:
-    """A whole node (``App``) in a thread: FastAGI, HTTP + console, outbox, records."""
-
-    url: str
-    login_url: str
-    agi_port: int
-    settings: Any
-    app: Any
-    provider: Any
-    ami: Any
-    loop: asyncio.AbstractEventLoop
-
-    def run(self, coro: Any, timeout: float = 30.0) -> Any:
-        """Run ``coro`` in the node's event loop, from the test's thread."""
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-
-def node_settings(folder: Path, provider_url: str, ami_port: int) -> Any:
-    import shutil
-
-    from agi_callbot.config import load_settings
-
-    examples = Path(__file__).resolve().parents[2] / "examples"
-    flows = folder / "flows"
-    shutil.copytree(examples / "flows", flows)
-    moh = folder / "moh"
-    for team in ("ventas", "soporte"):
-        (moh / team).mkdir(parents=True)
-    values = {
-        "flows_dir": str(flows),
-        "data_dir": str(folder / "var"),
-        "moh_dir": str(moh),
-        "listen": {"port": 0},
-        "http": {"port": 0},
-        "flows": {"reload": False},
-        "gateways": {"sms": {"provider": "http", "url": provider_url + "/send"}},
-        "templates": {"encuesta": {"language": "es", "params": 1}},
-        "ami": {"enabled": True, "port": ami_port, "secret_env": "CONSOLE_TEST_AMI_SECRET"},
-    }
-    return load_settings(None, overrides=values, environ={})
-
-
-def fake_queues() -> dict[str, Any]:
-    """What the fake AMI reports: ventas with someone free, one paused, one busy and a
-    caller waiting; soporte with one agent free."""
-    from tests.ami.fake_ami import FakeCaller, FakeMember, FakeQueue
-
+def fake_queues() -> dict[str, FakeQueue]:
+    """ventas: someone free, one paused, one busy and a caller waiting; soporte: one free."""
     return {
         "ventas": FakeQueue(
             members=[
@@ -81,74 +36,56 @@ def fake_queues() -> dict[str, Any]:
     }
 
 
-def serve_node(folder: Path) -> Iterator[Node]:
-    """The real node with a loopback SMS provider, both in one thread's event loop."""
-    from agi_callbot.app import App
-    from tests.gateways.gateway_helpers import ProviderServer
+class LoopbackPeers:
+    """``with LoopbackPeers() as peers``: ``peers.provider``, ``peers.ami``, ``peers.loop``."""
 
-    started = threading.Event()
-    state: dict[str, Any] = {}
-    handler = _Announced()
-    logger = logging.getLogger("agi_callbot.console")
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
+    def __enter__(self) -> LoopbackPeers:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="peers", daemon=True)
+        self.thread.start()
+        self.run(self._start())
+        os.environ[AMI_SECRET_ENV] = self.ami.secret
+        return self
 
-    async def start() -> None:
-        fake_ami = FakeAmi(queues=fake_queues())
-        await fake_ami.start()
-        os.environ["CONSOLE_TEST_AMI_SECRET"] = fake_ami.secret
-        provider = ProviderServer()
-        papp = web.Application()
-        papp.router.add_route("*", "/{tail:.*}", provider.handle)
-        prunner = web.AppRunner(papp, shutdown_timeout=0.1)
-        await prunner.setup()
-        site = web.TCPSite(prunner, "127.0.0.1", 0)
-        await site.start()
-        provider.url = f"http://127.0.0.1:{prunner.addresses[0][1]}"
-        app = App(node_settings(folder, provider.url, fake_ami.port))
-        await app.start()
-        await app.teams.client.wait_ready(10)
-        state.update(app=app, provider=provider, prunner=prunner, ami=fake_ami)
+    def run(self, coro: Any, timeout: float = 30.0) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
-    def run() -> None:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        state["loop"] = loop
-        try:
-            loop.run_until_complete(start())
-        except BaseException as exc:
-            state["error"] = exc
-            started.set()
-            return
-        started.set()
-        loop.run_forever()
-        loop.run_until_complete(state["app"].aclose())
-        state["provider"].release()
-        loop.run_until_complete(state["prunner"].cleanup())
-        loop.run_until_complete(state["ami"].stop())
-        loop.close()
+    async def _start(self) -> None:
+        self.ami = FakeAmi(queues=fake_queues())
+        await self.ami.start()
+        self.provider = ProviderServer()
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self.provider.handle)
+        self._runner = web.AppRunner(app, shutdown_timeout=0.1)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self.provider.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
 
-    thread = threading.Thread(target=run, name="console-node", daemon=True)
-    thread.start()
-    assert started.wait(60), "node did not start"
-    logger.removeHandler(handler)
-    if "error" in state:
-        raise state["error"]
-    app = state["app"]
-    line = next(line for line in handler.lines if "login?token=" in line)
-    login_url = re.search(r"(http://\S+/login\?token=\S+)", line).group(1)
-    host, port = app.http.addresses[0][:2]
-    try:
-        yield Node(
-            f"http://{host}:{port}",
-            login_url,
-            app.server.port,
-            app.settings,
-            app,
-            state["provider"],
-            state["ami"],
-            state["loop"],
-        )
-    finally:
-        state["loop"].call_soon_threadsafe(state["loop"].stop)
-        thread.join(30)
+    async def _stop(self) -> None:
+        self.provider.release()
+        await self._runner.cleanup()
+        await self.ami.stop()
+
+    def __exit__(self, *exc: object) -> None:
+        self.run(self._stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        os.environ.pop(AMI_SECRET_ENV, None)
+
+
+def node_settings(folder: Path, peers: LoopbackPeers) -> Any:
+    """The example flows, SMS to the loopback provider, AMI to the fake one."""
+    flows = folder / "flows"
+    shutil.copytree(EXAMPLES / "flows", flows)
+    for team in ("ventas", "soporte"):
+        (folder / "moh" / team).mkdir(parents=True)
+    values = {
+        "flows_dir": str(flows),
+        "data_dir": str(folder / "var"),
+        "moh_dir": str(folder / "moh"),
+        "flows": {"reload": False},
+        "gateways": {"sms": {"provider": "http", "url": peers.provider.url + "/send"}},
+        "templates": {"encuesta": {"language": "es", "params": 1}},
+        "ami": {"enabled": True, "port": peers.ami.port, "secret_env": AMI_SECRET_ENV},
+    }
+    return load_settings(None, overrides=values, environ={})

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.console.browser import CHROMIUM, CHROMIUM_ARGS, screenshot_dir, serve_console
+from tests.console.browser import CHROMIUM, screenshot_dir, serve_console
 from tests.console.conftest import console_settings
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -33,34 +33,6 @@ SHOTS = os.environ.get("CONSOLE_SCREENSHOTS") == "1"
 def server(tmp_path_factory):
     settings = console_settings(tmp_path_factory.mktemp("console"))
     yield from serve_console(settings)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser, server):
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="es-ES")
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on(
-        "console",
-        lambda m: (
-            errors.append(m.text)
-            if m.type == "error" and not m.text.startswith("Failed to load resource")  # 4xx we test
-            else None
-        ),
-    )
-    page.goto(server.login_url)
-    yield page
-    context.close()
-    assert not errors, errors
 
 
 def shot(page, name: str) -> None:

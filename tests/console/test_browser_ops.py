@@ -2,8 +2,9 @@
 and their hold music, live calls, the outbox and the opt-in ledger, the dashboard.
 
 One node per module (the real ``App``: FastAGI, HTTP with the console, outbox workers,
-call records) on loopback ports in a thread, with a loopback SMS provider; calls come
-over a real FastAGI socket from the in-memory Asterisk. ``CONSOLE_SCREENSHOTS=1``
+call records) on loopback ports in a thread, with a loopback SMS provider and a fake
+AMI; calls come over a real FastAGI socket from the in-memory Asterisk. The browser and
+the page are the console tests' own (conftest). ``CONSOLE_SCREENSHOTS=1``
 writes the README's screenshots to docs/console/.
 """
 
@@ -18,10 +19,10 @@ import pytest
 
 from agi_callbot.sim.asterisk import MemoryAsterisk
 from agi_callbot.sim.setup import AsteriskSetup
-from tests.console.browser import CHROMIUM, CHROMIUM_ARGS, screenshot_dir
+from tests.console.browser import CHROMIUM, screenshot_dir, serve_console
 from tests.console.held_call import held_call
 from tests.console.music import alias_db, two_tone_mp3
-from tests.console.node import serve_node
+from tests.console.node import LoopbackPeers, node_settings
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = [
@@ -32,37 +33,15 @@ SHOTS = os.environ.get("CONSOLE_SCREENSHOTS") == "1"
 
 
 @pytest.fixture(scope="module")
-def node(tmp_path_factory):
-    yield from serve_node(tmp_path_factory.mktemp("node"))
+def peers():
+    with LoopbackPeers() as peers:
+        yield peers
 
 
 @pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser, node):
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="es-ES")
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on(
-        "console",
-        lambda m: (
-            errors.append(m.text)
-            if m.type == "error" and not m.text.startswith("Failed to load resource")
-            else None
-        ),
-    )
-    page.on("dialog", lambda dialog: dialog.accept())
-    page.goto(node.login_url)
-    yield page
-    context.close()
-    assert not errors, errors
+def server(tmp_path_factory, peers):
+    settings = node_settings(tmp_path_factory.mktemp("node"), peers)
+    yield from serve_console(settings, workers=True)
 
 
 def shot(page, name: str) -> None:
@@ -72,8 +51,9 @@ def shot(page, name: str) -> None:
         page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
-def test_hold_music_upload_in_the_browser(page, node, tmp_path):
-    page.goto(node.url + "/teams")
+def test_hold_music_upload_in_the_browser(page, server, peers, tmp_path):
+    page.on("dialog", lambda dialog: dialog.accept())  # the confirmations
+    page.goto(server.url + "/teams")
     card = page.locator("#team-ventas")
     assert card.locator("h2").inner_text() == "ventas"
     assert "soporte" in card.inner_text()  # the flow that transfers here
@@ -84,7 +64,7 @@ def test_hold_music_upload_in_the_browser(page, node, tmp_path):
     assert state.inner_text() == "Música cargada: summer_song"
     track = card.locator("[data-track=summer_song]")
     assert "sln16, sln, ulaw, alaw" in track.inner_text() or "alaw" in track.inner_text()
-    folder = Path(node.settings.moh_dir) / "ventas"
+    folder = Path(server.settings.moh_dir) / "ventas"
     eight_khz = [folder / f"summer_song.{ext}" for ext in ("sln", "ulaw", "alaw")]
     for path in eight_khz:
         assert alias_db(path) <= -40, path
@@ -101,13 +81,13 @@ def test_hold_music_upload_in_the_browser(page, node, tmp_path):
     assert "1 en espera" in summary.inner_text() and "0:37" in summary.inner_text()
 
     def pause():
-        node.ami.queues["ventas"].members[0].paused = True
+        peers.ami.queues["ventas"].members[0].paused = True
 
-    node.loop.call_soon_threadsafe(pause)
+    peers.loop.call_soon_threadsafe(pause)
     summary.filter(has_text="0 disponibles").wait_for(timeout=5000)
     assert card.locator(".queue tr", has_text="Lucía").locator(".badge").inner_text() == "en pausa"
-    node.loop.call_soon_threadsafe(
-        lambda: setattr(node.ami.queues["ventas"].members[0], "paused", False)
+    peers.loop.call_soon_threadsafe(
+        lambda: setattr(peers.ami.queues["ventas"].members[0], "paused", False)
     )
     summary.filter(has_text="1 disponibles").wait_for(timeout=5000)
     page.locator("#reload-music").click()
@@ -129,7 +109,7 @@ def test_hold_music_upload_in_the_browser(page, node, tmp_path):
     assert not any(p.stem == "summer_song" for p in folder.iterdir())
 
 
-def start_held_call(node, digits: str):
+def start_held_call(server, digits: str):
     """A call over a real FastAGI socket, held when it reaches a queue; (ast, release, done)."""
 
     async def setup():
@@ -140,30 +120,30 @@ def start_held_call(node, digits: str):
         release = asyncio.Event()
         return ast, release
 
-    ast, release = node.run(setup())
+    ast, release = in_node(server, setup())
     done = asyncio.run_coroutine_threadsafe(
-        held_call(ast, "127.0.0.1", node.agi_port, release), node.loop
+        held_call(ast, "127.0.0.1", server.node.server.port, release), server.loop
     )
     return ast, release, done
 
 
-def test_a_call_shows_live_within_a_second_and_leaves_when_it_ends(page, node):
-    page.goto(node.url + "/calls")
+def test_a_call_shows_live_within_a_second_and_leaves_when_it_ends(page, server, peers):
+    page.goto(server.url + "/calls")
     page.locator("#live:not([hidden])").wait_for()
-    ast, release, done = start_held_call(node, "wait:3,1")
+    ast, release, done = start_held_call(server, "wait:3,1")
     row = page.locator(f"#live-calls tr[data-uniqueid='{ast.environment.uniqueid}']")
     started = time.monotonic()
     row.wait_for(timeout=1000)  # within 1 s of the call's start
     assert time.monotonic() - started < 1.0
     assert row.locator("td").nth(0).inner_text() == "+34600***222"
-    row.locator("td.block", has_text="sales").wait_for(timeout=2000)
+    row.locator("td.block", has_text="sales").wait_for(timeout=5000)  # its block, on a tick
     assert page.locator("#live-count").inner_text() == "1"
     shot(page, "calls-live")
-    node.loop.call_soon_threadsafe(release.set)
+    server.loop.call_soon_threadsafe(release.set)
     done.result(15)
     row.wait_for(state="detached", timeout=2000)
     assert page.locator("#live-empty").is_visible()
-    page.goto(node.url + "/calls?flow=soporte")
+    page.goto(server.url + "/calls?flow=soporte")
     link = page.locator("#recent-calls a").first
     link.click()
     page.wait_for_url(f"**/calls/{ast.environment.uniqueid}")
@@ -172,11 +152,18 @@ def test_a_call_shows_live_within_a_second_and_leaves_when_it_ends(page, node):
     shot(page, "call")
 
 
-def messages(node, **kwargs):
-    async def read():
-        return await node.app.outbox.list(None, 100)
+def in_node(server, coro):
+    """Run ``coro`` in the node's event loop, from the test's thread."""
+    return asyncio.run_coroutine_threadsafe(coro, server.loop).result(30)
 
-    return [m for m in node.run(read()) if all(getattr(m, k) == v for k, v in kwargs.items())]
+
+def messages(server, **kwargs):
+    async def read():
+        return await server.node.outbox.list(None, 100)
+
+    return [
+        m for m in in_node(server, read()) if all(getattr(m, k) == v for k, v in kwargs.items())
+    ]
 
 
 def wait_until(check, timeout: float = 15.0):
@@ -189,12 +176,13 @@ def wait_until(check, timeout: float = 15.0):
         time.sleep(0.1)
 
 
-def test_failed_sms_retried_from_the_page_and_revoked_optin_skips_whatsapp(page, node):
-    node.provider.reply(400, {"error": "number barred"})  # the provider refuses the first SMS
-    _, _, done = start_held_call(node, "wait:3,2,wait:3,1")  # link by SMS, consent: 1
+def test_failed_sms_retried_from_the_page_and_revoked_optin_skips_whatsapp(page, server, peers):
+    page.on("dialog", lambda dialog: dialog.accept())  # the confirmations
+    peers.provider.reply(400, {"error": "number barred"})  # the provider refuses the first SMS
+    _, _, done = start_held_call(server, "wait:3,2,wait:3,1")  # link by SMS, consent: 1
     done.result(30)
-    (sms,) = wait_until(lambda: messages(node, channel="sms", status="failed"))
-    page.goto(node.url + "/outbox")
+    (sms,) = wait_until(lambda: messages(server, channel="sms", status="failed"))
+    page.goto(server.url + "/outbox")
     row = page.locator(f"tr[data-message='{sms.id}']")
     assert "fallido" in row.inner_text() and "+34600***222" in row.inner_text()
     optin = page.locator("#optins tr.current", has_text="+34600***222")
@@ -202,18 +190,18 @@ def test_failed_sms_retried_from_the_page_and_revoked_optin_skips_whatsapp(page,
     shot(page, "outbox")
     row.locator("input[name=id]").check()
     page.locator("#retry").click()  # confirmed (the dialog is accepted)
-    wait_until(lambda: messages(node, id=sms.id, status="sent"))
-    assert len([r for r in node.provider.requests if r.path == "/send"]) == 2
+    wait_until(lambda: messages(server, id=sms.id, status="sent"))
+    assert len([r for r in peers.provider.requests if r.path == "/send"]) == 2
     page.reload()
     assert "enviado" in page.locator(f"tr[data-message='{sms.id}']").inner_text()
 
     page.locator("#optins tr.current", has_text="+34600***222").locator("[data-revoke]").click()
     page.locator("#optins tr.current", has_text="revocado").wait_for()
-    before = {m.id for m in messages(node, channel="whatsapp")}
-    _, _, done = start_held_call(node, "wait:3,2,wait:3,2")  # no consent this time
+    before = {m.id for m in messages(server, channel="whatsapp")}
+    _, _, done = start_held_call(server, "wait:3,2,wait:3,2")  # no consent this time
     done.result(30)
     (skipped,) = wait_until(
-        lambda: [m for m in messages(node, channel="whatsapp") if m.id not in before]
+        lambda: [m for m in messages(server, channel="whatsapp") if m.id not in before]
     )
     assert skipped.status == "skipped" and skipped.reason == "no opt-in"
     page.reload()
@@ -221,11 +209,11 @@ def test_failed_sms_retried_from_the_page_and_revoked_optin_skips_whatsapp(page,
     assert "omitido" in new_row.inner_text() and "no opt-in" in new_row.inner_text()
 
 
-def test_dashboard_after_the_calls(page, node):
-    _, release, done = start_held_call(node, "wait:3,1")
-    node.loop.call_soon_threadsafe(release.set)
+def test_dashboard_after_the_calls(page, server, peers):
+    _, release, done = start_held_call(server, "wait:3,1")
+    server.loop.call_soon_threadsafe(release.set)
     done.result(30)
-    page.goto(node.url + "/dashboard")
+    page.goto(server.url + "/dashboard")
     assert int(page.locator("[data-figure=calls_last_hour]").inner_text()) >= 1
     assert page.locator("[data-chart=per_minute] svg rect").count() == 60
     assert page.locator("[data-chart=outcomes] svg rect").count() == 5

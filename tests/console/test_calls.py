@@ -5,38 +5,18 @@ leaves it when it ends; then it is in the records, with its detail and messages.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 from pathlib import Path
 
 import aiohttp
-import pytest
 
 from agi_callbot.app import App
-from agi_callbot.config import load_settings
 from agi_callbot.sim.asterisk import MemoryAsterisk
 from agi_callbot.sim.setup import AsteriskSetup
 from tests.console.held_call import held_call
+from tests.ops.test_ops_node import node  # noqa: F401 - a whole node, as the ops tests run it
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-@pytest.fixture
-async def node(tmp_path: Path):
-    base = load_settings(EXAMPLES / "callbot.yaml", environ={})
-    settings = dataclasses.replace(
-        base,
-        data_dir=tmp_path / "var",
-        listen=dataclasses.replace(base.listen, port=0),
-        http=dataclasses.replace(base.http, port=0),
-        flows=dataclasses.replace(base.flows, reload=False),
-    )
-    app = App(settings, workers=False)
-    await app.start()
-    try:
-        yield app
-    finally:
-        await app.aclose()
 
 
 def caller(digits: str) -> MemoryAsterisk:
@@ -58,7 +38,7 @@ async def next_event(response) -> tuple[str, dict]:
             return event, json.loads(data)
 
 
-async def test_a_held_call_is_live_then_recorded(node: App) -> None:
+async def test_a_held_call_is_live_then_recorded(node: App) -> None:  # noqa: F811
     host, port = node.http.addresses[0][:2]
     base = f"http://{host}:{port}"
     headers = {"Authorization": f"Bearer {node.console.guard.token}"}

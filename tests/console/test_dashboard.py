@@ -27,8 +27,7 @@ async def test_figures_after_two_calls(node: App) -> None:  # noqa: F811
         "COMPLETED", "TRANSFERRED", "HANGUP", "NO_AGENT", "FAILED",
     }  # fmt: skip
     assert sum(d["transfers"].values()) == 1
-    assert d["outbox"]["queued"] >= 2 and d["outbox_depth"] >= 2  # no workers in this node
-    assert d["outbox_oldest_s"] is not None
+    assert sum(d["outbox"].values()) >= 3  # the SMS, the email, the WhatsApp surveys
     assert d["ami"]["enabled"] is False
     assert d["prompt_cache"]["hits"] + d["prompt_cache"]["misses"] > 0
     assert d["charts"]["per_minute"].count("<rect") == 60

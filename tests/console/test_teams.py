@@ -16,6 +16,7 @@ from agi_callbot.console import mount
 from tests.ami.fake_ami import FakeAmi, FakeCaller, FakeMember, FakeQueue
 from tests.console.conftest import TOKEN, console_settings
 from tests.console.music import alias_db, tone_db, two_tone_mp3, wav_rate
+from tests.console.test_calls import next_event
 
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -182,24 +183,10 @@ async def test_the_live_feed_sends_a_snapshot_then_changes(ami_client, fake_ami)
 
     async with ami_client.get("/api/teams/stream", headers=BEARER) as r:
         assert r.headers["Content-Type"] == "text/event-stream"
-        first = await _event(r)
+        first = await next_event(r)
         assert first[0] == "snapshot"
         assert first[1]["queues"]["ventas"]["available"] == 1
         fake_ami.queues["ventas"].members[1].paused = False
-        event, data = await asyncio.wait_for(_event(r), 5)
+        event, data = await asyncio.wait_for(next_event(r), 5)
         assert event == "queues" and data["queues"]["ventas"]["available"] == 2
     assert live.QUEUE_SIZE > 0
-
-
-async def _event(response) -> tuple[str, dict]:
-    import json
-
-    event, data = "", ""
-    while True:
-        line = (await response.content.readline()).decode().rstrip("\n")
-        if line.startswith("event: "):
-            event = line[7:]
-        elif line.startswith("data: "):
-            data = line[6:]
-        elif line == "" and event:
-            return event, json.loads(data)
