@@ -189,13 +189,15 @@ def test_failed_sms_retried_from_the_page_and_revoked_optin_skips_whatsapp(page,
     assert "aceptado" in optin.inner_text()
     shot(page, "outbox")
     row.locator("input[name=id]").check()
-    page.locator("#retry").click()  # confirmed (the dialog is accepted)
+    with page.expect_navigation():  # the page reloads once the retry is queued
+        page.locator("#retry").click()  # confirmed (the dialog is accepted)
     wait_until(lambda: messages(server, id=sms.id, status="sent"))
     assert len([r for r in peers.provider.requests if r.path == "/send"]) == 2
     page.reload()
     assert "enviado" in page.locator(f"tr[data-message='{sms.id}']").inner_text()
 
-    page.locator("#optins tr.current", has_text="+34600***222").locator("[data-revoke]").click()
+    with page.expect_navigation():
+        page.locator("#optins tr.current", has_text="+34600***222").locator("[data-revoke]").click()
     page.locator("#optins tr.current", has_text="revocado").wait_for()
     before = {m.id for m in messages(server, channel="whatsapp")}
     _, _, done = start_held_call(server, "wait:3,2,wait:3,2")  # no consent this time
