@@ -70,14 +70,17 @@ def calls_feed(console: Console) -> Feed:
         if active is None:
             return []
         now = active.blocks()
-        new = {k for k, block in now.items() if sent.get(k) != block}
+        new = {k for k in now if k not in sent}
+        moved = {k: block for k, block in now.items() if k in sent and sent[k] != block}
         removed = [k for k in sent if k not in now]
         sent.clear()
         sent.update(now)
-        if not (new or removed):
+        if not (new or moved or removed):
             return []
         added = active.snapshot(new) if new else []
-        return [("calls", {"now": time.time(), "added": added, "removed": removed})]
+        # a call that moved on sends only its new block: 1000 busy calls stay small
+        event = {"now": time.time(), "added": added, "blocks": moved, "removed": removed}
+        return [("calls", event)]
 
     active = active_calls(console)
     wake = getattr(active, "changed", None)

@@ -61,6 +61,10 @@
       if (known) { known.tr.remove(); calls.delete(id); }
     }
     for (const call of data.added) upsert(call);
+    for (const [id, block] of Object.entries(data.blocks || {})) {
+      const known = calls.get(Number(id));
+      if (known) { known.block = block; known.tr.querySelector(".block").textContent = block; }
+    }
     show();
   }
 
