@@ -13,7 +13,7 @@ import itertools
 import time
 from typing import Any
 
-from agi_callbot.log import show_number
+from agi_callbot.phone import show_number
 
 
 class ActiveCalls:

@@ -23,14 +23,15 @@ from aiohttp.web import AppRunner
 
 from agi_callbot import metrics, web
 from agi_callbot.active_calls import ActiveCalls
-from agi_callbot.ami import NoTeams, Teams
+from agi_callbot.asterisk.teams import NoTeams, Teams
 from agi_callbot.config import Settings
 from agi_callbot.console import mount as mount_console
 from agi_callbot.console import standalone_app as standalone_console
 from agi_callbot.errors import ConfigError
 from agi_callbot.flow.loader import FlowLibrary
 from agi_callbot.gateways import Gateway, build_gateways, probe
-from agi_callbot.outbox import Outbox
+from agi_callbot.gateways.webhook import in_call_webhooks
+from agi_callbot.outbox.service import Outbox
 from agi_callbot.records import CallRecords
 from agi_callbot.router import Router
 from agi_callbot.services import Services, SystemClock
@@ -84,6 +85,8 @@ class App:
         records = CallRecords(settings.calls_db)
         await records.open()
         self._closers.append(records.aclose)
+        webhooks = in_call_webhooks(settings)
+        self._closers.append(webhooks.aclose)
         self.services = Services(
             prompts=prompts,
             outbox=outbox,
@@ -91,6 +94,7 @@ class App:
             teams=teams,
             records=records,
             clock=SystemClock(),
+            webhooks=webhooks,
             active=ActiveCalls(),
         )
         self.library = FlowLibrary.from_settings(settings)

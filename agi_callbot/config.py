@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
+import re
 import types
 import typing
 from collections.abc import Mapping, MutableMapping
@@ -33,15 +34,34 @@ from typing import Any
 import yaml
 
 from agi_callbot.errors import ConfigError
-from agi_callbot.units import parse_duration
 
 ENV_PREFIX = "CALLBOT_"
 #: the settings file used when none is named: a node folder's own (``agi-callbot init``)
 DEFAULT_FILE = "callbot.yaml"
 
 
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_FACTORS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
 class Duration(float):
     """A number of seconds that settings files may write as ``5s``, ``2m``, ``250ms``."""
+
+
+def parse_duration(value: object) -> float:
+    """A duration as admins write it (``5s``, ``1.5s``, ``250ms``, ``2m``, ``1h``, ``30d``, or a
+    bare number of seconds) in seconds; raise ``ValueError`` with the accepted forms otherwise."""
+    if isinstance(value, bool):
+        raise ValueError(f"not a duration: {value!r}")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError(f"negative duration: {value!r}")
+        return float(value)
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match:
+            return float(match.group(1)) * _FACTORS[match.group(2)]
+    raise ValueError(f"not a duration: {value!r} (write e.g. 5s, 250ms, 2m)")
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ Why this module exists rather than a ``basicConfig`` call:
   ``Bearer``/``Basic`` credentials, ``password=``-style query parameters) in the
   message, the extra fields and the traceback before any handler formats the record.
 * **No full phone numbers at INFO.** Code that logs a number passes it through
-  :func:`show_number`, which masks the middle digits (:func:`mask_number`) unless the
-  admin set ``log.full_numbers``.
+  :func:`agi_callbot.phone.show_number`, which masks the middle digits unless the
+  admin set ``log.full_numbers`` (:func:`setup_logging` passes that switch on).
 * **One record, one line.** JSON escapes newlines; the text format escapes control
   characters, so a caller name holding ``\\n`` cannot forge a second log line.
 """
@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from types import MappingProxyType
 from typing import IO, Any
 
+from agi_callbot import phone
 from agi_callbot.config import Log, secret
 from agi_callbot.errors import ConfigError
 
@@ -47,7 +48,6 @@ _call: contextvars.ContextVar[Mapping[str, str]] = contextvars.ContextVar(
 _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
 _secret_pattern: re.Pattern[str] | None = None
-_full_numbers = False
 
 #: credentials that are secrets whoever logs them, registered or not
 _CREDENTIALS = re.compile(
@@ -173,48 +173,6 @@ class RedactFilter(logging.Filter):
         return True
 
 
-# --------------------------------------------------------------------------- numbers
-
-
-def mask_number(number: str | None) -> str:
-    """Hide the middle of a phone number: ``+34600111222`` → ``+34600***222``.
-
-    The last three digits and the country/area prefix stay (enough to tell calls apart
-    and to see where they came from); at least three digits are hidden, more for longer
-    numbers so that at most eight remain. Numbers of six digits or fewer (extensions,
-    ``112``) are not personal and stay as they are; text without digits
-    (``anonymous``) too. Separators are kept where they were.
-    """
-    if not number:
-        return ""
-    digits = sum(ch.isdigit() for ch in number)
-    if digits <= 6:
-        return number
-    hidden = max(3, digits - 8)
-    first = digits - 3 - hidden  # index of the first hidden digit
-    out: list[str] = []
-    seen = 0
-    run_open = False
-    for ch in number:
-        if ch.isdigit():
-            if first <= seen < first + hidden:
-                if not run_open:
-                    out.append(REDACTED)
-                    run_open = True
-                seen += 1
-                continue
-            seen += 1
-        elif run_open and first < seen < first + hidden:
-            continue  # separators inside the hidden run go with it
-        out.append(ch)
-    return "".join(out)
-
-
-def show_number(number: str | None) -> str:
-    """A number as logs may show it: masked unless ``log.full_numbers`` is set."""
-    return (number or "") if _full_numbers else mask_number(number)
-
-
 # --------------------------------------------------------------------------- formats
 
 
@@ -294,7 +252,6 @@ def setup_logging(config: Log, *, stream: IO[str] | None = None) -> logging.Hand
     ``format: auto`` writes text when ``stream`` is a terminal and JSON otherwise
     (journald, docker logs, a file). Raises ConfigError for an unknown format or level.
     """
-    global _full_numbers
     if config.format not in FORMATS:
         raise ConfigError(f"log.format must be one of {', '.join(FORMATS)}, got {config.format!r}")
     level = logging.getLevelName(str(config.level).upper())
@@ -317,5 +274,5 @@ def setup_logging(config: Log, *, stream: IO[str] | None = None) -> logging.Hand
     root.setLevel(level)
     # one line per HTTP request would drown the call lines; errors still show
     logging.getLogger("aiohttp.access").setLevel(max(level, logging.WARNING))
-    _full_numbers = bool(config.full_numbers)
+    phone.show_full_numbers(bool(config.full_numbers))
     return handler

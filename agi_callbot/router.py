@@ -1,11 +1,11 @@
 """From an incoming AGI session to a running flow: ``await router(channel)`` is one call.
 
-``agi://host/<name>?query`` names the flow file ``<flows_dir>/<name>.yaml``.
-The router refuses names that could leave the flows folder,
-takes the version the library serves *now* — with every sub-flow it uses — and keeps
-those objects for the whole call, so an edit on disk only reaches new calls. A call
-that cannot start (bad or unknown flow, a flow that does not validate) leaves
-``CALLBOT_STATUS=FAILED`` for the dialplan to fail over on, with one log line.
+``agi://host/<name>?query`` names the flow file ``<flows_dir>/<name>.yaml``. The
+router refuses names that could leave the flows folder, takes the version the library
+serves *now* — with every sub-flow it uses — and keeps those objects for the whole call,
+so an edit on disk only reaches new calls. A call that cannot start (bad or unknown
+flow, a flow that does not validate) leaves ``CALLBOT_STATUS=FAILED`` for the dialplan
+to fail over on, with one log line.
 """
 
 from __future__ import annotations

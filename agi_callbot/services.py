@@ -8,11 +8,15 @@ call records); tests build it on temporary folders with the same real parts.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 
-class PromptService(Protocol):
+class PromptResolver(Protocol):
+    """What a flow asks of prompts (:class:`agi_callbot.tts.service.PromptService` is the
+    real one)."""
+
     async def resolve(
         self, text: str | None, *, prompt_id: str | None, language: str, voice: dict[str, Any]
     ) -> str:
@@ -37,6 +41,27 @@ class Message:
     flow: str = ""
     block: str = ""
     fallback: tuple[dict[str, Any], ...] = ()  # next channels to try on a permanent failure
+
+
+def fallback_entry(channel: str, to: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """One entry of :attr:`Message.fallback` as a flow makes it: ``{channel, to, <payload>}``."""
+    return {"channel": channel, "to": to, **payload}
+
+
+def read_fallback_entry(entry: Any) -> tuple[str, dict[str, Any]]:
+    """The channel and fields of a fallback entry: ``{channel: sms, to: …, text: …}`` (as
+    :func:`fallback_entry` makes it) or ``{sms: {to: …, text: …}}``; ``ValueError`` if neither."""
+    if not isinstance(entry, Mapping):
+        raise ValueError(f"expected a mapping, got {entry!r}")
+    if "channel" in entry:
+        fields = dict(entry)
+        return str(fields.pop("channel")), fields
+    if len(entry) == 1:
+        channel, value = next(iter(entry.items()))
+        if not isinstance(value, Mapping):
+            raise ValueError(f"{channel}: expected a mapping, got {value!r}")
+        return str(channel), dict(value)
+    raise ValueError(f"expected one channel, got {sorted(entry)}")
 
 
 class OutboxService(Protocol):
@@ -73,6 +98,34 @@ class TeamService(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class WebhookRequest:
+    """A webhook with ``save_as``: the flow waits for its answer during the call.
+
+    ``key`` is the action's idempotency key; ``call``, ``flow`` and ``block`` say where
+    it comes from (the receiver sees them as headers, like a webhook message's)."""
+
+    method: str
+    url: str
+    data: Any
+    headers: Mapping[str, str]
+    timeout: float
+    key: str
+    call: str = ""
+    flow: str = ""
+    block: str = ""
+
+
+class WebhookService(Protocol):
+    async def fetch(self, request: WebhookRequest) -> Any:
+        """Call the webhook now and return its JSON answer.
+
+        The webhook gateway's path (settings' headers, signature, idempotency key);
+        raises ``GatewayError`` when it fails, answers an error or no JSON in time.
+        """
+        ...
+
+
 class CallRecordService(Protocol):
     async def write(self, record: dict[str, Any]) -> None: ...
 
@@ -96,11 +149,12 @@ class ActiveCallService(Protocol):
 
 @dataclass
 class Services:
-    prompts: PromptService
+    prompts: PromptResolver
     outbox: OutboxService
     optins: OptInService
     teams: TeamService
     records: CallRecordService
     clock: Clock
+    webhooks: WebhookService
     #: calls in progress (:class:`agi_callbot.active_calls.ActiveCalls`); None: not kept
     active: ActiveCallService | None = None

@@ -36,8 +36,8 @@ import httpx
 
 from agi_callbot.config import load_settings
 from agi_callbot.gateways import build_gateways
-from agi_callbot.outbox import Outbox
 from agi_callbot.outbox.model import NewMessage
+from agi_callbot.outbox.service import Outbox
 from agi_callbot.outbox.store.sqlite import SqliteStore
 from agi_callbot.services import Message
 

@@ -11,7 +11,7 @@ from typing import Any, TextIO
 
 from agi_callbot.cli import command
 from agi_callbot.config import load_settings
-from agi_callbot.log import mask_number
+from agi_callbot.phone import mask_number
 from agi_callbot.records import CallRecords
 
 

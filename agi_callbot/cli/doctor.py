@@ -28,8 +28,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from agi_callbot.ami import AmiActionError, AmiClient, AmiError, Teams
-from agi_callbot.asterisk_conf import parse
+from agi_callbot.asterisk.ami import AmiActionError, AmiClient, AmiError
+from agi_callbot.asterisk.conf import parse
+from agi_callbot.asterisk.teams import Teams
 from agi_callbot.cli import command
 from agi_callbot.config import Settings, load_settings
 from agi_callbot.config import secret as read_secret

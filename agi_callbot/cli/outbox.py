@@ -20,13 +20,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from agi_callbot.cli import command
-from agi_callbot.config import Settings, load_settings
+from agi_callbot.config import Settings, load_settings, parse_duration
 from agi_callbot.errors import CallbotError
-from agi_callbot.log import mask_number, setup_logging
-from agi_callbot.outbox import Outbox, StoredMessage
-from agi_callbot.outbox.model import STATUSES
+from agi_callbot.log import setup_logging
+from agi_callbot.outbox.model import STATUSES, StoredMessage
+from agi_callbot.outbox.service import Outbox
 from agi_callbot.outbox.store import PURGEABLE_STATUSES
-from agi_callbot.units import parse_duration
+from agi_callbot.phone import mask_number
 
 T = TypeVar("T")
 log = logging.getLogger("agi_callbot.outbox")

@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from agi_callbot.cli import command
-from agi_callbot.config import Settings, load_settings
+from agi_callbot.config import Settings, load_settings, parse_duration
+from agi_callbot.flow.prompts import prompts_of
 from agi_callbot.tts.build import BuildSummary, build, flows_by_key, stale_entries
-from agi_callbot.tts.catalog import FlowPrompt, find_flows, flow_prompts
 from agi_callbot.tts.moh import add_music, update_conf
 from agi_callbot.tts.service import PromptService
-from agi_callbot.units import parse_duration
 
 
 def register(subparsers: Any) -> None:
@@ -123,17 +122,10 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(args.config)
 
 
-def _prompts(settings: Settings, names: list[str]) -> list[FlowPrompt]:
-    found: list[FlowPrompt] = []
-    for path in find_flows(settings.flows_dir, names):
-        found.extend(flow_prompts(path, settings.defaults.language))
-    return found
-
-
 def cmd_build(args: argparse.Namespace) -> int:
     settings = _settings(args)
     service = PromptService.from_settings(settings)
-    prompts = _prompts(settings, args.flows)
+    prompts = prompts_of(settings, args.flows)
     formats = list(dict.fromkeys([*service.formats, settings.prompts.http_format]))
     bar = ProgressBar(sys.stderr)
     started = time.monotonic()
@@ -158,7 +150,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     settings = _settings(args)
     service = PromptService(settings)
-    users = flows_by_key(service, _prompts(settings, args.flows))
+    users = flows_by_key(service, prompts_of(settings, args.flows))
     if not service.cache.root.is_dir():
         print(f"no prompt cache at {service.cache.root}")
         return 0
@@ -185,7 +177,7 @@ def cmd_prune(args: argparse.Namespace) -> int:
     if not service.cache.root.is_dir():
         print(f"no prompt cache at {service.cache.root}")
         return 0
-    used = flows_by_key(service, _prompts(settings, []))
+    used = flows_by_key(service, prompts_of(settings, []))
     stale = stale_entries(service.cache.entries(), used, args.older_than)
     freed = 0
     for entry in stale:

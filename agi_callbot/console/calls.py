@@ -24,8 +24,8 @@ from agi_callbot.console.live import Feed
 from agi_callbot.console.pages import render
 from agi_callbot.console.state import CONSOLE, Console
 from agi_callbot.console.teams import boot_json
-from agi_callbot.log import show_number
 from agi_callbot.outbox.model import shown_to
+from agi_callbot.phone import show_number
 
 STATUSES = ("COMPLETED", "TRANSFERRED", "HANGUP", "NO_AGENT", "FAILED")
 MAX_LIMIT = 500

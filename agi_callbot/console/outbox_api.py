@@ -18,9 +18,9 @@ from aiohttp import web
 from agi_callbot.console.api import body
 from agi_callbot.console.pages import render
 from agi_callbot.console.state import CONSOLE, Console
-from agi_callbot.log import show_number
 from agi_callbot.outbox.model import STATUSES, StoredMessage, shown_to
 from agi_callbot.outbox.store import PURGEABLE_STATUSES
+from agi_callbot.phone import show_number
 
 NO_OUTBOX = "the console runs without a node here: no outbox to show"
 RETRYABLE = ("failed", "dead")

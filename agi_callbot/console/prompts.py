@@ -22,9 +22,9 @@ from aiohttp import web
 
 from agi_callbot.console.state import CONSOLE, Console
 from agi_callbot.console.store import StoreError
-from agi_callbot.errors import CallbotError, PromptError
+from agi_callbot.errors import CallbotError, FlowError, PromptError
+from agi_callbot.flow.prompts import FlowPrompt, flow_prompts
 from agi_callbot.tts.audio import load_upload
-from agi_callbot.tts.catalog import FlowPrompt, flow_prompts
 from agi_callbot.tts.service import PromptService
 
 NAME = "{name:[A-Za-z0-9_/-]+}"
@@ -58,7 +58,10 @@ def _prompts(console: Console, name: str) -> list[FlowPrompt]:
     path = console.store.path(name)
     if not path.is_file():
         raise StoreError(f"no flow named {name!r}")
-    return flow_prompts(path, console.settings.defaults.language)
+    try:
+        return flow_prompts(console.store.library.load(path, name))
+    except FlowError as exc:
+        raise StoreError(f"flow {name!r} does not validate: {exc}") from None
 
 
 def _recording(console: Console, language: str, prompt_id: str) -> Path | None:

@@ -42,8 +42,6 @@ from agi_callbot.flow import model as m
 from agi_callbot.flow.expr import ExprError, parse_template
 from agi_callbot.whatsapp_templates import check_template
 
-#: variables the router sets on every call
-BUILTINS = frozenset({"caller", "caller_name", "dnid", "uniqueid", "channel", "language", "flow"})
 _ARG = re.compile(r"arg\d+")
 
 
@@ -344,7 +342,7 @@ _DECLARE = " (declare it under variables: if the call's arguments set it)"
 
 
 def _known(name: str, names: set[str]) -> bool:
-    return name in names or name in BUILTINS or bool(_ARG.fullmatch(name))
+    return name in names or name in m.BUILTIN_VARIABLES or bool(_ARG.fullmatch(name))
 
 
 def _variables(flow: m.Flow, found: _Findings) -> None:

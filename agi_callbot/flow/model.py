@@ -76,10 +76,15 @@ from datetime import date, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from agi_callbot.tts.catalog import prompt_id as _prompt_id
-
 if TYPE_CHECKING:
     from agi_callbot.flow.expr import Expr
+
+
+#: variables the engine sets on every call (see the module doc): a query string,
+#: ``variables:`` or a ``set`` cannot replace them, and lint knows them
+BUILTIN_VARIABLES = frozenset(
+    {"caller", "caller_name", "dnid", "uniqueid", "channel", "language", "flow"}
+)
 
 
 # --------------------------------------------------------------------------- texts
@@ -114,6 +119,15 @@ class Text:
         return tuple(self.texts.values())
 
 
+#: a block's main text: its prompt id is the block name alone
+MAIN_TEXT_KEYS = frozenset({"say", "prompt", "message"})
+
+
+def prompt_id(block: str, key: str) -> str:
+    """The recording name of a block's text: ``welcome``, ``main_menu.no_input``."""
+    return block if key in MAIN_TEXT_KEYS else f"{block}.{key}"
+
+
 @dataclass(frozen=True)
 class Prompt:
     """What to play: a text for the prompt service or an Asterisk sound file.
@@ -129,7 +143,7 @@ class Prompt:
     def for_key(
         cls, block: str, key: str, text: Text | None = None, file: str | None = None
     ) -> Prompt:
-        return cls(_prompt_id(block, key), text, file)
+        return cls(prompt_id(block, key), text, file)
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from agi_callbot.config import parse_duration
 from agi_callbot.errors import FlowError
 from agi_callbot.flow.expr import ExprError, parse_template
-from agi_callbot.units import parse_duration
 
 #: a file with more nodes than this is refused (alias bombs, runaway generators)
 MAX_NODES = 50_000

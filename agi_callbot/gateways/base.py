@@ -10,7 +10,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from agi_callbot.config import Settings
 from agi_callbot.errors import ConfigError
-from agi_callbot.log import show_number
+from agi_callbot.phone import show_number
 from agi_callbot.services import Message
 
 log = logging.getLogger("agi_callbot.gateways")

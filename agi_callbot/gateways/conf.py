@@ -15,9 +15,9 @@ from typing import Any
 
 import httpx
 
+from agi_callbot.config import parse_duration
 from agi_callbot.errors import ConfigError
 from agi_callbot.log import read_secret as secret
-from agi_callbot.units import parse_duration
 
 #: keys every HTTP gateway accepts
 HTTP_KEYS = frozenset(

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from agi_callbot.errors import GatewayError
-from agi_callbot.log import mask_number
+from agi_callbot.phone import mask_number
 
 _DIGITS = re.compile(r"\+?\d{6,}")
 

@@ -15,7 +15,7 @@ import httpx
 from agi_callbot.errors import ConfigError
 from agi_callbot.gateways.conf import ProviderConf
 from agi_callbot.gateways.errors import ProviderError, from_response, from_transport
-from agi_callbot.numbers import to_e164, why_not
+from agi_callbot.phone import to_e164, why_not
 from agi_callbot.services import Message
 
 log = logging.getLogger("agi_callbot.gateways")

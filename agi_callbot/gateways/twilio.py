@@ -19,7 +19,7 @@ from agi_callbot.gateways.base import Sent
 from agi_callbot.gateways.conf import HTTP_KEYS, ProviderConf
 from agi_callbot.gateways.errors import ProviderError, success_json
 from agi_callbot.gateways.http import HttpGateway
-from agi_callbot.log import show_number
+from agi_callbot.phone import show_number
 
 log = logging.getLogger("agi_callbot.gateways")
 

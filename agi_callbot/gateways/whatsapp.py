@@ -18,7 +18,7 @@ from agi_callbot.gateways.conf import HTTP_KEYS, ProviderConf
 from agi_callbot.gateways.errors import ProviderError, success_json
 from agi_callbot.gateways.http import HttpGateway, payload_text, recipient
 from agi_callbot.gateways.twilio import TWILIO_KEYS, TwilioGateway
-from agi_callbot.log import show_number
+from agi_callbot.phone import show_number
 from agi_callbot.services import Message
 from agi_callbot.whatsapp_templates import (
     WINDOW_RULE,

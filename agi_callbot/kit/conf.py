@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agi_callbot import __version__
-from agi_callbot.asterisk_conf import ConfigFile, parse
+from agi_callbot.asterisk.conf import ConfigFile, parse
 from agi_callbot.config import Settings
 from agi_callbot.errors import ConfigError
 

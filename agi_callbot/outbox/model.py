@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from agi_callbot.log import show_number
+from agi_callbot.phone import show_number
 from agi_callbot.services import Message
 
 QUEUED = "queued"
@@ -91,6 +91,11 @@ class StoredMessage:
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in COLUMNS} | {"fallback": list(self.fallback)}
+
+    @property
+    def who(self) -> str:
+        """The destination as INFO logs may show it (:func:`shown_to`)."""
+        return shown_to(self.channel, self.to)
 
 
 #: the table's columns, in the order the stores select them

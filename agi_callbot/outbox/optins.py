@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import logging
 
-from agi_callbot.log import show_number
-from agi_callbot.numbers import to_e164, why_not
 from agi_callbot.outbox.store import Store
+from agi_callbot.phone import show_number, to_e164, why_not
 from agi_callbot.services import Clock
 
 log = logging.getLogger("agi_callbot.outbox")

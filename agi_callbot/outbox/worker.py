@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 from agi_callbot import metrics
 from agi_callbot.errors import GatewayError
-from agi_callbot.outbox.model import DEAD, FAILED, SKIPPED, StoredMessage, shown_to
+from agi_callbot.outbox.model import DEAD, FAILED, SKIPPED, StoredMessage
 
 if TYPE_CHECKING:
-    from agi_callbot.outbox import Outbox
+    from agi_callbot.outbox.service import Outbox
 
 log = logging.getLogger("agi_callbot.outbox")
 
@@ -260,7 +260,7 @@ class Workers:
                     "outbox: %s %s to %s sent (attempt %d, provider id %s)",
                     row.channel,
                     row.id,
-                    _who(row),
+                    row.who,
                     row.attempts,
                     provider_id,
                 )
@@ -279,7 +279,7 @@ class Workers:
                 "outbox: %s %s to %s: attempt %d failed (%s), next in %.1fs",
                 row.channel,
                 row.id,
-                _who(row),
+                row.who,
                 row.attempts,
                 reason,
                 delay,
@@ -295,7 +295,7 @@ class Workers:
         if not await outbox.store.mark_final(row, status, reason, outbox.clock.now()):
             _lost(row)
             return
-        log.warning("outbox: %s %s to %s %s: %s", row.channel, row.id, _who(row), status, reason)
+        log.warning("outbox: %s %s to %s %s: %s", row.channel, row.id, row.who, status, reason)
 
 
 def _count_failure(row: StoredMessage, kind: str) -> None:
@@ -306,10 +306,6 @@ def _reason(exc: GatewayError) -> str:
     details = [f"HTTP {exc.status}" if exc.status else "", f"code {exc.code}" if exc.code else ""]
     extra = ", ".join(d for d in details if d)
     return f"{exc} ({extra})" if extra and extra not in str(exc) else str(exc)
-
-
-def _who(row: StoredMessage) -> str:
-    return shown_to(row.channel, row.to)
 
 
 def _lost(row: StoredMessage) -> None:

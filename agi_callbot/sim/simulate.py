@@ -5,10 +5,10 @@ real runner, the real prompt service and a real outbox; only the world around th
 call is scripted: what the caller presses (``"1,wait:6,2,hangup"``), how queues and
 agents answer, whether AMI says anyone is free, and the time of day (for ``hours``).
 
-A simulation never sends anything: its outbox and call records live in a throw-away
+A simulation never sends a message: its outbox and call records live in a throw-away
 folder and no worker runs, so messages stop at ``queued`` (or ``skipped`` with the
-outbox's reason). The prompt cache is the real one, so prompts rendered here are
-ready for real calls.
+outbox's reason). A webhook with ``save_as`` is called, as the flow needs its answer.
+The prompt cache is the real one, so prompts rendered here are ready for real calls.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from agi_callbot.errors import SessionNotStarted
 from agi_callbot.flow.blocks.call import FAILED
 from agi_callbot.flow.model import Flow
 from agi_callbot.flow.runner import CallResult, run_call
-from agi_callbot.outbox import Outbox
+from agi_callbot.gateways.webhook import in_call_webhooks
+from agi_callbot.outbox.service import Outbox
 from agi_callbot.records import CallRecords
 from agi_callbot.services import Availability, Services, SystemClock
 from agi_callbot.sim.asterisk import MemoryAsterisk
@@ -60,7 +61,8 @@ class ScriptedTeams:
 
 
 class SimulationServices(Services):
-    """Real prompt service, real outbox and call records in a temporary folder."""
+    """Real prompt service, real outbox and call records in a temporary folder; webhooks
+    with ``save_as`` are really called (the flow needs their answer), messages are not."""
 
     def __init__(
         self,
@@ -89,6 +91,7 @@ class SimulationServices(Services):
             teams=ScriptedTeams(teams),
             records=CallRecords(scratch.calls_db),
             clock=FixedClock(at) if at is not None else SystemClock(),
+            webhooks=in_call_webhooks(settings),
         )
 
     async def open(self) -> None:
@@ -98,6 +101,7 @@ class SimulationServices(Services):
     async def aclose(self) -> None:
         await self.prompts.aclose()  # type: ignore[attr-defined]
         await self.records.aclose()  # type: ignore[attr-defined]
+        await self.webhooks.aclose()  # type: ignore[attr-defined]
         await self.outbox_service.aclose()
         if self._tmp is not None:
             self._tmp.cleanup()

@@ -13,14 +13,28 @@ import asyncio
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 from agi_callbot.errors import PromptError
 from agi_callbot.tts.cache import CacheEntry
-from agi_callbot.tts.catalog import FlowPrompt
 from agi_callbot.tts.service import PromptService
+
+
+class FlowPrompt(Protocol):
+    """A text a flow plays, as :mod:`agi_callbot.flow.prompts` lists them."""
+
+    flow: str
+    prompt_id: str
+    text: str
+    language: str
+    voice: Mapping[str, Any]
+    dynamic: bool
+
+    @property
+    def where(self) -> str: ...
 
 
 @dataclass

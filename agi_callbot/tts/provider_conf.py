@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from agi_callbot.config import parse_duration
 from agi_callbot.errors import ConfigError
 from agi_callbot.tts.engines import language_tags
-from agi_callbot.units import parse_duration
 
 KINDS = ("google", "azure", "polly", "openai")
 

@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from agi_callbot.config import load_settings
-from tests.ami.fake_ami import FakeAmi, FakeCaller, FakeMember, FakeQueue
+from tests.asterisk.fake_ami import FakeAmi, FakeCaller, FakeMember, FakeQueue
 from tests.gateways.gateway_helpers import ProviderServer
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

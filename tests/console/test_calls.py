@@ -13,8 +13,8 @@ import aiohttp
 from agi_callbot.app import App
 from agi_callbot.sim.asterisk import MemoryAsterisk
 from agi_callbot.sim.setup import AsteriskSetup
+from tests.app.test_ops_node import node  # noqa: F401 - a whole node, as the ops tests run it
 from tests.console.held_call import held_call
-from tests.ops.test_ops_node import node  # noqa: F401 - a whole node, as the ops tests run it
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

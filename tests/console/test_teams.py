@@ -11,9 +11,10 @@ import pytest
 from aiohttp import FormData, web
 from aiohttp.test_utils import TestClient, TestServer
 
-from agi_callbot.ami import AmiClient, Teams
+from agi_callbot.asterisk.ami import AmiClient
+from agi_callbot.asterisk.teams import Teams
 from agi_callbot.console import mount
-from tests.ami.fake_ami import FakeAmi, FakeCaller, FakeMember, FakeQueue
+from tests.asterisk.fake_ami import FakeAmi, FakeCaller, FakeMember, FakeQueue
 from tests.console.conftest import TOKEN, console_settings
 from tests.console.music import alias_db, tone_db, two_tone_mp3, wav_rate
 from tests.console.test_calls import next_event

@@ -320,7 +320,7 @@ def test_tests_md_names_every_key_of_the_case_format():
 
 
 def test_readme_dialplan_branches_on_every_status(tmp_path):
-    from agi_callbot.asterisk_conf import dialplan, parse
+    from agi_callbot.asterisk.conf import dialplan, parse
     from agi_callbot.flow.blocks import call
 
     text = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestServer
 from agi_callbot.gateways import build_gateways
 from agi_callbot.gateways.callbacks import routes, twilio_signature
 from agi_callbot.gateways.http import wire_key
-from agi_callbot.outbox import Outbox
+from agi_callbot.outbox.service import Outbox
 from agi_callbot.services import Message
 
 META_131047 = {

@@ -10,8 +10,8 @@ import pytest
 
 from agi_callbot.errors import ConfigError, GatewayError
 from agi_callbot.gateways import Sent, build_gateways
-from agi_callbot.gateways.webhook import verify
-from agi_callbot.services import Message
+from agi_callbot.gateways.webhook import MAX_ANSWER, in_call_webhooks, verify
+from agi_callbot.services import Message, WebhookRequest
 
 SECRET = "whsec-0123456789"
 
@@ -155,3 +155,42 @@ async def test_bad_webhook_actions_are_permanent(webhook, provider, message, mat
     with pytest.raises(GatewayError, match=match) as info:
         await webhook.send(message, key="k")
     assert not info.value.retryable and provider.requests == []
+
+
+async def test_fetch_for_a_flow_waiting_on_the_answer(make_settings, provider, monkeypatch) -> None:
+    """A webhook with save_as: the gateway's headers and signature, even in dry-run, GET
+    allowed, the answer returned; errors, no JSON or a huge answer are GatewayErrors."""
+    monkeypatch.setenv("WEBHOOK_SECRET", SECRET)
+    conf = {"dry_run": True, "secret_env": "WEBHOOK_SECRET", "headers": {"X-Tenant": "acme"}}
+    hooks = in_call_webhooks(make_settings({"webhook": conf}))
+
+    def ask(method: str, url: str, **fields) -> WebhookRequest:
+        fields = {"data": {}, "headers": {}, "timeout": 2, **fields}
+        return WebhookRequest(
+            method, url, key="1700.7/look/0", call="1700.7", flow="soporte", block="look", **fields
+        )
+
+    try:
+        provider.reply(200, {"status": "vip"})
+        crm = provider.url + "/crm"
+        answer = await hooks.fetch(ask("get", crm, data={"a": 1}, headers={"X-A": "b"}))
+        assert answer == {"status": "vip"}
+        request = provider.requests[-1]
+        assert request.method == "GET" and request.headers["X-Tenant"] == "acme"
+        assert (
+            request.headers["X-A"] == "b" and request.headers["Idempotency-Key"] == "1700.7/look/0"
+        )
+        assert verify(SECRET, request.body, request.headers["X-Callbot-Signature"])
+        provider.reply(200, text="<html>", content_type="text/html")
+        with pytest.raises(GatewayError, match="not JSON"):
+            await hooks.fetch(ask("POST", provider.url))
+        provider.reply(200, {"x": "y" * MAX_ANSWER})
+        with pytest.raises(GatewayError, match="larger than"):
+            await hooks.fetch(ask("POST", provider.url))
+        provider.reply(500, {"error": "boom"})
+        with pytest.raises(GatewayError):
+            await hooks.fetch(ask("POST", provider.url))
+        with pytest.raises(GatewayError, match="unknown method"):
+            await hooks.fetch(ask("TRACE", provider.url))
+    finally:
+        await hooks.aclose()

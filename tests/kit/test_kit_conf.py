@@ -1,7 +1,7 @@
 """asterisk-conf/ checked by reference: everything the dialplan names exists.
 
 No Asterisk runs here: these checks, the transcripts the comments cite and
-the config reader (``agi_callbot.asterisk_conf``) are what proves the kit.
+the config reader (``agi_callbot.asterisk.conf``) are what proves the kit.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from agi_callbot.asterisk_conf import Dialplan, dialplan, parse, split_args
+from agi_callbot.asterisk.conf import Dialplan, dialplan, parse, split_args
 from agi_callbot.config import Ami, Http, Listen
 
 ROOT = Path(__file__).resolve().parents[2]

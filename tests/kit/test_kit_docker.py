@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from agi_callbot import kit
-from agi_callbot.asterisk_conf import dialplan, parse
+from agi_callbot.asterisk.conf import dialplan, parse
 from agi_callbot.cli import build_parser
 from agi_callbot.config import Ami, Http, Listen, load_settings
 

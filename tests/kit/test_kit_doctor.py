@@ -13,7 +13,7 @@ from agi_callbot.cli.doctor import FAIL, OK, SKIP, WARN, Check, diagnose, report
 from agi_callbot.config import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "ami"))
+sys.path.insert(0, str(ROOT / "tests" / "asterisk"))
 from fake_ami import FakeAmi, FakeMember, FakeQueue  # noqa: E402
 
 FLOWS = ROOT / "examples" / "flows"

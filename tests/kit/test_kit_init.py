@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agi_callbot.asterisk_conf import dialplan, parse
+from agi_callbot.asterisk.conf import dialplan, parse
 from agi_callbot.cli import main
 from agi_callbot.config import Settings, load_settings, read_env_file
 from agi_callbot.errors import ConfigError

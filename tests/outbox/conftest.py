@@ -16,7 +16,7 @@ from outbox_loopback import (
     needs_postgres,
 )
 
-from agi_callbot.outbox import Outbox
+from agi_callbot.outbox.service import Outbox
 from agi_callbot.outbox.store.sqlite import SqliteStore
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from outbox_loopback import LoopbackGateway
 
-from agi_callbot.outbox import Outbox
+from agi_callbot.outbox.service import Outbox
 from agi_callbot.outbox.store.sqlite import SqliteStore
 from agi_callbot.services import Message
 

@@ -16,7 +16,7 @@ from outbox_loopback import ProviderServer, ScriptedGateway
 from agi_callbot.cli import main
 from agi_callbot.config import load_settings
 from agi_callbot.errors import GatewayError
-from agi_callbot.outbox import Outbox
+from agi_callbot.outbox.service import Outbox
 from agi_callbot.services import Message
 
 

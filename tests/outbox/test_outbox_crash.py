@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from outbox_loopback import POSTGRES_URL, ProviderServer, clear_postgres, needs_postgres
 
-from agi_callbot.outbox import Outbox
+from agi_callbot.outbox.service import Outbox
 from agi_callbot.outbox.store.sqlite import SqliteStore
 from agi_callbot.services import Message
 

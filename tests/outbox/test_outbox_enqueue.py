@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from agi_callbot.outbox import Outbox, idempotency_key
+from agi_callbot.outbox.model import idempotency_key
+from agi_callbot.outbox.service import Outbox
 from agi_callbot.services import Message
 
 

@@ -13,7 +13,8 @@ from agi_callbot.config import load_settings
 from agi_callbot.flow.loader import load_flow
 from agi_callbot.flow.runner import run_call
 from agi_callbot.gateways import build_gateways
-from agi_callbot.outbox import Outbox
+from agi_callbot.gateways.webhook import in_call_webhooks
+from agi_callbot.outbox.service import Outbox
 from agi_callbot.records import CallRecords
 from agi_callbot.services import Services, SystemClock
 from agi_callbot.sim.asterisk import MemoryAsterisk
@@ -75,6 +76,7 @@ async def test_a_call_s_messages_reach_the_providers(
         teams=ScriptedTeams(),
         records=records,
         clock=SystemClock(),
+        webhooks=in_call_webhooks(settings),
     )
     ast = MemoryAsterisk(AsteriskSetup(script="aviso", callerid="600111222", calleridname="Ana"))
 

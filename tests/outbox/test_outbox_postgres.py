@@ -18,8 +18,8 @@ from outbox_loopback import (
 
 from agi_callbot.config import load_settings
 from agi_callbot.errors import ConfigError
-from agi_callbot.outbox import Outbox, open_store
 from agi_callbot.outbox.model import NewMessage
+from agi_callbot.outbox.service import Outbox, open_store
 from agi_callbot.outbox.store.postgres import PostgresStore, redact_url, url_password
 from agi_callbot.outbox.store.spool import SpooledStore
 from agi_callbot.outbox.store.sqlite import SqliteStore

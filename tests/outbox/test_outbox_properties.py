@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from outbox_loopback import ManualClock, ScriptedGateway
 
 from agi_callbot.errors import GatewayError
-from agi_callbot.outbox import Outbox
+from agi_callbot.outbox.service import Outbox
 from agi_callbot.outbox.store.sqlite import SqliteStore
 from agi_callbot.outbox.worker import backoff_delay
 from agi_callbot.services import Message

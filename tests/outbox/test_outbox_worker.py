@@ -8,7 +8,7 @@ import pytest
 from outbox_loopback import LoopbackGateway, ProviderServer, ScriptedGateway
 
 from agi_callbot.errors import GatewayError
-from agi_callbot.outbox import Outbox
+from agi_callbot.outbox.service import Outbox
 from agi_callbot.outbox.worker import backoff_delay
 from agi_callbot.services import Message
 

@@ -1,6 +1,6 @@
 """The caller hangs up at every command of every example case, over real loopback FastAGI.
 
-``tests/run`` does this through the in-memory Asterisk with the runner called directly;
+``tests/flow`` does this through the in-memory Asterisk with the runner called directly;
 here the whole node runs (:class:`agi_callbot.app.App`: router, flow library, prompt
 service, outbox and call records on a temporary folder, the FastAGI server on a loopback
 port) and the in-memory Asterisk is bridged to a real TCP connection, so the transport,

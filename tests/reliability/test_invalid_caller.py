@@ -13,8 +13,7 @@ import pytest
 from agi_callbot.cli.calls import format_record
 from agi_callbot.config import load_settings
 from agi_callbot.flow.loader import FlowLibrary
-from agi_callbot.log import mask_number
-from agi_callbot.numbers import why_not
+from agi_callbot.phone import mask_number, why_not
 from agi_callbot.router import pin
 from agi_callbot.sim.simulate import Scenario, simulate
 

@@ -109,7 +109,7 @@ def test_build_fails_when_a_prompt_cannot_be_produced(
     assert run(config, "prompts", "build") == 1
     out, err = capfd.readouterr()
     assert "1 failures" in out
-    assert "error: klingon:welcome.say [tlh]: no engine speaks 'tlh'" in err
+    assert "error: klingon:welcome [tlh]: no engine speaks 'tlh'" in err
 
 
 def test_build_fails_on_a_corrupt_recording_and_names_it(
@@ -120,7 +120,7 @@ def test_build_fails_on_a_corrupt_recording_and_names_it(
     (folder / "welcome.wav").write_bytes(b"RIFF but not really")
     assert run(config, "prompts", "build", "soporte") == 1
     _, err = capfd.readouterr()
-    assert "soporte:welcome.say [es]: recording:" in err
+    assert "soporte:welcome [es]: recording:" in err
     assert "welcome.wav: not a readable audio file" in err
 
 

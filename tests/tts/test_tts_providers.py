@@ -314,8 +314,9 @@ def test_provider_errors_read_like_what_to_fix() -> None:
 async def test_prompts_build_renders_a_flow_that_names_a_provider_voice(
     make_settings: Callable[..., Settings], fake: FakeSpeech, tmp_path
 ) -> None:
+    from agi_callbot.flow.loader import load_flow
+    from agi_callbot.flow.prompts import flow_prompts
     from agi_callbot.tts.build import build
-    from agi_callbot.tts.catalog import flow_prompts
 
     flow = tmp_path / "aviso.yaml"
     flow.write_text(
@@ -327,7 +328,7 @@ async def test_prompts_build_renders_a_flow_that_names_a_provider_voice(
     settings = make_settings(**{"tts.providers": {"google": fake.provider("google")}})
     service = PromptService.from_settings(settings)
     fake.mode, fake.delay = "slow", 0.3  # build waits for the provider: no live budget
-    summary = await build(service, flow_prompts(flow, "es"), ["sln16", "sln"])
+    summary = await build(service, flow_prompts(load_flow(flow)), ["sln16", "sln"])
     assert (summary.misses, summary.failures, summary.dynamic) == (2, 0, 1)
     voices = sorted(s.json()["voice"]["name"] for s in fake.seen)
     assert voices == ["en-US-Neural2-F", "es-ES-Neural2-A"]

@@ -14,13 +14,11 @@ sends the same message twice. A webhook with ``save_as`` is the one exception to
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-import httpx
-
+from agi_callbot.errors import GatewayError
 from agi_callbot.flow.blocks.call import Call
 from agi_callbot.flow.escaping import fill_url, header_value
 from agi_callbot.flow.expr import interpolate, parse_template
@@ -35,14 +33,12 @@ from agi_callbot.flow.model import (
     Webhook,
     WhatsApp,
 )
-from agi_callbot.services import Message
+from agi_callbot.services import Message, WebhookRequest, fallback_entry
 
 log = logging.getLogger("agi_callbot.flow")
 
 #: an outbox that keeps a caller waiting longer than this is treated as down for this action
 ENQUEUE_DEADLINE_S = 5.0
-#: the biggest webhook answer a flow keeps (it lives in the call's variables)
-MAX_WEBHOOK_ANSWER = 64 * 1024
 
 
 async def run_actions(call: Call, actions: Iterable[Action], where: str) -> None:
@@ -129,14 +125,17 @@ def message_fields(spec: ActionSpec, variables: Mapping[str, Any]) -> tuple[str,
 
 async def _message(call: Call, spec: ActionSpec, key: str) -> None:
     if isinstance(spec, Webhook) and spec.save_as:
-        await _webhook_now(call, spec)
+        await _webhook_now(call, spec, key)
         return
     channel, to, payload = message_fields(spec, call.variables)
     if not to.strip() and call.caller_given and _names_caller(spec):
         # ${caller} is empty because the number is not valid (not withheld): the outbox
         # gets it as given, so it records that reason rather than "anonymous caller"
         to = call.caller_given
-    fallback = tuple(_fallback_entry(f.spec, call.variables) for f in getattr(spec, "fallback", ()))
+    fallback = tuple(
+        fallback_entry(*message_fields(f.spec, call.variables))
+        for f in getattr(spec, "fallback", ())
+    )
     message = Message(
         channel=channel,
         to=to,
@@ -169,35 +168,37 @@ def _names_caller(spec: ActionSpec) -> bool:
     return "caller" in _template_names(str(getattr(spec, "to", "") or ""))
 
 
-def _fallback_entry(spec: ActionSpec, variables: Mapping[str, Any]) -> dict[str, Any]:
-    """A fallback channel as the outbox takes it: ``{channel, to, <payload fields>}``."""
-    channel, to, payload = message_fields(spec, variables)
-    return {"channel": channel, "to": to, **payload}
-
-
-async def _webhook_now(call: Call, spec: Webhook) -> None:
+async def _webhook_now(call: Call, spec: Webhook, key: str) -> None:
     """Call the webhook during the call and keep its JSON answer in ``save_as``.
 
-    A failure (timeout, error status, not JSON) leaves the variable unset: a later
+    It goes through the webhook gateway (``services.webhooks``: settings' headers,
+    signature, idempotency key), waiting at most the action's ``timeout``. A failure
+    (timeout, error status, not JSON) leaves the variable unset: a later
     ``${order.status}`` then takes the flow's error branch instead of guessing.
     """
     _, url, payload = message_fields(spec, call.variables)
     assert spec.save_as is not None
     try:
-        async with httpx.AsyncClient(timeout=spec.timeout) as client:
-            response = await client.request(
-                spec.method, url, json=payload["data"], headers=payload["headers"]
+        async with asyncio.timeout(spec.timeout + 1.0):  # the gateway's own deadline first
+            request = WebhookRequest(
+                spec.method,
+                url,
+                data=payload["data"],
+                headers=payload["headers"],
+                timeout=spec.timeout,
+                key=key,
+                call=call.uniqueid,
+                flow=call.flow_name,
+                block=call.block,
             )
-        response.raise_for_status()
-        if len(response.content) > MAX_WEBHOOK_ANSWER:
-            raise ValueError(f"answer larger than {MAX_WEBHOOK_ANSWER} bytes")
-        answer = response.json() if response.content else {}
-    except (httpx.HTTPError, ValueError, json.JSONDecodeError) as exc:
-        log.warning("webhook %s for %s failed: %s", spec.method, spec.save_as, exc)
-        call.note("webhook", url=url, save_as=spec.save_as, ok=False, error=str(exc))
+            answer = await call.services.webhooks.fetch(request)
+    except (GatewayError, TimeoutError) as exc:
+        reason = str(exc) or "no answer in time"
+        log.warning("webhook %s for %s failed: %s", spec.method, spec.save_as, reason)
+        call.note("webhook", url=url, save_as=spec.save_as, ok=False, error=reason)
         return
     call.set(spec.save_as, answer)
-    call.note("webhook", url=url, save_as=spec.save_as, ok=True, status=response.status_code)
+    call.note("webhook", url=url, save_as=spec.save_as, ok=True)
 
 
 async def _optin(call: Call, spec: OptIn, key: str) -> None:

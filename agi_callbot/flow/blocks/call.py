@@ -18,8 +18,8 @@ from typing import Any
 from agi_callbot.agi.env import UNKNOWN, Environment
 from agi_callbot.channel import Channel
 from agi_callbot.config import Settings
-from agi_callbot.flow.model import Flow
-from agi_callbot.log import mask_number
+from agi_callbot.flow.model import BUILTIN_VARIABLES, Flow
+from agi_callbot.phone import mask_number
 from agi_callbot.services import Services
 
 log = logging.getLogger("agi_callbot.flow")
@@ -31,8 +31,6 @@ HANGUP = "HANGUP"
 NO_AGENT = "NO_AGENT"
 FAILED = "FAILED"
 
-#: variables the engine sets; a query string or ``set`` block cannot replace them
-BUILTIN = frozenset({"caller", "caller_name", "dnid", "uniqueid", "channel", "language", "flow"})
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 #: longest value kept from a caller-controlled field (name, query, args)
 MAX_VALUE = 256
@@ -117,7 +115,7 @@ class Call:
 
     def set(self, name: str, value: Any) -> None:
         """Set a flow variable (built-ins are the engine's: refused with a log line)."""
-        if name in BUILTIN:
+        if name in BUILTIN_VARIABLES:
             log.warning("flow tried to overwrite built-in variable %s: ignored", name)
             return
         self.variables[name] = clean_text(value) if isinstance(value, str) else value
@@ -131,7 +129,7 @@ def clean_text(value: str, limit: int = MAX_VALUE) -> str:
 
 def caller_problem(env: Environment, region: str) -> tuple[str, str]:
     """(why the caller has no usable number, the number as given when it is invalid)."""
-    from agi_callbot.numbers import why_not
+    from agi_callbot.phone import why_not
 
     raw = "" if env.caller_number == UNKNOWN else env.caller_number
     problem = why_not(raw, region) or ""
@@ -156,16 +154,16 @@ def call_variables(
     ``caller`` is E.164 or empty (withheld, unknown or unparseable numbers);
     ``caller_name`` loses control characters here, once, when the variable is made.
     """
-    from agi_callbot.numbers import to_e164
+    from agi_callbot.phone import to_e164
 
     name = "" if env.calleridname == UNKNOWN else env.calleridname
     dnid = "" if env.dnid == UNKNOWN else env.dnid
     variables: dict[str, Any] = {}
     for key, value in (defaults or {}).items():
-        if key not in BUILTIN:
+        if key not in BUILTIN_VARIABLES:
             variables[key] = clean_text(value) if isinstance(value, str) else value
     for key, value in env.query.items():
-        if _NAME.match(key) and key not in BUILTIN:
+        if _NAME.match(key) and key not in BUILTIN_VARIABLES:
             variables[key] = clean_text(value)
     for number, value in enumerate(env.args, start=1):
         variables[f"arg{number}"] = clean_text(value)

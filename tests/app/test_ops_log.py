@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from agi_callbot import log as cblog
+from agi_callbot import phone
 from agi_callbot.config import Log
 from agi_callbot.errors import ConfigError
 
@@ -23,7 +24,7 @@ class Tty(io.StringIO):
 @pytest.fixture(autouse=True)
 def clean_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     root = logging.getLogger()
-    monkeypatch.setattr(cblog, "_full_numbers", False)
+    monkeypatch.setattr(phone, "_full_numbers", False)
     level = root.level
     yield
     for handler in [h for h in root.handlers if h.get_name() == "agi_callbot"]:
@@ -160,36 +161,11 @@ def test_longest_secret_wins_when_one_contains_another() -> None:
     assert cblog.redact("x abcdef y abc") == "x *** y ***"
 
 
-@pytest.mark.parametrize(
-    ("number", "masked"),
-    [
-        ("+34600111222", "+34600***222"),
-        ("600111222", "600***222"),
-        ("+34 600 111 222", "+34 600 *** 222"),
-        ("+441234567890123", "+44123***123"),
-        ("1001", "1001"),
-        ("112", "112"),
-        ("anonymous", "anonymous"),
-        ("", ""),
-        (None, ""),
-    ],
-)
-def test_mask_number(number: str | None, masked: str) -> None:
-    assert cblog.mask_number(number) == masked
-
-
-def test_masked_number_never_shows_more_than_eight_digits() -> None:
-    for length in range(7, 20):
-        number = "+" + "9" * length
-        shown = cblog.mask_number(number)
-        assert sum(c.isdigit() for c in shown) == min(length - 3, 8)
-
-
 def test_show_number_follows_full_numbers_setting() -> None:
     cblog.setup_logging(Log(format="json"), stream=io.StringIO())
-    assert cblog.show_number("+34600111222") == "+34600***222"
+    assert phone.show_number("+34600111222") == "+34600***222"
     cblog.setup_logging(Log(format="json", full_numbers=True), stream=io.StringIO())
-    assert cblog.show_number("+34600111222") == "+34600111222"
+    assert phone.show_number("+34600111222") == "+34600111222"
 
 
 def test_level_and_format_are_checked() -> None:

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agi_callbot.log import mask_number as mask
-from agi_callbot.numbers import to_e164, why_not
+from agi_callbot.phone import mask_number as mask
+from agi_callbot.phone import to_e164, why_not
 
 
 @pytest.mark.parametrize(
@@ -87,3 +87,28 @@ def test_mask_keeps_numbers_apart_without_revealing_them() -> None:
     assert "600111" not in mask("+34600111222")
     assert mask("") == ""
     assert mask("1234") == "1234"  # an extension is not personal
+
+
+@pytest.mark.parametrize(
+    ("number", "masked"),
+    [
+        ("+34600111222", "+34600***222"),
+        ("600111222", "600***222"),
+        ("+34 600 111 222", "+34 600 *** 222"),
+        ("+441234567890123", "+44123***123"),
+        ("1001", "1001"),
+        ("112", "112"),
+        ("anonymous", "anonymous"),
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_mask_number(number: str | None, masked: str) -> None:
+    assert mask(number) == masked
+
+
+def test_masked_number_never_shows_more_than_eight_digits() -> None:
+    for length in range(7, 20):
+        number = "+" + "9" * length
+        shown = mask(number)
+        assert sum(c.isdigit() for c in shown) == min(length - 3, 8)

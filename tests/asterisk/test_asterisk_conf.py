@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agi_callbot.asterisk_conf import dialplan, matches, parse, split_args
+from agi_callbot.asterisk.conf import dialplan, matches, parse, split_args
 from agi_callbot.errors import ConfigError
 
 

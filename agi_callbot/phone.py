@@ -1,4 +1,5 @@
-"""Phone numbers as messaging providers want them: E.164, or a reason why not.
+"""Phone numbers: E.164 as messaging providers want them (or a reason why not), and
+masked as logs and listings show them.
 
 A caller id from Asterisk is whatever the network delivered: ``+34600111222``,
 ``600111222`` (national, needs the flow's default region), ``0034600111222``,
@@ -38,6 +39,9 @@ _URI_SCHEME = re.compile(r"^(?:sips?|tel|whatsapp):", re.IGNORECASE)
 _SEPARATORS = re.compile(r"[\s\-.()/\u00a0]")
 #: longer than any phone number with spacing; parsing beyond this is wasted work
 _MAX_INPUT = 64
+#: what stands for the hidden digits of a masked number
+MASK = "***"
+_full_numbers = False
 
 
 def why_not(raw: str | None, region: str | None) -> str | None:
@@ -107,3 +111,51 @@ def _parse_text(raw: str, region: str | None) -> tuple[str | None, str | None]:
     if not phonenumbers.is_valid_number(number):
         return None, "not a valid phone number"
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
+
+
+# --------------------------------------------------------------------------- masking
+
+
+def mask_number(number: str | None) -> str:
+    """Hide the middle of a phone number: ``+34600111222`` → ``+34600***222``.
+
+    The last three digits and the country/area prefix stay (enough to tell calls apart
+    and to see where they came from); at least three digits are hidden, more for longer
+    numbers so that at most eight remain. Numbers of six digits or fewer (extensions,
+    ``112``) are not personal and stay as they are; text without digits
+    (``anonymous``) too. Separators are kept where they were.
+    """
+    if not number:
+        return ""
+    digits = sum(ch.isdigit() for ch in number)
+    if digits <= 6:
+        return number
+    hidden = max(3, digits - 8)
+    first = digits - 3 - hidden  # index of the first hidden digit
+    out: list[str] = []
+    seen = 0
+    run_open = False
+    for ch in number:
+        if ch.isdigit():
+            if first <= seen < first + hidden:
+                if not run_open:
+                    out.append(MASK)
+                    run_open = True
+                seen += 1
+                continue
+            seen += 1
+        elif run_open and first < seen < first + hidden:
+            continue  # separators inside the hidden run go with it
+        out.append(ch)
+    return "".join(out)
+
+
+def show_number(number: str | None) -> str:
+    """A number as logs may show it: masked unless ``log.full_numbers`` is set."""
+    return (number or "") if _full_numbers else mask_number(number)
+
+
+def show_full_numbers(full: bool) -> None:
+    """``log.full_numbers``: :func:`show_number` shows numbers whole (set with logging)."""
+    global _full_numbers
+    _full_numbers = full

@@ -1,6 +1,6 @@
 """What panoramisk 1.4 does on its own, against the fake AMI server: why ami.py wraps it.
 
-Each test pins one behaviour the module docstring of ``agi_callbot.ami`` works around;
+Each test pins one behaviour the module docstring of ``agi_callbot.asterisk.ami`` works around;
 if a panoramisk release changes it, the test says so and the workaround can go.
 """
 

@@ -5,12 +5,15 @@ real prompt service, real outbox and records (conftest)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 from aiohttp import web
 
 from agi_callbot.flow.loader import FlowLibrary
+from agi_callbot.gateways.webhook import SIGNATURE_HEADER, verify
 from agi_callbot.router import pin
+from agi_callbot.sim.simulate import SimulationServices
 
 HEAD = "language: en\nvoice: {engine: espeak-ng, voice: en}\n"
 
@@ -278,10 +281,12 @@ async def test_missing_sound_file_does_not_stop_the_call(flows, settings, servic
 async def crm():
     """A real HTTP server on loopback answering the flow's webhook."""
     seen: list[dict] = []
+    raw: list[tuple[bytes, dict[str, str]]] = []
 
     async def lookup(request: web.Request) -> web.Response:
         body = await request.json()
         seen.append(body)
+        raw.append((await request.read(), dict(request.headers)))
         if body.get("account") == "0000":
             return web.json_response({"error": "boom"}, status=500)
         return web.json_response({"status": "vip", "name": "Ana"})
@@ -293,7 +298,7 @@ async def crm():
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"http://127.0.0.1:{port}", seen
+    yield f"http://127.0.0.1:{port}", seen, raw
     await runner.cleanup()
 
 
@@ -316,7 +321,7 @@ blocks:
 
 
 async def test_webhook_answer_drives_the_flow(crm, flows, settings, services, place_call):
-    url, seen = crm
+    url, seen, _ = crm
     flow, subs = flows("hook", WEBHOOK_FLOW.format(url=url))
     _ast, result = await place_call(services, settings, flow, subs, caller="4,2,4,2")
     assert seen == [{"account": "4242"}]
@@ -325,8 +330,34 @@ async def test_webhook_answer_drives_the_flow(crm, flows, settings, services, pl
     assert result.record["messages"] == []  # answered in the call, not queued
 
 
+async def test_webhook_in_the_call_goes_through_the_webhook_gateway(
+    crm, flows, settings, prompts_cache, place_call, monkeypatch
+):
+    """Signed with the settings' secret, with the settings' headers and the action's
+    idempotency key, like a webhook message: one code path for both."""
+    url, _, raw = crm
+    monkeypatch.setenv("HOOK_SECRET", "s3cret")
+    config = dataclasses.replace(
+        settings,
+        gateways={"webhook": {"secret_env": "HOOK_SECRET", "headers": {"X-Tenant": "acme"}}},
+    )
+    services = SimulationServices(config, prompts_dir=prompts_cache, work_dir=config.data_dir)
+    await services.open()
+    try:
+        flow, subs = flows("hook3", WEBHOOK_FLOW.format(url=url))
+        _ast, result = await place_call(services, config, flow, subs, caller="4,2,4,2")
+    finally:
+        await services.aclose()
+    assert result.path[-1] == "vip"
+    body, headers = raw[0]
+    assert verify("s3cret", body, headers[SIGNATURE_HEADER])
+    assert headers["X-Tenant"] == "acme"
+    assert headers["Idempotency-Key"].endswith("/look/0")
+    assert headers["X-Callbot-Block"] == "look" and headers["X-Callbot-Flow"] == "hook3"
+
+
 async def test_failed_webhook_leaves_the_variable_unset(crm, flows, settings, services, place_call):
-    url, _ = crm
+    url, _, _ = crm
     flow, subs = flows("hook2", WEBHOOK_FLOW.format(url=url))
     _ast, result = await place_call(services, settings, flow, subs, caller="0,0,0,0")
     assert result.path == ["ask", "look", "check", "sorry"]

@@ -9,7 +9,8 @@ import pytest
 from fake_ami import FakeAmi, FakeCaller, FakeMember, FakeQueue
 
 from agi_callbot import metrics
-from agi_callbot.ami import AmiActionError, AmiClient, AmiUnavailable, NoTeams, Teams
+from agi_callbot.asterisk.ami import AmiActionError, AmiClient, AmiUnavailable
+from agi_callbot.asterisk.teams import NoTeams, Teams
 from agi_callbot.config import load_settings
 from agi_callbot.errors import ConfigError
 from agi_callbot.services import Availability

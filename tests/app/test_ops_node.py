@@ -79,6 +79,7 @@ async def test_health_readiness_and_metrics_of_a_node_that_took_a_call(node: App
 async def test_log_lines_of_a_call_name_it_and_a_hangup_is_not_an_error(node: App) -> None:
     assert node.server is not None
     stream = io.StringIO()
+    level = logging.getLogger().level
     handler = setup_logging(Log(format="json", level="DEBUG"), stream=stream)
     try:
         ast = MemoryAsterisk(AsteriskSetup("soporte", callerid="+34600111222", calleridname="Ana",
@@ -86,6 +87,7 @@ async def test_log_lines_of_a_call_name_it_and_a_hangup_is_not_an_error(node: Ap
         await ast.call("127.0.0.1", node.server.port)
     finally:
         logging.getLogger().removeHandler(handler)
+        logging.getLogger().setLevel(level)  # later tests count their own log lines
     assert ast.variables["CALLBOT_STATUS"] == "HANGUP"
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     # lines of the call's own task (outbox workers and library loads are not the call's)

@@ -9,9 +9,10 @@ from hypothesis import strategies as st
 
 from agi_callbot.agi.env import Environment
 from agi_callbot.errors import UnsetVariable
-from agi_callbot.flow.blocks.actions import _fallback_entry, message_fields, render
+from agi_callbot.flow.blocks.actions import message_fields, render
 from agi_callbot.flow.blocks.call import MAX_VALUE, call_variables, clean_text
 from agi_callbot.flow.model import Email, OptIn, Sms, Webhook, WhatsApp
+from agi_callbot.services import fallback_entry, read_fallback_entry
 
 
 def env(**fields) -> Environment:
@@ -119,11 +120,13 @@ def test_whatsapp_free_text_inside_the_window():
 
 
 def test_a_fallback_entry_is_flat_as_the_outbox_reads_it():
-    assert _fallback_entry(Sms(text="t ${account}"), VARS) == {
-        "channel": "sms",
-        "to": "+34600111222",
-        "text": "t 42",
-    }
+    entry = fallback_entry(*message_fields(Sms(text="t ${account}"), VARS))
+    assert entry == {"channel": "sms", "to": "+34600111222", "text": "t 42"}
+    assert read_fallback_entry(entry) == ("sms", {"to": "+34600111222", "text": "t 42"})
+    assert read_fallback_entry({"sms": {"text": "x"}}) == ("sms", {"text": "x"})
+    for bad in ("sms", {"sms": "x"}, {"sms": {}, "email": {}}):
+        with pytest.raises(ValueError):
+            read_fallback_entry(bad)
 
 
 def test_unset_variables_raise_and_defaults_apply():
