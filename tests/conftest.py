@@ -19,6 +19,7 @@ import hypothesis
 import pytest
 
 from agi_callbot.config import Settings, load_settings
+from agi_callbot.log import forget_secrets
 from agi_callbot.sim.simulate import SimulationServices
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -50,6 +51,14 @@ def _logging_left_as_found():
         lg.filters[:] = filters
         lg.propagate = propagate
         lg.disabled = disabled
+
+
+@pytest.fixture(autouse=True)
+def _forget_secrets():
+    """A secret one test registers for redaction (a gateway built with ``token: t``) must
+    not blank out letters in the next test's log lines."""
+    yield
+    forget_secrets()
 
 
 @pytest.fixture(scope="session")
