@@ -262,7 +262,7 @@ NEW_ACTION: dict[str, dict[str, Any]] = {
     "set": {"set": {"var": "value"}},
 }
 
-#: variables every call has (DESIGN: the router sets them)
+#: variables every call has (the router sets them)
 CALL_VARIABLES = ("caller", "caller_name", "dnid", "uniqueid", "channel", "language", "flow")
 
 
