@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import ipaddress
 import os
 import re
 import types
@@ -194,6 +195,19 @@ class Console:
     #: largest flow text or upload the console accepts, in bytes
     max_flow_bytes: int = 1_000_000
     max_upload_bytes: int = 20_000_000
+    #: reverse proxies (addresses or CIDRs) whose X-Forwarded-Proto / Forwarded say how
+    #: the browser reached them (the session cookie is Secure behind HTTPS); none by default
+    trusted_proxies: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for entry in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"setting 'console.trusted_proxies': {entry!r} is not an address or "
+                    "a network (write e.g. 10.0.0.5 or 10.0.0.0/24)"
+                ) from None
 
 
 @dataclass(frozen=True)

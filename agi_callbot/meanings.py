@@ -127,6 +127,10 @@ MEANINGS: dict[str, str] = {
     "console.max_flow_bytes": "Largest flow file the console accepts, in bytes.",
     "console.max_upload_bytes": "Largest upload (a recording, hold music) the console "
     "accepts, in bytes.",
+    "console.trusted_proxies": "Reverse proxies (addresses or CIDRs, e.g. `[127.0.0.1]`) "
+    "that terminate TLS in front of the console: from them alone, `X-Forwarded-Proto` / "
+    "`Forwarded: proto=https` make the session cookie Secure and `X-Forwarded-For` names "
+    "the client for the login rate limit. Empty: those headers are ignored.",
     "log.format": "`text` (for people), `json` (one object per line, for journald, "
     "Loki…) or `auto` (text on a terminal, JSON otherwise).",
     "log.level": "DEBUG, INFO, WARNING or ERROR.",

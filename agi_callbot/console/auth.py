@@ -4,12 +4,13 @@
   (``CONSOLE_TOKEN``). When it is unset the server makes one at start and logs one line
   with a login URL, as Jupyter does. ``/api/`` accepts ``Authorization: Bearer <token>``.
 - A browser trades the token (or the admin password, whose scrypt hash is in the
-  settings) for a session cookie: HttpOnly, SameSite=Strict, Secure behind TLS.
+  settings) for a session cookie: HttpOnly, SameSite=Strict, and Secure when the browser
+  came over HTTPS (directly or through a proxy of ``console.trusted_proxies``).
 - Every state-changing request made with a session carries the session's CSRF token in
   ``X-CSRF-Token`` (or a ``csrf`` form field). Bearer requests carry no ambient
   credential and need none.
-- Failed logins are limited per client address; every secret comparison is
-  constant-time.
+- Failed logins are limited per client address (behind a trusted proxy, the browser's);
+  every secret comparison is constant-time.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 from aiohttp import web
 
 from agi_callbot.config import Settings
+from agi_callbot.console.proxies import TrustedProxies
 from agi_callbot.log import read_secret as secret
 
 log = logging.getLogger("agi_callbot.console")
@@ -88,6 +90,7 @@ class Guard:
         self.token = configured or secrets.token_urlsafe(24)
         self.password_hash = settings.console.password_hash
         self.ttl = float(settings.console.session_ttl)
+        self.proxies = TrustedProxies(settings.console.trusted_proxies)
         self._sessions: dict[str, Session] = {}
         self._failures: dict[str, list[float]] = {}
 
@@ -128,7 +131,7 @@ class Guard:
             session.id,
             httponly=True,
             samesite="Strict",
-            secure=request.secure,
+            secure=self.proxies.secure(request),
             path="/",
             max_age=int(self.ttl),
         )

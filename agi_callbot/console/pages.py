@@ -67,7 +67,10 @@ def render(request: web.Request, template: str, status: int = 200, **values: Any
         "style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
     )
     if request.query.get("lang") in LANGUAGES:
-        response.set_cookie(LANG_COOKIE, lang, samesite="Strict", max_age=365 * 86400)
+        secure = request.app[CONSOLE].guard.proxies.secure(request)
+        response.set_cookie(
+            LANG_COOKIE, lang, samesite="Strict", max_age=365 * 86400, secure=secure
+        )
     return response
 
 
@@ -75,7 +78,7 @@ def render(request: web.Request, template: str, status: int = 200, **values: Any
 
 
 def _client(request: web.Request) -> str:
-    return request.remote or "?"
+    return request.app[CONSOLE].guard.proxies.client(request)
 
 
 async def login_page(request: web.Request) -> web.StreamResponse:

@@ -266,6 +266,12 @@ def test_settings_md_names_every_environment_variable():
     assert not missing, f"docs/settings.md does not name {missing}: run `make docs`"
 
 
+#: settings whose values are checked on load: a valid value unlike the default
+CHECKED_VALUES = {
+    "console.trusted_proxies": ("[10.0.0.5, 10.1.0.0/16]", ["10.0.0.5", "10.1.0.0/16"])
+}
+
+
 def unlike_default(row: reference.Row, a_file: Path) -> tuple[str, object]:
     """A value for ``row``'s variable unlike its default, and what the setting becomes."""
     if row.type == "path":
@@ -274,6 +280,8 @@ def unlike_default(row: reference.Row, a_file: Path) -> tuple[str, object]:
         return str(int(row.default) + 1), int(row.default) + 1
     if row.type == "true/false":
         return ("false", False) if row.default == "true" else ("true", True)
+    if row.key in CHECKED_VALUES:
+        return CHECKED_VALUES[row.key]
     return {
         "duration": ("123s", "123s"),
         "list": ("[a, b]", ["a", "b"]),
