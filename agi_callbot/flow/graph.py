@@ -15,7 +15,7 @@ from pathlib import Path
 
 from agi_callbot.errors import CallbotError
 from agi_callbot.flow import model as m
-from agi_callbot.flow.lint import can_end, reachable
+from agi_callbot.flow.lint.paths import can_end, reachable
 
 FALLBACK_LABELS = frozenset(
     {"on_fail", "on_no_answer", "on_nobody", "on_busy", "on_unavailable", "else", "closed",
