@@ -6,7 +6,7 @@ setting *means* is written here, once, for admins. ``docs/settings.md`` embeds t
 output between two markers, and a test fails when a setting has no meaning here or
 the embedded tables differ from what this module prints now.
 
-A new setting: add its field to ``config.py`` (or its key to a gateway's ``KEYS``),
+A new setting: add its field to ``config/sections.py`` (or its key to a gateway's ``KEYS``),
 its meaning to :mod:`agi_callbot.meanings` (``MEANINGS``, ``GATEWAY_KEYS``…), then
 ``make docs``.
 """
