@@ -76,6 +76,14 @@ class ProtocolWire(asyncio.Protocol):
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
+        # Python 3.11's socket transport keeps a bound method of itself (_read_ready_cb,
+        # CPython gh-100348, fixed in 3.12): a reference cycle only the garbage collector
+        # frees, and the only one a call made. Nothing reads after connection_lost; with
+        # it broken every object of a call goes by reference counting, so with thousands
+        # of calls open the collector's count stops growing and no collection (a pause
+        # of every call) runs in steady state (tests/app/test_call_cycles.py).
+        if getattr(self.transport, "_read_ready_cb", None) is not None:
+            self.transport._read_ready_cb = None  # type: ignore[union-attr]
         self._eof = True
         self._wake()
         if self._drained is not None and not self._drained.done():

@@ -98,6 +98,7 @@ class Pauses:
 
     def __init__(self) -> None:
         self.by_generation: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self.collected: dict[int, list[int]] = {0: [], 1: [], 2: []}
         self._started = 0.0
 
     def __call__(self, phase: str, info: dict[str, int]) -> None:
@@ -105,10 +106,12 @@ class Pauses:
             self._started = time.thread_time()
         else:
             self.by_generation[info["generation"]].append(time.thread_time() - self._started)
+            self.collected[info["generation"]].append(info["collected"])
 
     def __str__(self) -> str:
         return "  ".join(
-            f"gen{g}: {len(p)}× max {max(p) * 1000:.1f} ms, {sum(p) * 1000:.0f} ms in all"
+            f"gen{g}: {len(p)}× max {max(p) * 1000:.1f} ms, {sum(p) * 1000:.0f} ms in all,"
+            f" {sum(self.collected[g])} objects freed"
             if p
             else f"gen{g}: 0×"
             for g, p in self.by_generation.items()
