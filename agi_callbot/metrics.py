@@ -123,6 +123,13 @@ outbox_failed_total = Counter(
 ami_connected = Gauge(
     "callbot_ami_connected", "1 when the AMI session is logged in", registry=REGISTRY
 )
+transfer_wait_seconds = Histogram(
+    "callbot_transfer_wait_seconds",
+    "How long a caller waited in a team's queue: until an agent answered or the queue gave up",
+    ["team", "answered"],
+    buckets=(1.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0),
+    registry=REGISTRY,
+)
 queue_available = Gauge(
     "callbot_queue_available", "Agents available in a team's queue", ["team"], registry=REGISTRY
 )

@@ -83,6 +83,14 @@ async def _last(path: Any, n: int, flow: str | None, status: str | None) -> list
         await records.aclose()
 
 
+def _transfer(transfer: dict[str, Any]) -> str:
+    """``sales=ANSWER`` and, for a team, the caller's wait: ``sales=ANSWER (waited 12.3s)``."""
+    text = f"{transfer.get('target')}={transfer.get('outcome')}"
+    if transfer.get("wait_s") is not None:
+        text += f" (waited {float(transfer['wait_s']):.1f}s)"
+    return text
+
+
 def format_record(record: dict[str, Any]) -> str:
     """One line per call: when, flow@version, caller, status, duration, path, side effects."""
     started = datetime.fromtimestamp(float(record.get("started") or 0)).strftime(
@@ -101,9 +109,7 @@ def format_record(record: dict[str, Any]) -> str:
     ]
     transfers = record.get("transfers") or []
     if transfers:
-        parts.append(
-            "transfers: " + ", ".join(f"{t.get('target')}={t.get('outcome')}" for t in transfers)
-        )
+        parts.append("transfers: " + ", ".join(_transfer(t) for t in transfers))
     messages = record.get("messages") or []
     if messages:
         parts.append("messages: " + ", ".join(str(m.get("channel")) for m in messages))

@@ -239,7 +239,8 @@ def describe(event: dict[str, Any]) -> str:
     if kind == "transfer":
         return f"transfer  {event['kind']} {event['target']}"
     if kind == "transfer_result":
-        return f"          {event['target']}: {event['outcome']}"
+        waited = f" after {event['wait_s']:g} s" if "wait_s" in event else ""
+        return f"          {event['target']}: {event['outcome']}{waited}"
     if kind == "optin":
         return f"opt-in    {event['channel']} {'recorded' if event['recorded'] else 'not recorded'}"
     if kind == "hours":

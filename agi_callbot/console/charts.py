@@ -100,3 +100,49 @@ def bars(
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def pairs(
+    items: Sequence[tuple[str, float, float]],
+    *,
+    title: str,
+    names: tuple[str, str],
+    colors: tuple[str, str] = ("#1f5fbf", "#9dbbe8"),
+    width: int = 300,
+    unit: str = "",
+) -> str:
+    """Two horizontal bars per label (e.g. a team's median and 90th-percentile wait), one
+    above the other, each with its value at its end and a legend on top."""
+    bar, gap, label_w, legend_h = 11, 10, 100, 20
+    row = 2 * bar + gap
+    height = legend_h + max(len(items), 1) * row + 4
+    top = _nice(max((max(a, b) for _, a, b in items), default=0))
+    plot_w = width - label_w - 56
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(title)}">'
+    ]
+    for i, (name, color) in enumerate(zip(names, colors, strict=True)):
+        x = label_w + i * 90
+        parts.append(
+            f'<rect x="{x}" y="4" width="10" height="10" rx="2" fill="{color}"/>'
+            f'<text x="{x + 14}" y="13" font-size="11" fill="{MUTED}">{escape(name)}</text>'
+        )
+    for i, (label, first, second) in enumerate(items):
+        y = legend_h + i * row
+        parts.append(
+            f'<text x="{label_w - 8}" y="{y + bar + 4}" font-size="12" text-anchor="end" '
+            f'fill="{INK}">{escape(label)}</text>'
+        )
+        for j, (value, name, color) in enumerate(zip((first, second), names, colors, strict=True)):
+            w = plot_w * value / top
+            top_y = y + j * bar
+            parts.append(
+                f'<rect x="{label_w}" y="{top_y + 1}" width="{max(w, 1.5):.1f}" '
+                f'height="{bar - 2}" rx="2" fill="{color}"><title>{escape(label)} '
+                f"{escape(name)}: {value:g}{escape(unit)}</title></rect>"
+                f'<text x="{label_w + w + 5:.1f}" y="{top_y + bar - 2}" font-size="10" '
+                f'fill="{MUTED}">{value:g}{escape(unit)}</text>'
+            )
+    parts.append("</svg>")
+    return "".join(parts)

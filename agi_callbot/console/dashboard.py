@@ -2,8 +2,9 @@
 
 - calls now (the calls in progress), calls per minute over the last hour and their
   outcomes over the last 24 hours (the call records);
-- transfers over the last 24 hours by outcome (the records) and, with AMI, callers
-  waiting and the longest wait per queue now;
+- transfers over the last 24 hours by outcome (the records) and how long callers
+  waited in each team's queue (median and 90th percentile of the records' ``wait_s``);
+  with AMI, callers waiting and the longest wait per queue now;
 - the outbox: messages per status, the oldest still waiting;
 - prompt cache hits and misses since the node started (its metrics).
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import json
+import math
 import sqlite3
 import time
 from collections import Counter
@@ -25,7 +27,7 @@ from aiohttp import web
 
 from agi_callbot import metrics
 from agi_callbot.console.calls import active_calls
-from agi_callbot.console.charts import bars, columns
+from agi_callbot.console.charts import bars, columns, pairs
 from agi_callbot.console.pages import render
 from agi_callbot.console.queues import queue_board
 from agi_callbot.console.state import CONSOLE, Console
@@ -62,9 +64,15 @@ def _records(console: Console, now: float) -> dict[str, Any]:
     per_minute = [0] * 60
     outcomes: Counter[str] = Counter()
     transfers: Counter[str] = Counter()
+    waits: dict[str, list[float]] = {}
     path = console.settings.calls_db
     if not path.is_file():
-        return {"per_minute": per_minute, "outcomes": outcomes, "transfers": transfers}
+        return {
+            "per_minute": per_minute,
+            "outcomes": outcomes,
+            "transfers": transfers,
+            "waits": waits,
+        }
     minute0 = (int(now) // 60 - 59) * 60
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2.0)
     try:
@@ -88,9 +96,32 @@ def _records(console: Console, now: float) -> dict[str, Any]:
         ):
             for transfer in json.loads(record).get("transfers", []):
                 transfers[str(transfer.get("outcome", "?"))] += 1
+                if isinstance(transfer.get("wait_s"), int | float):
+                    team = str(transfer.get("target", "?"))
+                    waits.setdefault(team, []).append(float(transfer["wait_s"]))
     finally:
         db.close()
-    return {"per_minute": per_minute, "outcomes": outcomes, "transfers": transfers}
+    return {"per_minute": per_minute, "outcomes": outcomes, "transfers": transfers, "waits": waits}
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The nearest-rank percentile (``share`` 0.5 = median, 0.9 = p90) of ``values``."""
+    ordered = sorted(values)
+    rank = max(math.ceil(share * len(ordered)), 1)
+    return ordered[rank - 1]
+
+
+def wait_figures(waits: dict[str, list[float]]) -> dict[str, dict[str, float]]:
+    """Per team: transfers with a wait, median and p90 wait in seconds (one decimal)."""
+    return {
+        team: {
+            "transfers": len(values),
+            "median_s": round(percentile(values, 0.5), 1),
+            "p90_s": round(percentile(values, 0.9), 1),
+        }
+        for team, values in sorted(waits.items())
+        if values
+    }
 
 
 def _prompt_cache() -> dict[str, float]:
@@ -106,7 +137,7 @@ async def figures(console: Console, lang: str) -> dict[str, Any]:
     try:
         kept = await asyncio.to_thread(_records, console, now)
     except sqlite3.Error:
-        kept = {"per_minute": [0] * 60, "outcomes": Counter(), "transfers": Counter()}
+        kept = {"per_minute": [0] * 60, "outcomes": Counter(), "transfers": Counter(), "waits": {}}
     active = active_calls(console)
     outbox = getattr(console.services, "outbox", None)
     counts: dict[str, int] = {}
@@ -121,11 +152,13 @@ async def figures(console: Console, lang: str) -> dict[str, Any]:
         for i in range(60)
     ]
     outcomes = kept["outcomes"]
+    waits = wait_figures(kept["waits"])
     return {
         "calls_now": len(active) if active is not None else None,
         "calls_last_hour": sum(kept["per_minute"]),
         "outcomes": {name: outcomes.get(name, 0) for name, _ in OUTCOMES},
         "transfers": dict(kept["transfers"]),
+        "transfer_waits": waits,
         "outbox": {name: counts.get(name, 0) for name, _ in OUTBOX} if outbox else None,
         "outbox_depth": counts.get("queued", 0) + counts.get("sending", 0),
         "outbox_oldest_s": oldest_s,
@@ -146,6 +179,12 @@ async def figures(console: Console, lang: str) -> dict[str, Any]:
             "transfers": bars(
                 [(name, count, "#1f5fbf") for name, count in sorted(kept["transfers"].items())],
                 title=t("transfers_24h"),
+            ),
+            "transfer_waits": pairs(
+                [(team, w["median_s"], w["p90_s"]) for team, w in waits.items()],
+                title=t("transfer_waits"),
+                names=(t("median"), "p90"),
+                unit=" s",
             ),
             "outbox": bars(
                 [(t("ms_" + name), counts.get(name, 0), color) for name, color in OUTBOX],

@@ -98,6 +98,9 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "blocks_passed": ("Bloques recorridos", "Blocks passed"),
     "digits": ("Dígitos", "Digits"),
     "transfers": ("Derivaciones", "Transfers"),
+    "waited": ("esperó", "waited"),
+    "wait_from_measured": ("medido por el callbot", "measured by the callbot"),
+    "wait_from_asterisk": ("según Asterisk", "as Asterisk reports it"),
     "messages": ("Mensajes", "Messages"),
     "no_messages": ("Esta llamada no dejó mensajes.", "This call queued no messages."),
     "channel": ("Canal", "Channel"),
@@ -151,6 +154,15 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "outcomes_24h": ("Resultados (últimas 24 h)", "Outcomes (last 24 h)"),
     "transfers_24h": ("Derivaciones (últimas 24 h)", "Transfers (last 24 h)"),
     "no_transfers": ("Ninguna derivación.", "No transfers."),
+    "transfer_waits": ("Esperas en cola (últimas 24 h)", "Transfer waits (last 24 h)"),
+    "transfer_waits_help": (
+        "Cuánto esperó el llamante en la cola de cada equipo hasta que contestó un agente "
+        "o la cola se rindió: mediana y percentil 90, en segundos.",
+        "How long callers waited in each team's queue until an agent answered or the queue "
+        "gave up: median and 90th percentile, in seconds.",
+    ),
+    "no_waits": ("Ninguna espera registrada.", "No waits recorded."),
+    "median": ("mediana", "median"),
     "waiting_now": ("En espera ahora", "Waiting now"),
     "outbox_depth": ("Mensajes por enviar", "Outbox depth"),
     "oldest": ("el más antiguo", "oldest"),

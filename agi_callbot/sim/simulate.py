@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,6 +44,19 @@ class FixedClock:
 
     def now(self) -> float:
         return self.at
+
+
+class CallClock:
+    """The call's time on the in-memory Asterisk's virtual clock, from ``at`` (or from
+    when the simulation started): a queue wait, the call's duration and ``hours`` read
+    the time the simulated call has reached, not the few milliseconds it took to run."""
+
+    def __init__(self, at: float | None, asterisk: MemoryAsterisk | None = None) -> None:
+        self.at = time.time() if at is None else at
+        self.asterisk = asterisk
+
+    def now(self) -> float:
+        return self.at + (self.asterisk.now if self.asterisk is not None else 0.0)
 
 
 class ScriptedTeams:
@@ -175,7 +189,8 @@ async def simulate(
             if scenario.caller:
                 await services.optins.record(scenario.caller, channel, "simulation")
         script = flow.name + (f"?{scenario.query}" if scenario.query else "")
-        asterisk = MemoryAsterisk(
+        clock = services.clock = CallClock(scenario.timestamp())
+        asterisk = clock.asterisk = MemoryAsterisk(
             AsteriskSetup(
                 script,
                 args=scenario.args,

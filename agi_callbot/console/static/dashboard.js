@@ -16,7 +16,9 @@
     if (d.prompt_cache.ratio !== null) set("cache_ratio", Math.floor(d.prompt_cache.ratio * 100) + " %");
     for (const [name, svg] of Object.entries(d.charts)) {
       const box = document.querySelector(`[data-chart="${name}"]`);
-      if (box && svg && (name !== "transfers" || Object.keys(d.transfers).length)) box.innerHTML = svg;
+      const empty = (name === "transfers" && !Object.keys(d.transfers).length)
+        || (name === "transfer_waits" && !Object.keys(d.transfer_waits).length);
+      if (box && svg && !empty) box.innerHTML = svg;
     }
   }
   setInterval(refresh, 15000);
