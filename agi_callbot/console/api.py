@@ -19,6 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
+from agi_callbot.console import callers
 from agi_callbot.console.document import EditError, FlowDocument, edit_text
 from agi_callbot.console.picture import Pictures
 from agi_callbot.console.splice import block_names, field_in, paths_by_line
@@ -160,6 +161,7 @@ def summary(console: Console, name: str) -> dict[str, Any]:
         "errors": sum(p["severity"] == "error" for p in checked.problems),
         "warnings": sum(p["severity"] == "warning" for p in checked.problems),
         "changed": datetime.datetime.fromtimestamp(stat.st_mtime).strftime("%Y-%m-%d %H:%M"),
+        "subflows": list(flow.subflows()) if flow else [],
     }
 
 
@@ -174,6 +176,8 @@ async def flow_summaries(console: Console) -> list[dict[str, Any]]:
                 continue
             item["calls_today"] = today.get(name, 0)
             out.append(item)
+        for item in out:
+            item["called_by"] = [o["name"] for o in out if item["name"] in o["subflows"]]
         return out
 
     return await asyncio.to_thread(collect)
@@ -242,29 +246,37 @@ async def put_flow(request: web.Request) -> web.Response:
 
 
 async def delete_flow(request: web.Request) -> web.Response:
+    """``?base_version=…``; a flow other flows call as a sub-flow also needs
+    ``&confirm=1`` (else 409 with ``callers``: the flows whose calls would break)."""
     console = request.app[CONSOLE]
     name = name_of(request)
     base = request.query.get("base_version")
+    confirmed = request.query.get("confirm", "") in ("1", "true", "yes")
     try:
-        await console.store.delete(name, base)
+        broken = await callers.delete(console.store, name, base, confirmed=confirmed)
+    except callers.Called as exc:
+        return error(str(exc), exc.status, callers=exc.callers)
     except StoreError as exc:
         return refused(exc)
-    return web.json_response({"deleted": name})
+    return web.json_response({"deleted": name, "callers": broken})
 
 
 async def rename(request: web.Request) -> web.Response:
+    """``{"new_name", "base_version"}`` → the new version, and ``callers``: the flows whose
+    ``subflow:`` calls were rewritten in the same operation, with their new versions."""
     console = request.app[CONSOLE]
     name = name_of(request)
     data = await body(request)
+    new_name = str(data.get("new_name", "")).strip()
     try:
-        checked = await console.store.rename(
-            name, str(data.get("new_name", "")), data.get("base_version")
-        )
+        done = await callers.rename(console.store, name, new_name, data.get("base_version"))
     except StoreError as exc:
         return refused(exc)
     except EditError as exc:
         return error(str(exc), 400)
-    return web.json_response({"name": data["new_name"], "version": checked.version})
+    return web.json_response(
+        {"name": new_name, "version": done.checked.version, "callers": done.callers}
+    )
 
 
 async def history(request: web.Request) -> web.Response:

@@ -159,62 +159,66 @@ class FlowStore:
 
     # ----------------------------------------------------------------- writing
 
-    def _lock(self, name: str) -> asyncio.Lock:
+    def lock(self, name: str) -> asyncio.Lock:
+        """Held by every change of flow ``name`` (one writer at a time per flow)."""
         return self._locks.setdefault(name, asyncio.Lock())
 
     async def save(self, name: str, text: str, base_version: str | None) -> Checked:
         """Publish ``text`` as flow ``name``. ``base_version`` None creates a new flow
         (a Conflict if one exists)."""
-        async with self._lock(name):
+        async with self.lock(name):
             checked = await asyncio.to_thread(self.check, name, text)
             current = self.current_version(name)
             if current != base_version:
-                raise self._conflict(name, base_version)
+                raise self.conflict(name, base_version)
             if checked.state == "errors":
                 raise Invalid(checked.problems)
             if current == checked.version:
                 return checked
-            if current is not None:
-                await asyncio.to_thread(self._keep, name)
-            await asyncio.to_thread(self._write, self.path(name), text.encode("utf-8"))
+            await self.replace(name, text)
             return checked
 
     async def delete(self, name: str, base_version: str | None) -> None:
         """Remove flow ``name``; its last version stays in the history (restorable)."""
-        async with self._lock(name):
+        async with self.lock(name):
             current = self.current_version(name)
             if current is None:
                 raise NotFound(f"no flow named {name!r}")
             if current != base_version:
-                raise self._conflict(name, base_version)
-            await asyncio.to_thread(self._keep, name, deleted=True)
-            try:
-                self.path(name).unlink()
-            except OSError as exc:
-                raise Unwritable(f"cannot delete {name}: {exc.strerror or exc}") from None
+                raise self.conflict(name, base_version)
+            await self.remove(name)
 
-    async def rename(self, name: str, new_name: str, base_version: str | None) -> Checked:
-        """Save the flow under ``new_name`` (its ``flow:`` key follows), then delete the old
-        name. Its test cases move too."""
-        from agi_callbot.console.document import FlowDocument
+    # The steps of a change, for callers that hold :meth:`lock` themselves (a rename
+    # changes several flows at once: :mod:`agi_callbot.console.callers`).
 
-        self.path(new_name)
-        if self.current_version(new_name) is not None:
-            raise StoreError(f"a flow named {new_name!r} already exists")
-        text, version = self.read(name)
-        if version != base_version:
-            raise self._conflict(name, base_version)
-        document = FlowDocument(text)
-        document.set(["flow"], new_name)
-        checked = await self.save(new_name, document.text(), None)
-        await self.delete(name, version)
+    async def replace(self, name: str, text: str) -> None:
+        """Write ``text`` as flow ``name``; the version it replaces goes to the history."""
+        if self.current_version(name) is not None:
+            await asyncio.to_thread(self._keep, name)
+        await asyncio.to_thread(self._write, self.path(name), text.encode("utf-8"))
+
+    async def write_new(self, name: str, text: str) -> None:
+        if self.current_version(name) is not None:
+            raise self.conflict(name, None)
+        await asyncio.to_thread(self._write, self.path(name), text.encode("utf-8"))
+
+    async def remove(self, name: str) -> None:
+        """Delete flow ``name``'s file; its last version goes to the history first."""
+        await asyncio.to_thread(self._keep, name, deleted=True)
+        try:
+            self.path(name).unlink()
+        except OSError as exc:
+            raise Unwritable(f"cannot delete {name}: {exc.strerror or exc}") from None
+
+    def move_cases(self, name: str, new_name: str) -> None:
+        """A renamed flow's test cases (``<name>.test.yaml``) follow it."""
         cases = self.flows_dir / f"{name}.test.yaml"
         if cases.is_file():
+            target = self.path(new_name).with_name(f"{Path(new_name).name}.test.yaml")
             with contextlib.suppress(OSError):
-                cases.rename(self.flows_dir / f"{new_name}.test.yaml")
-        return checked
+                cases.rename(target)
 
-    def _conflict(self, name: str, base_version: str | None) -> Conflict:
+    def conflict(self, name: str, base_version: str | None) -> Conflict:
         try:
             current, version = self.read(name)
         except NotFound:

@@ -65,6 +65,21 @@ WORDS: dict[str, tuple[str, str]] = {
         "Delete flow “{name}”? It stays in the history.",
     ),
     "new_name": ("Nombre del nuevo flujo", "Name of the new flow"),
+    "rename_flow": ("Nuevo nombre de «{name}»", "New name for “{name}”"),
+    "called_by": ("Subflujo de", "Sub-flow of"),
+    "confirm_delete_called": (
+        "¿Eliminar el flujo «{name}»? Lo llaman como subflujo: {callers}. Sus llamadas "
+        "acabarán con un error en ese bloque. Queda en el historial.",
+        "Delete flow “{name}”? It is called as a sub-flow by {callers}: their calls will "
+        "end with an error at that block. It stays in the history.",
+    ),
+    "renamed": ("«{name}» ahora se llama «{new}».", "“{name}” is now “{new}”."),
+    "renamed_callers": (
+        "Llamadas de subflujo actualizadas en: {callers} (una versión nueva de cada uno, "
+        "la anterior en su historial).",
+        "Sub-flow calls updated in: {callers} (a new version of each, the previous one in "
+        "its history).",
+    ),
     "deleted_flows": ("Flujos eliminados (en el historial)", "Deleted flows (in the history)"),
     # designer
     "picture": ("Diagrama", "Picture"),
