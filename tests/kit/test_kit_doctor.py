@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from agi_callbot.cli import main
-from agi_callbot.cli.doctor import FAIL, OK, SKIP, WARN, Check, diagnose, report
+from agi_callbot.cli.doctor import diagnose
+from agi_callbot.cli.doctor.report import FAIL, OK, SKIP, WARN, Check, report
 from agi_callbot.config import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from agi_callbot.cli.doctor import FAIL, OK, SKIP, check_prompt_access
+from agi_callbot.cli.doctor.node import check_prompt_access
+from agi_callbot.cli.doctor.report import FAIL, OK, SKIP
 from agi_callbot.config import load_settings
 from agi_callbot.tts.access import Account, asterisk_account, problem
 

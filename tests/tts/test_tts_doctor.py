@@ -12,7 +12,8 @@ from prometheus_client import generate_latest
 from speech_fakes import FakeSpeech
 
 from agi_callbot import metrics
-from agi_callbot.cli.doctor import FAIL, OK, SKIP, WARN, check_flows, check_tts
+from agi_callbot.cli.doctor.node import check_flows, check_tts
+from agi_callbot.cli.doctor.report import FAIL, OK, SKIP, WARN
 from agi_callbot.config import Settings
 
 
