@@ -1,9 +1,8 @@
-"""Asterisk Manager Interface: "is anyone free in team X?" before a caller is queued.
+"""Asterisk Manager Interface: one logged-in session, kept up, each request with a deadline.
 
-A team is the Asterisk queue of the same name. Before a transfer the flow asks
-:meth:`~agi_callbot.asterisk.teams.Teams.availability` (on this client); ``None``
-means "don't know" (AMI disabled, down, or slower than its deadline) and the
-transfer goes ahead unchecked — AMI must never keep a caller waiting.
+It answers "is anyone free in team X?" before a caller is queued (``None``: don't know,
+the transfer goes ahead unchecked — AMI must never keep a caller waiting) and, with
+``events`` on, feeds :mod:`~agi_callbot.asterisk.queue_state` (the live queues).
 
 Framing and action matching come from panoramisk (its ``AMIProtocol``); the
 lifecycle is ours, because panoramisk's does not fit a server that must never
@@ -27,10 +26,9 @@ panoramisk, and why:
 * **a queue that does not exist is not an error** for Asterisk (``ListItems: 0``):
   existence is read from the ``QueueParams`` event of ``QueueStatus``.
 
-Kept from panoramisk as they are: it decodes each TCP read on its own with
-``errors="ignore"``, so a UTF-8 character split across two reads is dropped (only
-caller names could carry one; nothing here reads them), and it matches list events
-by ``ActionID`` (correct: list events repeat it, transcript 02a).
+Kept from panoramisk: each TCP read is decoded alone with ``errors="ignore"`` (a UTF-8
+character split across reads is lost; only caller names could carry one), and list
+events are matched by ``ActionID`` (correct: they repeat it, transcript 02a).
 """
 
 from __future__ import annotations
@@ -47,7 +45,14 @@ from panoramisk.actions import Action
 from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message
 
-from agi_callbot.errors import CallbotError
+from agi_callbot.asterisk.ami_errors import (
+    AmiActionError,
+    AmiError,
+    AmiLoginFailed,
+    AmiTimeout,
+    AmiUnavailable,
+    describe_error,
+)
 
 log = logging.getLogger("agi_callbot.asterisk.ami")
 
@@ -57,26 +62,6 @@ BACKOFF_MAX_S = 30.0
 PING_INTERVAL_S = 20.0
 #: added to the login deadline: Asterisk answers a wrong secret only after 1 s (transcript 01)
 LOGIN_MARGIN_S = 1.5
-
-
-class AmiError(CallbotError):
-    """An AMI request could not be answered."""
-
-
-class AmiUnavailable(AmiError):
-    """Not logged in, or the connection dropped while the action was in flight."""
-
-
-class AmiTimeout(AmiError):
-    """Asterisk did not answer within the deadline."""
-
-
-class AmiLoginFailed(AmiError):
-    """Asterisk refused the username/secret (it closes the socket after 1 s)."""
-
-
-class AmiActionError(AmiError):
-    """``Response: Error`` (``Permission denied``, ``Interface not found``…)."""
 
 
 class _Manager(Manager):
@@ -125,6 +110,7 @@ class AmiClient:
         backoff_min: float = BACKOFF_MIN_S,
         backoff_max: float = BACKOFF_MAX_S,
         ping_interval: float = PING_INTERVAL_S,
+        events: str = "off",
     ) -> None:
         self.host = host
         self.port = port
@@ -134,6 +120,11 @@ class AmiClient:
         self.backoff_min = backoff_min
         self.backoff_max = backoff_max
         self.ping_interval = ping_interval
+        #: the Login's ``Events:`` ("off", or classes such as "system,agent"); events go to
+        #: ``on_event(message)``; ``on_session(True|False)`` hears of each login and its end
+        self.events = events
+        self.on_event: Any = None
+        self.on_session: Any = None
         self.stats = AmiStats()
         self.last_error = ""
         self._manager: _Manager | None = None
@@ -310,6 +301,9 @@ class AmiClient:
         connected: asyncio.Future[Any] = loop.create_future()
         connected.set_result((transport, protocol))
         manager.connection_made(connected)
+        told = False  # on_session(True) was called: call on_session(False) at the end
+        if self.on_event is not None:
+            manager.register_event("*", lambda _, message: self.on_event(message))
         self._manager = manager
         self.stats.connects += 1
         try:
@@ -323,8 +317,12 @@ class AmiClient:
             else:
                 log.info("AMI %s:%s: logged in as %s", self.host, self.port, self.username)
             self.last_error = ""
+            self._tell_session(True)
+            told = True
             return await self._keepalive(manager, lost)
         finally:
+            if told:
+                self._tell_session(False)
             self._logged_in = False
             self._ready.clear()
             manager.close()
@@ -334,7 +332,12 @@ class AmiClient:
 
     async def _login(self, manager: _Manager) -> None:
         action = Action(
-            {"Action": "Login", "Username": self.username, "Secret": self._secret, "Events": "off"},
+            {
+                "Action": "Login",
+                "Username": self.username,
+                "Secret": self._secret,
+                "Events": self.events,
+            },
             as_list=False,
         )
         response = await self._request(manager, action, self.timeout + LOGIN_MARGIN_S)
@@ -362,6 +365,13 @@ class AmiClient:
             except AmiUnavailable:
                 return "connection lost"
 
+    def _tell_session(self, up: bool) -> None:
+        if self.on_session is not None:
+            try:
+                self.on_session(up)
+            except Exception:  # a listener's bug must not end the session
+                log.exception("AMI session listener failed")
+
     def _drop(self, exc: AmiError) -> None:
         for future in list(self._pending):
             if not future.done():
@@ -386,12 +396,3 @@ class AmiClient:
             "errors": self.stats.errors,
             "timeouts": self.stats.timeouts,
         }
-
-
-def describe_error(exc: BaseException) -> str:
-    """A connection failure as one short log phrase."""
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(exc, OSError):
-        return exc.strerror or exc.__class__.__name__
-    return str(exc) or exc.__class__.__name__

@@ -146,7 +146,7 @@ async def figures(console: Console, lang: str) -> dict[str, Any]:
         counts = await outbox.counts()
         oldest = await outbox.store.oldest_waiting()
         oldest_s = round(now - oldest) if oldest is not None else None
-    queues = await queue_board(console)
+    queues = queue_board(console)
     minutes = [
         datetime.datetime.fromtimestamp((int(now) // 60 - 59 + i) * 60).strftime("%H:%M")
         for i in range(60)

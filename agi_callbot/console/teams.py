@@ -4,10 +4,11 @@ A team is the Asterisk queue of the same name; its hold music is the music-on-ho
 class the flows give it (``transfer: {team: ventas, music: ventas}``; the team's own
 name when they give none). The page lists every team the flows name and every queue
 Asterisk reports over AMI (members and who is available, paused or busy; callers
-waiting, the longest wait), live while the page is open. Uploads go through the same
-anti-aliased pipeline as ``agi-callbot moh add`` (:mod:`agi_callbot.tts.moh`), into
-the class folder, in every format the prompt cache keeps; Asterisk picks them up on
-``moh reload`` (through AMI when its user may run commands, else the CLI line shown).
+waiting, the longest wait), pushed to the page as AMI events move them. Uploads go
+through the same anti-aliased pipeline as ``agi-callbot moh add``
+(:mod:`agi_callbot.tts.moh`), into the class folder, in every format the prompt cache
+keeps; Asterisk picks them up on ``moh reload`` (through AMI when its user may run
+commands, else the CLI line shown).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from aiohttp import web
 
 from agi_callbot.console.live import Feed
 from agi_callbot.console.pages import render
-from agi_callbot.console.queues import AMI_OFF, ami_client, queue_board
+from agi_callbot.console.queues import AMI_OFF, ami_client, queue_board, queue_state
 from agi_callbot.console.state import CONSOLE, Console
 from agi_callbot.flow.model import Transfer
 from agi_callbot.tts.moh import MohError, add_music, check_team, conf_section, track_name
@@ -57,21 +58,28 @@ def routes(console: Console) -> list[web.RouteDef]:
 
 
 def console_feed(console: Console) -> Feed:
-    """The live queue states: AMI is asked every 2 s while a Teams page is open."""
+    """The live queue states, pushed to open Teams pages.
+
+    The feed wakes when an AMI event moved the node's queue model (and once a second
+    while a page is open: the longest wait grows) and sends the board only when it
+    changed. Nothing is asked of Asterisk, however many pages are open.
+    """
     last: dict[str, Any] = {}
+    state = queue_state(console)
 
     async def snapshot() -> Any:
-        last["queues"] = await queue_board(console)
+        last["queues"] = queue_board(console)
         return last["queues"]
 
     async def changes() -> list[tuple[str, Any]]:
-        now = await queue_board(console)
+        now = queue_board(console)
         if now == last.get("queues"):
             return []
         last["queues"] = now
         return [("queues", now)]
 
-    return console.feeds.add(Feed("teams", snapshot, changes, interval=2.0))
+    wake = state.changed if state is not None else None
+    return console.feeds.add(Feed("teams", snapshot, changes, interval=1.0, wake=wake))
 
 
 # --------------------------------------------------------------------------- what exists
@@ -127,7 +135,7 @@ def tracks(folder: Path) -> list[dict[str, Any]]:
 
 async def teams_board(console: Console) -> dict[str, Any]:
     uses = await asyncio.to_thread(flow_teams, console)
-    queues = await queue_board(console)
+    queues = queue_board(console)
     moh_dir = Path(console.settings.moh_dir)
     names = set(uses) | set(queues.get("queues", {}))
     with contextlib.suppress(OSError):

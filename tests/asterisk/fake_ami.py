@@ -9,8 +9,14 @@ after 1 s then the socket closed, ``Goodbye`` then close on Logoff, an unknown q
 answered ``ListItems: 0``, and a restart (``Event: Shutdown``, EOF, connections reset
 for ~0.25 s). ``test_ami_fake_replay.py`` replays the transcripts against it.
 
-Not modelled (nothing in the callbot reads them): security events (``SuccessfulAuth``),
-call events (03), device/extension/presence state (04), Originate.
+Events: a session gets the unsolicited events its Login's ``Events:`` asks for (``on``,
+or classes such as ``system,agent``: an event goes out when the class its
+``Privilege:`` starts with is asked for); ``emit()`` sends one (shapes in
+``fake_ami_events.py``: the queue events of 03, and those app_queue builds alike), and a
+``QueuePause`` raises ``QueueMemberPause``. Not modelled (nothing in the callbot reads
+them): security events (``SuccessfulAuth``), channel events of 03 (``Newchannel``,
+``VarSet``, ``Dial*``, ``Bridge*``, ``Hangup``…), device/extension/presence state (04),
+Originate.
 
 Fault knobs for the client's tests: ``silent`` (actions never answered), ``cut_after``
 (close the socket after N list events of a list answer), ``interleave`` (an unsolicited
@@ -25,6 +31,11 @@ import socket
 import struct
 import time
 from dataclasses import dataclass, field
+
+try:  # imported as ``fake_ami`` (tests/asterisk) or as ``tests.asterisk.fake_ami``
+    from fake_ami_events import member_event
+except ImportError:
+    from tests.asterisk.fake_ami_events import member_event
 
 BANNER = "Asterisk Call Manager/11.0.0"
 Headers = list[tuple[str, str]]
@@ -103,6 +114,7 @@ class FakeAmi:
         self.actions: list[str] = []  # action names as received (case kept)
         self._server: asyncio.AbstractServer | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._masks: dict[asyncio.StreamWriter, set[str]] = {}  # logged-in sessions' events
         self._down = False
 
     async def start(self, port: int = 0) -> None:
@@ -124,7 +136,7 @@ class FakeAmi:
         """
         self._down = True
         for writer in list(self._writers):
-            if not announce:
+            if not announce or not self._wants(writer, "system"):
                 writer.close()
                 continue
             shutdown = [
@@ -139,6 +151,19 @@ class FakeAmi:
             writer.close()
         await asyncio.sleep(down_for)
         self._down = False
+
+    def _wants(self, writer: asyncio.StreamWriter, category: str) -> bool:
+        mask = self._masks.get(writer, set())
+        return "on" in mask or category in mask
+
+    def emit(self, headers: Headers) -> None:
+        """An unsolicited event to every session whose ``Events:`` asks for its class."""
+        privilege = next((v for k, v in headers if k == "Privilege"), "")
+        category = privilege.split(",")[0]
+        for writer in list(self._masks):
+            if self._wants(writer, category):
+                with contextlib.suppress(ConnectionError):
+                    writer.write(message(headers))
 
     # -- one connection -----------------------------------------------------------------
 
@@ -165,6 +190,7 @@ class FakeAmi:
             pass
         finally:
             self._writers.discard(writer)
+            self._masks.pop(writer, None)
             writer.close()
 
     async def _answer(self, headers: Headers, session: dict[str, bool], writer) -> bool:
@@ -234,7 +260,9 @@ class FakeAmi:
         self.logins.append("ok")
         session["auth"] = True
         reply("Success", ("Message", "Authentication accepted"))
-        if (get("events") or "on").lower() != "off":
+        events = {e.strip().lower() for e in (get("events") or "on").split(",")}
+        self._masks[writer] = events - {"off"}
+        if self._wants(writer, "system"):
             writer.write(
                 message(
                     [
@@ -248,21 +276,38 @@ class FakeAmi:
             )
         return True
 
+    def member(self, queue: str, location: str) -> FakeMember | None:
+        found = self.queues.get(queue)
+        return next((m for m in (found.members if found else []) if m.location == location), None)
+
+    def pause(self, queue: str, location: str, paused: bool = True, reason: str = "") -> None:
+        """What QueuePause does: the member's pause state, then ``QueueMemberPause``."""
+        member = self.member(queue, location)
+        assert member is not None, (queue, location)
+        member.paused = paused
+        member.paused_reason = reason if paused else ""
+        if paused:
+            member.last_pause = int(time.time())
+        self.emit(member_event("QueueMemberPause", queue, member))
+
+    def member_status(self, queue: str, location: str, status: int, **fields: object) -> None:
+        """A member's device state changed: ``QueueMemberStatus`` (transcript 03)."""
+        member = self.member(queue, location)
+        assert member is not None, (queue, location)
+        member.status = status
+        for name, value in fields.items():
+            setattr(member, name, value)
+        self.emit(member_event("QueueMemberStatus", queue, member))
+
     def _pause(self, get, reply) -> None:
-        queue = self.queues.get(get("queue") or "")
-        wanted = get("interface")
-        member = next((m for m in (queue.members if queue else []) if m.location == wanted), None)
-        if member is None:
+        queue, wanted = get("queue") or "", get("interface") or ""
+        if self.member(queue, wanted) is None:
             reply("Error", ("Message", "Interface not found"))
             return
-        member.paused = (get("paused") or "").lower() in ("true", "yes", "1")
-        if member.paused:
-            member.paused_reason = get("reason") or ""
-            member.last_pause = int(time.time())
-            reply("Success", ("Message", "Interface paused successfully"))
-        else:
-            member.paused_reason = ""
-            reply("Success", ("Message", "Interface unpaused successfully"))
+        paused = (get("paused") or "").lower() in ("true", "yes", "1")
+        word = "paused" if paused else "unpaused"
+        reply("Success", ("Message", f"Interface {word} successfully"))
+        self.pause(queue, wanted, paused, get("reason") or "")
 
     async def _list(self, name: str, wanted: str | None, action_id, writer) -> bool:
         summary = name == "queuesummary"

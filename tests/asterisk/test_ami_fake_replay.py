@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from fake_ami import FakeAmi, FakeCaller, FakeMember, FakeQueue
+from fake_ami_events import Leg, agent_event, caller_event, member_event
 
 TRANSCRIPTS = Path(__file__).resolve().parent.parent / "ami_transcripts"
 RUN_DEPENDENT = ("Timestamp", "LastPause", "Uptime", "LastReload")
@@ -244,14 +245,73 @@ async def test_restart_sends_shutdown_then_eof_and_resets_while_booting(fake):
     w3.close()
 
 
+async def test_queue_events_are_those_of_transcript_03(fake):
+    """Every queue event 03 shows in full, as the fake sends it to an ``Events:
+    system,agent`` session (channel noise of 03 is not modelled: see fake_ami.py)."""
+    (connection,) = parse(TRANSCRIPTS / "03-queue-call-events.txt")
+    recorded = {}
+    for side, lines in connection.steps:
+        if side == "S" and header(lines, "Event"):
+            recorded.setdefault(header(lines, "Event"), lines)
+    caller = Leg("Local/caller@ami-in-00000006;2", "1795574828.13", "1795574828.12")
+    ringing = Leg("Local/flaky@ami-agents-00000007;1", "1795574828.14", "1795574828.12",
+                  context="ami-agents", priority="1", state="0", state_desc="Down")  # fmt: skip
+    answered = Leg("Local/flaky@ami-agents-00000008;1", "1795574832.16", "1795574828.12",
+                   context="ami-agents", priority="1")  # fmt: skip
+    member = FakeMember("FlakyAgent", "Local/flaky@ami-agents/n", status=2)
+    built = {
+        "QueueCallerJoin": caller_event("QueueCallerJoin", "ami-flow", caller, 1, 1),
+        "QueueCallerLeave": caller_event("QueueCallerLeave", "ami-flow", caller, 1, 0),
+        "QueueMemberStatus": member_event("QueueMemberStatus", "ami-flow", member),
+        "AgentCalled": agent_event("AgentCalled", "ami-flow", caller, ringing, member),
+        "AgentRingNoAnswer": agent_event(
+            "AgentRingNoAnswer", "ami-flow", caller,
+            Leg(**{**ringing.__dict__, "state": "5", "state_desc": "Ringing"}), member,
+            ("RingTime", "3000"),
+        ),
+        "AgentConnect": agent_event(
+            "AgentConnect", "ami-flow", caller, answered, member,
+            ("HoldTime", "5"), ("RingTime", "1"),
+        ),
+        "AgentComplete": agent_event(
+            "AgentComplete", "ami-flow", caller, answered, member,
+            ("HoldTime", "5"), ("TalkTime", "4"), ("Reason", "agent"),
+        ),
+    }  # fmt: skip
+    for name, headers in built.items():
+        assert mask([f"{k}: {v}" for k, v in headers]) == mask(recorded[name]), name
+    # and on the wire: a session that asked for them gets them, one without does not
+    listening = await login(fake, "system,agent")
+    silent = await login(fake, "off")
+    fake.emit(built["AgentConnect"])
+    got = await read_message(listening[0])
+    assert mask(got) == mask(recorded["AgentConnect"])
+    silent[1].write(b"Action: Ping\r\n\r\n")
+    assert header(await read_message(silent[0]), "Ping") == "Pong"  # no event came first
+    for _, writer in (listening, silent):
+        writer.close()
+
+
+async def login(fake: FakeAmi, events: str):
+    reader, writer = await asyncio.open_connection("127.0.0.1", fake.port)
+    await reader.readline()
+    text = f"Action: Login\r\nUsername: callbot\r\nSecret: callbot\r\nEvents: {events}\r\n"
+    writer.write(text.encode() + b"\r\n")
+    assert header(await read_message(reader), "Response") == "Success"
+    if events != "off":
+        assert header(await read_message(reader), "Event") == "FullyBooted"
+    return reader, writer
+
+
 def test_every_transcript_is_read_by_a_replay_or_listed_as_not_modelled():
     replayed = {
         "01-login-errors-logoff",
         "02a-queue-status-idle-paused",
         "02b-queue-status-calls",
+        "03-queue-call-events",  # its queue events (the channel noise is not modelled)
         "05-restart",
     }
-    not_modelled = {"03-queue-call-events", "04-device-extension-presence-state"}
+    not_modelled = {"04-device-extension-presence-state"}
     names = {p.stem for p in TRANSCRIPTS.glob("*.txt")}
     assert names == replayed | not_modelled, names ^ (replayed | not_modelled)
     assert re.search(r"Not modelled", (Path(__file__).parent / "fake_ami.py").read_text())

@@ -80,16 +80,17 @@ def test_hold_music_upload_in_the_browser(page, server, peers, tmp_path):
     assert "1 disponibles" in summary.inner_text()
     assert "1 en espera" in summary.inner_text() and "0:37" in summary.inner_text()
 
-    def pause():
-        peers.ami.queues["ventas"].members[0].paused = True
-
-    peers.loop.call_soon_threadsafe(pause)
-    summary.filter(has_text="0 disponibles").wait_for(timeout=5000)
-    assert card.locator(".queue tr", has_text="Lucía").locator(".badge").inner_text() == "en pausa"
-    peers.loop.call_soon_threadsafe(
-        lambda: setattr(peers.ami.queues["ventas"].members[0], "paused", False)
-    )
-    summary.filter(has_text="1 disponibles").wait_for(timeout=5000)
+    # Lucía pauses on Asterisk: its QueueMemberPause event reaches the page, no poll
+    asked = peers.ami.actions.count("QueueStatus")
+    peers.loop.call_soon_threadsafe(peers.ami.pause, "ventas", "PJSIP/1001", True, "café")
+    summary.filter(has_text="0 disponibles").wait_for(timeout=1000)
+    lucia = card.locator(".queue tr", has_text="Lucía")
+    assert lucia.locator(".badge").inner_text() == "en pausa"
+    assert "café" in lucia.inner_text()
+    shot(page, "teams-paused")
+    peers.loop.call_soon_threadsafe(peers.ami.pause, "ventas", "PJSIP/1001", False)
+    summary.filter(has_text="1 disponibles").wait_for(timeout=1000)
+    assert peers.ami.actions.count("QueueStatus") == asked
     page.locator("#reload-music").click()
     page.locator("#reload-result pre").wait_for()
     assert page.locator("#reload-result pre").inner_text() == "asterisk -rx 'moh reload'"
@@ -149,6 +150,8 @@ def test_a_call_shows_live_within_a_second_and_leaves_when_it_ends(page, server,
     page.wait_for_url(f"**/calls/{ast.environment.uniqueid}")
     assert "sales" in page.locator("ol.path").inner_text()
     assert "ventas" in page.inner_text("main")
+    wait = page.locator("td[data-wait]").first.inner_text()  # held ~1 s in the queue
+    assert wait.startswith("esperó ") and "medido por el callbot" in wait
     shot(page, "call")
 
 
@@ -220,4 +223,7 @@ def test_dashboard_after_the_calls(page, server, peers):
     assert page.locator("[data-chart=per_minute] svg rect").count() == 60
     assert page.locator("[data-chart=outcomes] svg rect").count() == 5
     assert "sin agente" in page.locator("[data-chart=outcomes]").inner_text()
+    waits = page.locator("[data-chart=transfer_waits]")
+    assert "ventas" in waits.inner_text() and "mediana" in waits.inner_text()
+    assert "ventas" in page.locator("[data-table=transfer_waits]").inner_text()
     shot(page, "dashboard")

@@ -12,7 +12,7 @@ from aiohttp import FormData, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from agi_callbot.asterisk.ami import AmiClient
-from agi_callbot.asterisk.teams import Teams
+from agi_callbot.asterisk.teams import EVENTS, Teams
 from agi_callbot.console import mount
 from tests.asterisk.fake_ami import FakeAmi, FakeCaller, FakeMember, FakeQueue
 from tests.console.conftest import TOKEN, console_settings
@@ -141,10 +141,13 @@ async def fake_ami():
 
 @pytest.fixture
 async def ami_client(settings, fake_ami):
-    client = AmiClient("127.0.0.1", fake_ami.port, "callbot", "callbot", timeout=2.0)
+    client = AmiClient("127.0.0.1", fake_ami.port, "callbot", "callbot", timeout=2.0, events=EVENTS)
     teams = Teams(client)
     await teams.start()
     assert await client.wait_ready(5)
+    async with asyncio.timeout(5):
+        while teams.state.seeded_at is None:  # the first QueueStatus
+            await asyncio.sleep(0.01)
     app = web.Application()
     mount(app, settings, token=TOKEN, services=SimpleNamespace(teams=teams))
     async with TestClient(TestServer(app)) as http:
@@ -179,15 +182,25 @@ async def test_queues_from_ami_and_moh_reload(ami_client, fake_ami):
     assert fake_ami.actions.count("Command") == 2
 
 
-async def test_the_live_feed_sends_a_snapshot_then_changes(ami_client, fake_ami):
+async def test_the_live_feed_sends_a_snapshot_then_what_ami_events_changed(ami_client, fake_ami):
+    """A member paused on Asterisk shows on the page from its event, without a poll: the
+    stream sends it well within a second and nothing asked Asterisk for the queues."""
     from agi_callbot.console import live
 
+    asked = fake_ami.actions.count("QueueStatus")
     async with ami_client.get("/api/teams/stream", headers=BEARER) as r:
         assert r.headers["Content-Type"] == "text/event-stream"
         first = await next_event(r)
         assert first[0] == "snapshot"
         assert first[1]["queues"]["ventas"]["available"] == 1
-        fake_ami.queues["ventas"].members[1].paused = False
-        event, data = await asyncio.wait_for(next_event(r), 5)
-        assert event == "queues" and data["queues"]["ventas"]["available"] == 2
+        fake_ami.pause("ventas", "PJSIP/1001", reason="descanso")  # Lucia: QueueMemberPause
+        event, data = await asyncio.wait_for(next_event(r), 1)
+        assert event == "queues" and data["queues"]["ventas"]["available"] == 0
+        lucia = data["queues"]["ventas"]["members"][0]
+        assert (lucia["state"], lucia["paused_reason"]) == ("paused", "descanso")
+        fake_ami.pause("ventas", "PJSIP/1002", paused=False)  # Marcos back
+        event, data = await asyncio.wait_for(next_event(r), 1)
+        assert data["queues"]["ventas"]["available"] == 1
+    assert fake_ami.actions.count("QueueStatus") == asked
+    assert "QueueSummary" not in fake_ami.actions
     assert live.QUEUE_SIZE > 0
