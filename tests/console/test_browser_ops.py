@@ -91,7 +91,7 @@ def test_hold_music_upload_in_the_browser(page, server, peers, tmp_path):
     lucia = card.locator(".queue tr", has_text="Lucía")
     assert lucia.locator(".badge").inner_text() == "en pausa"
     assert "café" in lucia.inner_text()
-    shot(page, "teams-paused")
+    shot(page, "teams")  # the README's: a member paused on Asterisk, shown from its event
     peers.loop.call_soon_threadsafe(peers.ami.pause, "ventas", "PJSIP/1001", False)
     summary.filter(has_text="1 disponibles").wait_for(timeout=1000)
     assert peers.ami.actions.count("QueueStatus") == asked
@@ -99,7 +99,6 @@ def test_hold_music_upload_in_the_browser(page, server, peers, tmp_path):
     page.locator("#reload-result pre").wait_for()
     assert page.locator("#reload-result pre").inner_text() == "asterisk -rx 'moh reload'"
     assert "write = command" in page.locator("#reload-result").inner_text()
-    shot(page, "teams")
     # not audio: a clear message, nothing written
     notes = tmp_path / "notas.mp3"
     notes.write_text("no es música\n" * 50)
