@@ -33,6 +33,7 @@ bench: venv
 	$(PY) benchmarks/outbox.py
 	$(PY) benchmarks/flow_calls.py --seconds 2 --profile
 	$(PY) benchmarks/console.py
+	$(PY) benchmarks/queue_events.py
 
 # sdist + wheel in dist/ (the wheel carries asterisk-conf/, sounds/ and examples/)
 dist: venv

@@ -5,6 +5,7 @@ detail, in ``agi-callbot calls`` and, as median and p90 per team, on the dashboa
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 
 import aiohttp
@@ -17,7 +18,9 @@ from agi_callbot.console.dashboard import percentile, wait_figures
 from agi_callbot.sim.asterisk import MemoryAsterisk
 from agi_callbot.sim.setup import AsteriskSetup
 from tests.app.test_ops_node import node  # noqa: F401 - a whole node
+from tests.asterisk.fake_ami_events import Leg, agent_event
 from tests.console.held_call import held_call
+from tests.console.node import LoopbackPeers, node_settings
 
 HELD_S = 1.2
 
@@ -102,3 +105,51 @@ def test_the_waits_chart_draws_both_figures_and_escapes() -> None:
 def test_calls_line_shows_a_wait_only_where_there_is_one(transfer, shown) -> None:
     line = format_record({"started": 0, "transfers": [transfer]})
     assert line.endswith("transfers: " + shown)
+
+
+async def test_with_ami_an_answered_caller_s_wait_is_asterisk_s_hold_time(tmp_path) -> None:
+    """A whole node with AMI on (the fake AMI server): the call's queue is answered, and
+    Asterisk's AgentConnect for that channel said HoldTime 7: the record says 7 s, from
+    Asterisk, not the engine's measure (the in-memory queue answered at once)."""
+    with LoopbackPeers() as peers:
+        base = node_settings(tmp_path, peers)
+        settings = dataclasses.replace(
+            base,
+            listen=dataclasses.replace(base.listen, port=0),
+            http=dataclasses.replace(base.http, port=0),
+        )
+        node = App(settings)
+        await node.start()
+        try:
+            teams = node.teams
+            async with asyncio.timeout(5):
+                while teams.state.seeded_at is None:
+                    await asyncio.sleep(0.01)
+            ast = MemoryAsterisk(
+                AsteriskSetup("soporte", callerid="+34600111222", language="es",
+                              caller="wait:3,1", queues={"ventas": "answer"})
+            )  # fmt: skip
+            release, holding = asyncio.Event(), asyncio.Event()
+            call = asyncio.create_task(
+                held_call(ast, "127.0.0.1", node.server.port, release, holding=holding)
+            )
+            await asyncio.wait_for(holding.wait(), 10)
+            uniqueid = ast.environment.uniqueid
+            caller = Leg(ast.environment.channel, uniqueid, uniqueid)
+            agent = Leg("PJSIP/1001-00000001", "1795515999.9", uniqueid, context="agents")
+            lucia = peers.ami.queues["ventas"].members[0]
+            connect = agent_event(
+                "AgentConnect", "ventas", caller, agent, lucia, ("HoldTime", "7"), ("RingTime", "2")
+            )
+            peers.loop.call_soon_threadsafe(peers.ami.emit, connect)
+            async with asyncio.timeout(5):
+                while teams.hold_time(uniqueid) is None:
+                    await asyncio.sleep(0.01)
+            release.set()
+            await asyncio.wait_for(call, 10)
+            (record,) = await node.services.records.last(1)
+        finally:
+            await node.aclose()
+    (transfer,) = record["transfers"]
+    assert transfer["outcome"] == "ANSWER"
+    assert (transfer["wait_s"], transfer["wait_from"]) == (7.0, "asterisk")
