@@ -26,6 +26,9 @@ class PromptResolver(Protocol):
         or a name under Asterisk's sounds directory such as ``callbot/<hash>``
         (``deployed``). A recording an admin dropped in for ``prompt_id`` wins over
         synthesis. Raises ``PromptError`` when every engine failed.
+
+        A resolver may also offer ``resolve_measured`` (same arguments), returning the
+        file and its seconds of audio (or ``None``): a play's reply deadline follows it.
         """
         ...
 

@@ -31,6 +31,7 @@ from agi_callbot.errors import ConfigError, PromptError
 
 TEMP_PREFIX = ".tmp-"
 KEY_LENGTH = 64
+_HEX = "0123456789abcdef"
 
 
 def prompt_key(parts: Mapping[str, Any]) -> str:
@@ -40,7 +41,8 @@ def prompt_key(parts: Mapping[str, Any]) -> str:
 
 
 def is_key(text: str) -> bool:
-    return len(text) == KEY_LENGTH and all(c in "0123456789abcdef" for c in text)
+    """A content key: 64 lower-case hex digits (``strip`` of them leaves nothing)."""
+    return len(text) == KEY_LENGTH and not text.strip(_HEX)
 
 
 @dataclass(frozen=True)
@@ -93,11 +95,16 @@ class PromptCache:
         Only a regular file counts: a symlink or anything else planted in the folder is
         neither served, converted nor copied out (it could point at ``/etc/passwd``).
         """
+        return self.size(key, ext) > 0
+
+    def size(self, key: str, ext: str) -> int:
+        """Bytes of this file, from the same single ``lstat`` as :meth:`lookup` (0: not
+        there, empty, or not a regular file)."""
         try:
             info = os.lstat(f"{self._root}/{key}.{ext}")
         except OSError:
-            return False
-        return stat.S_ISREG(info.st_mode) and info.st_size > 0
+            return 0
+        return info.st_size if stat.S_ISREG(info.st_mode) else 0
 
     def open(self, key: str, ext: str) -> BinaryIO:
         """The file for reading, opened without following a link (``O_NOFOLLOW``) and

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import shutil
 import time
 from collections import Counter
@@ -57,6 +56,15 @@ class Rendered:
     hit: bool
     #: ``(engine, reason)`` of candidates that failed before this one worked
     problems: tuple[tuple[str, str], ...] = ()
+    #: seconds of audio, when the lookup that found it measured it (a cache hit)
+    length: float | None = None
+
+
+def audio_seconds(ext: str, size: int) -> float:
+    """Seconds of audio in a cached file of ``size`` bytes (every cached format is PCM)."""
+    fmt = FORMATS[ext]
+    width = 1 if ext in ("ulaw", "alaw") else 2
+    return max(size - fmt.header_bytes, 0) / (fmt.rate * width)
 
 
 class PromptService:
@@ -113,15 +121,32 @@ class PromptService:
         voice: Mapping[str, Any] | None = None,
     ) -> str:
         """What STREAM FILE receives for this prompt (see the module docstring)."""
+        file, _ = await self.resolve_measured(
+            text, prompt_id=prompt_id, language=language, voice=voice
+        )
+        return file
+
+    async def resolve_measured(
+        self,
+        text: str | None,
+        *,
+        prompt_id: str | None = None,
+        language: str | None = None,
+        voice: Mapping[str, Any] | None = None,
+    ) -> tuple[str, float | None]:
+        """:meth:`resolve` and the prompt's :meth:`length`, a warm prompt's from the same
+        ``lstat`` that found it in the cache (a play pays one lookup, not two)."""
         language = language or self.settings.defaults.language
         voice = voice or {}
         if self.delivery == "deployed":
-            return self.deliver(self._deployed_key(text, prompt_id, language, voice))
+            file = self.deliver(self._deployed_key(text, prompt_id, language, voice))
+            return file, self.length(file)
         budget = self.settings.tts.live_budget
         rendered = await self.render(
             text, prompt_id=prompt_id, language=language, voice=voice, budget=budget
         )
-        return self.deliver(rendered.key)
+        file = self.deliver(rendered.key)
+        return file, rendered.length if rendered.length is not None else self.length(file)
 
     def deliver(self, key: str) -> str:
         if self.delivery == "http":
@@ -137,14 +162,9 @@ class PromptService:
         if not is_key(key):
             return None
         for ext in QUALITY_ORDER:
-            if self.cache.lookup(key, ext):
-                fmt = FORMATS[ext]
-                try:
-                    size = os.lstat(self.cache.path(key, ext)).st_size
-                except OSError:
-                    return None
-                width = 1 if ext in ("ulaw", "alaw") else 2
-                return max(size - fmt.header_bytes, 0) / (fmt.rate * width)
+            size = self.cache.size(key, ext)
+            if size:
+                return audio_seconds(ext, size)
         return None
 
     async def render(
@@ -166,11 +186,13 @@ class PromptService:
         ext = ext or self.primary
         candidates = list(self.candidates(text, prompt_id, language, voice))
         for index, candidate in enumerate(candidates):
-            if self.cache.lookup(candidate.key, ext):
+            size = self.cache.size(candidate.key, ext)
+            if size:
                 self.stats["hits"] += 1
                 metrics.prompt_cache_hits.inc()
-                self._upgrade(candidates[:index], ext)
-                return Rendered(candidate.key, candidate.engine, hit=True)
+                if index:
+                    self._upgrade(candidates[:index], ext)
+                return Rendered(candidate.key, candidate.engine, True, (), audio_seconds(ext, size))
         self.stats["misses"] += 1
         metrics.prompt_cache_misses.inc()
         problems: list[tuple[str, str]] = []

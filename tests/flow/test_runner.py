@@ -70,6 +70,7 @@ async def test_a_bug_is_logged_as_one_and_skips_the_error_branch(
         raise KeyError("a bug")
 
     monkeypatch.setattr(services.prompts, "resolve", broken)
+    monkeypatch.setattr(services.prompts, "resolve_measured", broken)
     ast, result = await place_call(services, settings, flow, subs)
     assert result.status == "FAILED" and result.path == ["hello"]
     assert result.error.startswith("bug in agi-callbot: KeyError")

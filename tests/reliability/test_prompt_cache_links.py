@@ -75,8 +75,11 @@ def test_lookup_sees_only_regular_files(served) -> None:
     service, _, outside = served
     os.symlink(outside, service.cache.path(KEY, "sln"))
     assert not service.cache.lookup(KEY, "sln")
+    assert service.cache.size(KEY, "sln") == 0  # a play's length is not the link target's
+    assert service.length(str(service.cache.stem(KEY))) is None
     os.mkdir(service.cache.path(KEY, "wav"))
     assert not service.cache.lookup(KEY, "wav")
+    assert service.cache.size(KEY, "wav") == 0
 
 
 def test_reading_refuses_a_link_swapped_in_after_the_lookup(served) -> None:

@@ -22,6 +22,13 @@ def test_prompt_key_is_canonical() -> None:
     assert a != prompt_key({"text": "Hola.", "engine": "espeak-ng", "options": {"voice": "es"}})
 
 
+def test_a_key_is_64_lower_case_hex_digits() -> None:
+    assert is_key("0123456789abcdef" * 4)
+    for not_a_key in ("a" * 63, "a" * 65, "A" * 64, "a" * 32 + "g" + "a" * 31, "a" * 63 + "\n"):
+        assert not is_key(not_a_key), not_a_key
+    assert not is_key("a" * 31 + "/" + "a" * 32) and not is_key("")
+
+
 async def test_produce_renames_a_complete_file_into_place(tmp_path: Path) -> None:
     cache = PromptCache(tmp_path)
     seen_during_render: list[bool] = []

@@ -285,3 +285,53 @@ def test_missing_programs_fail_at_startup(
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ConfigError, match="sox is not installed"):
         PromptService.from_settings(make_settings())
+
+
+async def test_a_play_is_measured_by_its_one_lookup_and_sees_purges_and_new_recordings(
+    service: PromptService, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    file, length = await service.resolve_measured(SENTENCE, prompt_id="welcome", language="es")
+    await service.aclose()
+    assert length is not None and length == service.length(file) and 2 < length < 15
+    # warm: the length comes from the lstat that found the file, nothing else
+    lstats: list[str] = []
+    real_lstat = os.lstat
+
+    def counted(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        lstats.append(str(path))
+        return real_lstat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "lstat", counted)
+    assert await service.resolve_measured(SENTENCE, prompt_id="welcome", language="es") == (
+        file,
+        length,
+    )
+    assert lstats == [file + ".sln16"]
+    # a purge between two plays: the next play renders it again, and measures it
+    renders = service.stats["renders"]
+    service.cache.remove(Path(file).name)
+    assert await service.resolve_measured(SENTENCE, prompt_id="welcome", language="es") == (
+        file,
+        length,
+    )
+    assert service.stats["renders"] == renders + 1
+    # a recording dropped in, then replaced: the next play notices it (served at once
+    # while it converts in the background, as any better candidate), then it is heard
+    folder = settings.tts.recordings_dir / "es"
+    folder.mkdir(parents=True)
+    heard = []
+    for duration, shift in ((1.5, 0), (0.5, 5)):
+        (folder / "welcome.wav").write_bytes(tone_wav(440, 44100, duration))
+        later = time.time() + shift
+        os.utime(folder / "welcome.wav", (later, later))
+        os.utime(folder, (later, later))
+        noticed = await service.resolve_measured(SENTENCE, prompt_id="welcome", language="es")
+        assert noticed == (file, length)  # the synthesis on disk, until the new one is in
+        await service.aclose()
+        recorded, measured = await service.resolve_measured(
+            SENTENCE, prompt_id="welcome", language="es"
+        )
+        assert service.cache.read_meta(Path(recorded).name)["engine"] == "recording"
+        assert measured is not None and abs(measured - duration) < 0.05
+        heard.append((recorded, measured))
+    assert len({file, heard[0][0], heard[1][0]}) == 3

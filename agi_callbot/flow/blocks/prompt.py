@@ -44,14 +44,13 @@ async def resolve(call: Call, prompt: Prompt) -> Spoken:
     block = flow.blocks.get(call.block)
     voice = {**flow.voice, **((block.voice or {}) if block is not None else {})}
     prompts = call.services.prompts
-    file = await prompts.resolve(
-        text,
-        prompt_id=None if template.dynamic else prompt.id,
-        language=language,
-        voice=voice,
-    )
-    measure = getattr(prompts, "length", None)  # a service that cannot tell: no bound
-    return Spoken(text, file, measure(file) if measure is not None else None)
+    prompt_id = None if template.dynamic else prompt.id
+    measured = getattr(prompts, "resolve_measured", None)
+    if measured is None:  # a service that cannot tell the length: no bound
+        file = await prompts.resolve(text, prompt_id=prompt_id, language=language, voice=voice)
+        return Spoken(text, file)
+    file, length = await measured(text, prompt_id=prompt_id, language=language, voice=voice)
+    return Spoken(text, file, length)
 
 
 async def play(call: Call, prompt: Prompt, escape_digits: str = "") -> str | None:
