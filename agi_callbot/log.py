@@ -58,6 +58,8 @@ _CREDENTIALS = re.compile(
     r"(?:[\"']\s*[=:]\s*[\"']|\s*[=:]\s*[\"']?))[^\s&\"',;]+",
     re.IGNORECASE,
 )
+#: a word each alternative of ``_CREDENTIALS`` needs, lower case (a cheap test first)
+_CREDENTIAL_WORDS = re.compile("bearer|basic|password|passwd|secret|token|api_key|apikey")
 #: attributes every LogRecord has: anything else was passed with ``extra=``
 _RECORD_ATTRS = frozenset(logging.LogRecord("x", 0, "x", 0, "x", None, None).__dict__) | {
     "message",
@@ -65,6 +67,8 @@ _RECORD_ATTRS = frozenset(logging.LogRecord("x", 0, "x", 0, "x", None, None).__d
     "taskName",
 }
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: ``json.dumps(…, ensure_ascii=False, default=str)`` without a new encoder per line
+_json_line = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 
 # --------------------------------------------------------------------------- call context
@@ -148,6 +152,9 @@ def redact(text: str) -> str:
     pattern = _secret_pattern
     if pattern is not None:
         text = pattern.sub(REDACTED, text)
+    # every credential match holds one of these words; in ASCII text, IGNORECASE is lower()
+    if text.isascii() and not _CREDENTIAL_WORDS.search(text.lower()):
+        return text
     return _CREDENTIALS.sub(lambda m: (m["head"] or m["key"]) + REDACTED, text)
 
 
@@ -207,7 +214,7 @@ class JsonFormatter(logging.Formatter):
             entry["exc"] = record.exc_text
         if record.stack_info:
             entry["stack"] = record.stack_info
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        return _json_line(entry)
 
 
 class TextFormatter(logging.Formatter):

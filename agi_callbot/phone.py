@@ -127,6 +127,14 @@ def mask_number(number: str | None) -> str:
     """
     if not number:
         return ""
+    plus = number[0] == "+"
+    if number[plus:].isdigit() and number.isascii():  # the usual shape: no separators
+        digits = len(number) - plus
+        if digits <= 6:
+            return number
+        hidden = max(3, digits - 8)
+        start = plus + digits - 3 - hidden
+        return number[:start] + MASK + number[start + hidden :]
     digits = sum(ch.isdigit() for ch in number)
     if digits <= 6:
         return number

@@ -10,9 +10,11 @@ one) turns the possible second send into the same message, not a new one.
 from __future__ import annotations
 
 import json
+import operator
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,6 +121,17 @@ COLUMNS = (
     "created_at",
     "updated_at",
 )
+_COLUMN_VALUES = operator.attrgetter(*COLUMNS)
+_PAYLOAD, _FALLBACK = COLUMNS.index("payload"), COLUMNS.index("fallback")
+
+
+def column_values(row: StoredMessage, encode: Callable[[Any], Any]) -> tuple[Any, ...]:
+    """``row`` in :data:`COLUMNS` order, its payload and fallback (as a list) through
+    ``encode`` (a store's JSON type), for an INSERT."""
+    values = list(_COLUMN_VALUES(row))
+    values[_PAYLOAD] = encode(row.payload)
+    values[_FALLBACK] = encode(list(row.fallback))
+    return tuple(values)
 
 
 def from_row(row: tuple[Any, ...]) -> StoredMessage:

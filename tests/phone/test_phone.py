@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -112,3 +114,14 @@ def test_masked_number_never_shows_more_than_eight_digits() -> None:
         number = "+" + "9" * length
         shown = mask(number)
         assert sum(c.isdigit() for c in shown) == min(length - 3, 8)
+
+
+def test_a_plain_number_is_masked_as_the_same_number_with_a_separator() -> None:
+    """Plain ``+digits``/``digits`` take a shortcut; it must agree with the general rule."""
+    rng = random.Random(15)
+    for _ in range(500):
+        digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 18)))
+        for number in (digits, "+" + digits):
+            spaced = number[:1] + " " + number[1:]
+            assert mask(number) == mask(spaced).replace(" ", "", 1), number
+    assert mask("+") == "+" and mask("+٣٤٦٠٠١١١٢٢٢") == "+٣٤٦٠٠***٢٢٢"  # other digits: general rule

@@ -23,7 +23,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from agi_callbot.log import register_secret
-from agi_callbot.outbox.model import COLUMNS, StoredMessage, from_row
+from agi_callbot.outbox.model import StoredMessage, column_values, from_row
 from agi_callbot.outbox.store import (
     CLAIM_SET,
     COUNTS,
@@ -94,10 +94,7 @@ UNAVAILABLE = (TimeoutError, PoolTimeout, psycopg.OperationalError, OSError)
 
 
 def _values(row: StoredMessage) -> tuple[Any, ...]:
-    data = row.as_dict()
-    data["payload"] = Jsonb(data["payload"])
-    data["fallback"] = Jsonb(data["fallback"])
-    return tuple(data[c] for c in COLUMNS)
+    return column_values(row, Jsonb)
 
 
 def redact_url(url: str) -> str:

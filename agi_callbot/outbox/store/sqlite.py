@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from agi_callbot.errors import ConfigError
-from agi_callbot.outbox.model import COLUMNS, StoredMessage, from_row
+from agi_callbot.outbox.model import StoredMessage, column_values, from_row
 from agi_callbot.outbox.store import (
     CLAIM_SET,
     COUNTS,
@@ -117,11 +117,12 @@ def _q(sql: str) -> str:
     return sql.replace("%s", "?")
 
 
+#: ``json.dumps(…, ensure_ascii=False, separators=(",", ":"))`` without a new encoder each time
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _values(row: StoredMessage) -> tuple[Any, ...]:
-    data = row.as_dict()
-    data["payload"] = json.dumps(data["payload"], ensure_ascii=False, separators=(",", ":"))
-    data["fallback"] = json.dumps(data["fallback"], ensure_ascii=False, separators=(",", ":"))
-    return tuple(data[c] for c in COLUMNS)
+    return column_values(row, _JSON)
 
 
 def _insert(db: sqlite3.Connection, values: tuple[Any, ...], key: str) -> tuple[str, bool]:
