@@ -21,7 +21,8 @@ from collections.abc import Awaitable, Callable
 
 from agi_callbot.agi.connection import NEED_DATA, Closed, Connection
 from agi_callbot.agi.env import Environment
-from agi_callbot.channel import Channel, CommandObserver, Timeouts, Watchdog, Wire
+from agi_callbot.channel import Channel, CommandObserver, Wire
+from agi_callbot.channel.deadlines import Timeouts, Watchdog
 from agi_callbot.errors import Hangup, ProtocolError, SessionNotStarted
 from agi_callbot.log import call_context
 

@@ -2,7 +2,8 @@
 
 Each function's own time (``tottime``) goes to the part its file belongs to:
 
-  wire      agi_callbot/agi, agi_callbot/transport, channel.py (parsing, quoting, deadlines)
+  wire      agi_callbot/agi, agi_callbot/transport, agi_callbot/channel (parsing, quoting,
+            deadlines)
   engine    agi_callbot/flow, router.py (blocks, expressions, interpolation)
   prompts   agi_callbot/tts, services.py (cache lookups)
   records   records.py (the call record)
@@ -28,7 +29,7 @@ PARTS = ("wire", "engine", "prompts", "records", "outbox", "logging", "metrics",
 _OURS = (
     ("agi_callbot/agi/", "wire"),
     ("agi_callbot/transport/", "wire"),
-    ("agi_callbot/channel.py", "wire"),
+    ("agi_callbot/channel/", "wire"),
     ("agi_callbot/flow/", "engine"),
     ("agi_callbot/router.py", "engine"),
     ("agi_callbot/tts/", "prompts"),

@@ -58,7 +58,8 @@ from typing import Any
 
 from agi_callbot.agi.commands import parse_args
 from agi_callbot.agi.env import environment_lines
-from agi_callbot.channel import Channel, Timeouts
+from agi_callbot.channel import Channel
+from agi_callbot.channel.deadlines import Timeouts
 from agi_callbot.errors import ConnectionClosed, RemoteProtocolError
 from agi_callbot.session import open_channel
 from agi_callbot.sim.apps import DialplanApps

@@ -6,7 +6,7 @@ sans-IO core and the call is the handler's. Rules it keeps:
 - binds 127.0.0.1 unless configured; at most ``max_calls`` sessions, a refused
   connection is closed at once with one warning (rate-limited);
 - the env block has a deadline (``env_timeout``), each reply the command's own
-  (:class:`~agi_callbot.channel.Timeouts`); a peer that closes early or sends
+  (:class:`~agi_callbot.channel.deadlines.Timeouts`); a peer that closes early or sends
   garbage ends that call only, never the server, and never spins: a read of
   ``b""`` is end of stream and ends the session;
 - SIGTERM/SIGINT (see :mod:`agi_callbot.cli.serve`): stop accepting, let calls
@@ -23,7 +23,8 @@ import logging
 import socket
 from collections.abc import Callable
 
-from agi_callbot.channel import CommandObserver, Timeouts, Watchdog
+from agi_callbot.channel import CommandObserver
+from agi_callbot.channel.deadlines import Timeouts, Watchdog
 from agi_callbot.config import Listen
 from agi_callbot.errors import ConfigError, ConnectionClosed, SessionNotStarted
 from agi_callbot.log_limit import Limiter

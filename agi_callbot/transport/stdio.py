@@ -11,7 +11,7 @@ import asyncio
 import logging
 import os
 
-from agi_callbot.channel import Timeouts
+from agi_callbot.channel.deadlines import Timeouts
 from agi_callbot.config import Listen
 from agi_callbot.errors import ConnectionClosed, SessionNotStarted
 from agi_callbot.session import Handler, open_channel, run_session

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from agi_callbot.agi import commands as cmd
-from agi_callbot.channel import Timeouts
+from agi_callbot.channel.deadlines import Timeouts
 from agi_callbot.config import Listen, load_settings
 from agi_callbot.errors import ProtocolError
 from agi_callbot.transport.fastagi import FastAGIServer
