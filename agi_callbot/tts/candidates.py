@@ -9,6 +9,8 @@ version; a recording's key follows its file (name, size, modification time).
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +41,50 @@ class Candidate:
     meta: dict[str, Any]
     source: Callable[[], Awaitable[SourceAudio]]
     treatment: Treatment = FULL
+
+
+#: the prompt service's logger: a candidate that failed is its warning
+log = logging.getLogger("agi_callbot.tts.service")
+
+#: a prompt that failed is not retried for this long (an engine may ask for longer)
+RETRY_AFTER_S = 10.0
+
+
+class Pauses:
+    """Candidates not to try now: a prompt that failed recently (for ``RETRY_AFTER_S``,
+    or longer if its engine asks), or any prompt of an engine that is cooling down
+    (its circuit breaker open). A caller never waits on a candidate paused here."""
+
+    def __init__(self, engines: Mapping[str, Engine]) -> None:
+        self.engines = engines
+        #: prompt key -> ``time.monotonic()`` before which it is not tried again
+        self.retry_at: dict[str, float] = {}
+
+    def paused(self, candidate: Candidate) -> bool:
+        """Failed recently (this prompt), or its engine is down (every prompt)."""
+        engine = self.engines.get(candidate.engine)
+        if engine is not None and engine.cooling():
+            return True
+        return self.retry_at.get(candidate.key, 0.0) > time.monotonic()
+
+    def reason(self, candidate: Candidate) -> str:
+        engine = self.engines.get(candidate.engine)
+        breaker = getattr(engine, "breaker", None)
+        if breaker is not None and engine is not None and engine.cooling():
+            return f"circuit breaker open for {breaker.seconds_left():.0f} s ({breaker.reason})"
+        return "failed recently; not retried yet"
+
+    def hold_off(self, candidate: Candidate) -> None:
+        """Being tried in the background: no second try of it for ``RETRY_AFTER_S``."""
+        self.retry_at[candidate.key] = time.monotonic() + RETRY_AFTER_S
+
+    def failed(self, candidate: Candidate, exc: BaseException) -> None:
+        engine = self.engines.get(candidate.engine)
+        pause = max(RETRY_AFTER_S, engine.retry_pause(exc) if engine else 0.0)
+        self.retry_at[candidate.key] = time.monotonic() + pause
+        if engine is not None and engine.failure_cooldown:
+            engine.cool_down()
+        log.warning("prompt not produced by %s: %s", candidate.engine, exc)
 
 
 #: prompts whose candidates are kept worked out (a few flows × their prompts × languages)

@@ -37,14 +37,12 @@ from agi_callbot.tts.audio import (
     convert,
 )
 from agi_callbot.tts.cache import PromptCache, is_key
-from agi_callbot.tts.candidates import Candidate, Speakers, recording_candidate
+from agi_callbot.tts.candidates import Candidate, Pauses, Speakers, recording_candidate
 from agi_callbot.tts.engines import Engine, Recordings, build_engines
 
 log = logging.getLogger(__name__)
 
 DELIVERIES = ("local", "http", "deployed")
-#: a prompt that failed is not retried for this long (an engine may ask for longer)
-RETRY_AFTER_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -81,12 +79,12 @@ class PromptService:
         self.formats = tuple(dict.fromkeys(prompts.formats))
         self.primary = prompts.http_format if self.delivery == "http" else self.formats[0]
         self.stats: Counter[str] = Counter()
-        self._retry_at: dict[str, float] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         #: background conversions take one worker at a time: callers' renders go first
         self._background = asyncio.Semaphore(1)
         self._warned: set[str] = set()
         self.speakers = Speakers(self.engines, settings.tts.engines)
+        self.pauses = Pauses(self.engines)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PromptService:
@@ -199,10 +197,10 @@ class PromptService:
         loop = asyncio.get_running_loop()
         deadline = None if budget is None else loop.time() + budget
         late: list[tuple[Candidate, asyncio.Future[Path]]] = []
-        ready = [c for c in candidates if not self._paused(c)]
+        ready = [c for c in candidates if not self.pauses.paused(c)]
         for candidate in candidates:
             if candidate not in ready:
-                problems.append((candidate.engine, self._pause_reason(candidate)))
+                problems.append((candidate.engine, self.pauses.reason(candidate)))
                 continue
             wait = None
             if deadline is not None and self._remote(candidate) and candidate is not ready[-1]:
@@ -229,7 +227,7 @@ class PromptService:
                 problems.append((candidate.engine, f"over the live budget ({budget:g} s)"))
                 continue
             except (PromptError, OSError) as exc:
-                self._failed(candidate, exc)
+                self.pauses.failed(candidate, exc)
                 problems.append((candidate.engine, str(exc)))
                 continue
             metrics.prompt_render_seconds.observe(time.perf_counter() - started)
@@ -328,30 +326,16 @@ class PromptService:
 
         return await self.cache.produce(candidate.key, ext, render, committed)
 
-    def _paused(self, candidate: Candidate) -> bool:
-        """Failed recently (this prompt), or its engine is down (every prompt)."""
-        engine = self.engines.get(candidate.engine)
-        if engine is not None and engine.cooling():
-            return True
-        return self._retry_at.get(candidate.key, 0.0) > time.monotonic()
-
     def _remote(self, candidate: Candidate) -> bool:
         engine = self.engines.get(candidate.engine)
         return engine is not None and engine.remote
-
-    def _pause_reason(self, candidate: Candidate) -> str:
-        engine = self.engines.get(candidate.engine)
-        breaker = getattr(engine, "breaker", None)
-        if breaker is not None and engine is not None and engine.cooling():
-            return f"circuit breaker open for {breaker.seconds_left():.0f} s ({breaker.reason})"
-        return "failed recently; not retried yet"
 
     async def _finish_late(self, candidate: Candidate, render: asyncio.Future[Path]) -> None:
         """A render the caller did not wait for: into the cache, or its failure noted."""
         try:
             await render
         except (PromptError, OSError) as exc:
-            self._failed(candidate, exc)
+            self.pauses.failed(candidate, exc)
         else:
             log.info(
                 "prompt %s by %s is in the cache for the next call",
@@ -359,20 +343,12 @@ class PromptService:
                 candidate.engine,
             )
 
-    def _failed(self, candidate: Candidate, exc: BaseException) -> None:
-        engine = self.engines.get(candidate.engine)
-        pause = max(RETRY_AFTER_S, engine.retry_pause(exc) if engine else 0.0)
-        self._retry_at[candidate.key] = time.monotonic() + pause
-        if engine is not None and engine.failure_cooldown:
-            engine.cool_down()
-        log.warning("prompt not produced by %s: %s", candidate.engine, exc)
-
     def _upgrade(self, better: list[Candidate], ext: str) -> None:
         """A worse candidate was on disk: try the better ones in the background."""
         for candidate in better:
-            if self._paused(candidate):
+            if self.pauses.paused(candidate):
                 continue
-            self._retry_at[candidate.key] = time.monotonic() + RETRY_AFTER_S
+            self.pauses.hold_off(candidate)
             self._spawn(self._try_upgrade(candidate, ext))
             return
 
@@ -384,7 +360,7 @@ class PromptService:
         try:
             await self._produce(candidate, ext)
         except (PromptError, OSError) as exc:
-            self._failed(candidate, exc)
+            self.pauses.failed(candidate, exc)
 
     def _spawn(self, work: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(work)

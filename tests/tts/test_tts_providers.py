@@ -111,7 +111,7 @@ async def test_a_refused_text_goes_to_the_next_engine_and_leaves_the_breaker_clo
     assert service.engines[kind].breaker.state == "closed"  # type: ignore[attr-defined]
     # the same refused prompt is not asked again for ten minutes (not every few seconds)
     refused = service.candidate_keys("Hola.", None, "es", {})[0]
-    assert service._retry_at[refused] - time.monotonic() > 500
+    assert service.pauses.retry_at[refused] - time.monotonic() > 500
     expected = {"google": "does not exist", "azure": "Bad Request",
                 "polly": "InvalidSsmlException", "openai": "invalid_value"}  # fmt: skip
     assert expected[kind] in reason

@@ -159,7 +159,7 @@ async def test_a_better_engine_back_online_replaces_the_fallback(
     monkeypatch.setattr(service.engines["gtts"], "synthesize", google_is_back)
     monkeypatch.setattr(GttsEngine, "failure_cooldown", 0.0)
     service.engines["gtts"].cool_down()  # cooldown of 0: over at once
-    service._retry_at.clear()
+    service.pauses.retry_at.clear()
     assert await service.resolve(SENTENCE, language="es") == first  # served at once…
     await service.aclose()  # …while the better engine renders in the background
     upgraded = await service.resolve(SENTENCE, language="es")
