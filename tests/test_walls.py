@@ -11,9 +11,12 @@ package itself (``agi_callbot/__init__.py``: the version) is part of no wall.
   session, simulator, router or app;
 - only ``__main__`` imports ``cli``; only ``cli`` and ``console`` import ``sim`` (the
   engine never runs on the in-memory Asterisk);
-- no cycle between parts.
+- no cycle between parts;
+- no module over 400 lines (:data:`MAX_LINES`): a longer one is split along the seams a
+  reader looks for, not left to grow.
 
-A failure names the module, the line and the import that break the wall.
+A failure names the module, the line and the import that break the wall (or the module
+and its length).
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ WALLS: dict[str, set[str]] = {
 }  # fmt: skip
 #: parts only these may import (besides themselves): the simulator stays out of the engine
 ONLY_FROM: dict[str, set[str]] = {"cli": {"__main__"}, "sim": {"cli", "console"}}
+#: the longest a module of the package may be, in lines
+MAX_LINES = 400
 
 
 @dataclass(frozen=True)
@@ -152,6 +157,16 @@ def _cycles_from(start: str, edges: dict[str, dict[str, Import]]) -> Iterator[li
                 stack.append((nxt, [*path, nxt]))
 
 
+def long_modules(root: Path, limit: int = MAX_LINES) -> list[str]:
+    """One message per module over ``limit`` lines: its path and its length."""
+    out = []
+    for path in sorted(root.rglob("*.py")):
+        lines = len(path.read_text(encoding="utf-8").splitlines())
+        if lines > limit:
+            out.append(f"{path.relative_to(root.parent).as_posix()}: {lines} lines")
+    return out
+
+
 # -- the tree as it is ------------------------------------------------------------------
 
 
@@ -163,6 +178,11 @@ def test_every_wall_holds() -> None:
 def test_no_cycle_between_parts() -> None:
     cycles = part_cycles(PACKAGE)
     assert not cycles, "parts import each other:\n" + "\n".join(cycles)
+
+
+def test_no_module_is_over_400_lines() -> None:
+    long = long_modules(PACKAGE)
+    assert not long, f"modules over {MAX_LINES} lines (split them):\n" + "\n".join(long)
 
 
 def test_the_walls_name_parts_that_exist() -> None:
@@ -228,4 +248,27 @@ def test_a_cycle_through_a_function_level_import_is_found(tmp_path: Path) -> Non
     assert part_cycles(root) == [
         "cycle flow -> router -> flow: agi_callbot.flow.cases (line 2) imports"
         " agi_callbot.router; agi_callbot.router (line 1) imports agi_callbot.flow.cases"
+    ]
+
+
+def test_a_module_over_the_limit_is_named_with_its_length(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path,
+        {
+            "flow/__init__.py": "",
+            "flow/model.py": "x = 1\n" * 401,
+            "flow/expr.py": "x = 1\n" * 400,  # at the limit: fine
+            "channel/__init__.py": "\n" * 300 + "x = 1",  # no newline at the end
+            "channel/deadlines.py": "y = 2\n" * 500,
+        },
+    )
+    assert long_modules(root) == [
+        "agi_callbot/channel/deadlines.py: 500 lines",
+        "agi_callbot/flow/model.py: 401 lines",
+    ]
+    assert long_modules(root, limit=300) == [
+        "agi_callbot/channel/__init__.py: 301 lines",
+        "agi_callbot/channel/deadlines.py: 500 lines",
+        "agi_callbot/flow/expr.py: 400 lines",
+        "agi_callbot/flow/model.py: 401 lines",
     ]

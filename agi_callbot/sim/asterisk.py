@@ -58,8 +58,7 @@ from typing import Any
 
 from agi_callbot.agi.commands import parse_args
 from agi_callbot.agi.env import environment_lines
-from agi_callbot.channel import Channel
-from agi_callbot.channel.deadlines import Timeouts
+from agi_callbot.channel import Channel, deadlines
 from agi_callbot.errors import ConnectionClosed, RemoteProtocolError
 from agi_callbot.session import open_channel
 from agi_callbot.sim.apps import DialplanApps
@@ -194,7 +193,7 @@ class MemoryAsterisk(AgiCommands, DialplanApps, MediaPlayer):
         channel = await open_channel(
             MemoryWire(self),
             env_timeout=5.0,
-            timeouts=Timeouts(reply=5.0, media=5.0, exec=5.0),
+            timeouts=deadlines.Timeouts(reply=5.0, media=5.0, exec=5.0),
         )
         try:
             return await handler(channel)
