@@ -28,7 +28,9 @@ Why this shape:
   for the lock. Checkpoints (the only fsyncs under NORMAL) and the scans of the admin
   commands stay on the thread. With ``synchronous=FULL`` every commit fsyncs, so
   everything goes to the thread.
-- **Autocommit, one statement per change.** Claiming is a single
+- **Autocommit, one statement per change** — except enqueues: the rows enqueued in one
+  turn of the event loop are one transaction (``sqlite_rows``), each ``enqueue``
+  returning once that commit is done. Claiming is a single
   ``UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING …``: SQLite takes the write lock
   before reading, so two processes can never claim the same row.
 """
@@ -37,7 +39,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import sqlite3
 from collections.abc import Callable
@@ -46,12 +47,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from agi_callbot.errors import ConfigError
-from agi_callbot.outbox.model import StoredMessage, column_values, from_row
+from agi_callbot.outbox.model import StoredMessage, from_row
 from agi_callbot.outbox.store import (
     CLAIM_SET,
     COUNTS,
     DUE,
-    INSERT_ROW,
     MARK_FINAL,
     MARK_RETRY,
     MARK_SENT,
@@ -64,10 +64,16 @@ from agi_callbot.outbox.store import (
     RELEASE,
     RETRYABLE_STATUSES,
     SELECT_BY_ID,
-    SELECT_BY_KEY,
     SELECT_COLUMNS,
     SET_DELIVERY,
     list_query,
+)
+from agi_callbot.outbox.store.sqlite_rows import (
+    insert_many,
+    insert_values,
+    outcomes_of,
+    qmark,
+    settle,
 )
 
 T = TypeVar("T")
@@ -113,25 +119,6 @@ _SYNC_MODES = ("NORMAL", "FULL")
 _CHECKPOINT_EVERY = 1000
 
 
-def _q(sql: str) -> str:
-    return sql.replace("%s", "?")
-
-
-#: ``json.dumps(…, ensure_ascii=False, separators=(",", ":"))`` without a new encoder each time
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
-
-def _values(row: StoredMessage) -> tuple[Any, ...]:
-    return column_values(row, _JSON)
-
-
-def _insert(db: sqlite3.Connection, values: tuple[Any, ...], key: str) -> tuple[str, bool]:
-    if db.execute(_q(INSERT_ROW), values).rowcount == 1:
-        return values[0], True
-    found = db.execute(_q(SELECT_BY_KEY), (key,)).fetchone()
-    return found[0], False
-
-
 class SqliteStore:
     """The outbox table and the opt-in ledger in one SQLite file."""
 
@@ -146,6 +133,8 @@ class SqliteStore:
         self._conn: sqlite3.Connection | None = None
         self._inline: sqlite3.Connection | None = None
         self._inline_statements = 0
+        #: this loop turn's inserts, committed together (see :meth:`insert`)
+        self._turn: list[tuple[tuple[Any, ...], str, asyncio.Future[tuple[str, bool]]]] = []
         self._data_version: int | None = None
 
     async def open(self) -> None:
@@ -178,6 +167,7 @@ class SqliteStore:
         self._conn = conn
 
     async def aclose(self) -> None:
+        self._insert_turn()  # this turn's inserts go before the connections
         executor, self._executor = self._executor, None
         if executor is None:
             return
@@ -205,7 +195,34 @@ class SqliteStore:
     # ------------------------------------------------------------------ messages
 
     async def insert(self, row: StoredMessage) -> tuple[str, bool]:
-        return await self._hot(_insert, _values(row), row.key)
+        """Store ``row``; committed when this returns. The inserts of one turn of the event
+        loop share one transaction (a busy node enqueues dozens per turn)."""
+        values = insert_values(row)
+        loop = asyncio.get_running_loop()
+        stored: asyncio.Future[tuple[str, bool]] = loop.create_future()
+        self._turn.append((values, row.key, stored))
+        if len(self._turn) == 1:
+            loop.call_soon(self._insert_turn)
+        return await stored
+
+    def _insert_turn(self) -> None:
+        turn, self._turn = self._turn, []
+        rows = [(values, key) for values, key, _ in turn]
+        if not turn:
+            return
+        try:
+            done, outcomes = self._inline_run(insert_many, rows)
+        except Exception as exc:
+            done, outcomes = True, [exc] * len(turn)
+        if done:
+            settle(turn, outcomes)
+        elif self._executor is None:
+            settle(turn, [RuntimeError(f"outbox store {self.path} is not open")] * len(turn))
+        else:  # the file is locked: the thread waits for it
+            job = asyncio.get_running_loop().run_in_executor(
+                self._executor, outcomes_of, self._db(), rows
+            )
+            job.add_done_callback(lambda done: settle(turn, done))
 
     async def claim(self, now: float, lease: float, limit: int) -> list[StoredMessage]:
         until = now + lease
@@ -213,7 +230,7 @@ class SqliteStore:
             f"UPDATE outbox {CLAIM_SET} WHERE id IN (SELECT id FROM outbox WHERE {DUE} "
             f"ORDER BY next_attempt_at LIMIT %s) RETURNING {SELECT_COLUMNS}"
         )
-        rows = await self._hot(_all, _q(sql), (until, until, now, now, limit))
+        rows = await self._hot(_all, qmark(sql), (until, until, now, now, limit))
         return sorted((from_row(r) for r in rows), key=lambda r: r.created_at)
 
     async def mark_sent(self, row: StoredMessage, provider_id: str | None, now: float) -> bool:
@@ -229,14 +246,14 @@ class SqliteStore:
         return await self._change(RELEASE, (now, now, row.id, row.claimed_until))
 
     async def get(self, id: str) -> StoredMessage | None:
-        rows = await self._thread(_all, _q(SELECT_BY_ID), (id,))
+        rows = await self._thread(_all, qmark(SELECT_BY_ID), (id,))
         return from_row(rows[0]) if rows else None
 
     async def list(
         self, status: str | None = None, limit: int = 50, call: str | None = None
     ) -> list[StoredMessage]:
         sql, args = list_query(status, call, limit)
-        return [from_row(r) for r in await self._thread(_all, _q(sql), args)]
+        return [from_row(r) for r in await self._thread(_all, qmark(sql), args)]
 
     async def requeue(self, ids: list[str] | None, now: float) -> list[str]:
         statuses = ", ".join(f"'{s}'" for s in RETRYABLE_STATUSES)
@@ -271,7 +288,7 @@ class SqliteStore:
     async def set_delivery(
         self, provider_id: str, state: str, reason: str, now: float
     ) -> StoredMessage | None:
-        rows = await self._hot(_all, _q(SET_DELIVERY), (state, reason, now, provider_id))
+        rows = await self._hot(_all, qmark(SET_DELIVERY), (state, reason, now, provider_id))
         return from_row(rows[0]) if rows else None
 
     async def take(self, limit: int) -> list[StoredMessage]:
@@ -292,21 +309,21 @@ class SqliteStore:
 
     async def optin_last(self, number: str, channel: str) -> str | None:
         """The newest ledger action for this number and channel (``in``, ``out``, None)."""
-        rows = await self._hot(_all, _q(OPTIN_HAS), (number, channel))
+        rows = await self._hot(_all, qmark(OPTIN_HAS), (number, channel))
         return rows[0][0] if rows else None
 
     async def optin_add(
         self, number: str, channel: str, source: str, action: str, at: float
     ) -> None:
-        await self._hot(_count, _q(OPTIN_ADD), (number, channel, source, action, at))
+        await self._hot(_count, qmark(OPTIN_ADD), (number, channel, source, action, at))
 
     async def optin_ledger(
         self, limit: int, seq: int | None = None
     ) -> list[tuple[int, str, str, str, str, float]]:
         if seq is None:
-            rows = await self._thread(_all, _q(OPTIN_LEDGER), (limit,))
+            rows = await self._thread(_all, qmark(OPTIN_LEDGER), (limit,))
         else:
-            rows = await self._thread(_all, _q(OPTIN_ENTRY), (seq,))
+            rows = await self._thread(_all, qmark(OPTIN_ENTRY), (seq,))
         return [tuple(r) for r in rows]
 
     async def optin_take(self, limit: int) -> list[tuple[int, str, str, str, str, float]]:
@@ -323,18 +340,24 @@ class SqliteStore:
 
     async def _hot(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a short delivery-path statement inline; on the thread if the file is locked."""
-        if self._inline is not None:
-            try:
-                result = fn(self._inline, *args)
-            except sqlite3.OperationalError as exc:
-                if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-                    raise
-            else:
-                self._inline_statements += 1
-                if self._inline_statements % _CHECKPOINT_EVERY == 0 and self._executor:
-                    self._executor.submit(self._checkpoint)
-                return result
-        return await self._thread(fn, *args)
+        done, result = self._inline_run(fn, *args)
+        return result if done else await self._thread(fn, *args)  # type: ignore[return-value]
+
+    def _inline_run(self, fn: Callable[..., T], *args: Any) -> tuple[bool, T | None]:
+        """``(True, fn's result)`` run inline, or ``(False, None)``: the file is locked."""
+        if self._inline is None:
+            return False, None
+        try:
+            result = fn(self._inline, *args)
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise
+            return False, None
+        count = len(args[0]) if fn is insert_many else 1  # rows written to the WAL
+        self._inline_statements += count
+        if self._inline_statements % _CHECKPOINT_EVERY < count and self._executor:
+            self._executor.submit(self._checkpoint)
+        return True, result
 
     async def _thread(self, fn: Callable[..., T], *args: Any) -> T:
         if self._executor is None:
@@ -349,7 +372,7 @@ class SqliteStore:
             self._db().execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     async def _change(self, sql: str, args: tuple[Any, ...]) -> bool:
-        return await self._hot(_count, _q(sql), args) == 1
+        return await self._hot(_count, qmark(sql), args) == 1
 
 
 def _all(db: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
