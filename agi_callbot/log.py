@@ -279,6 +279,11 @@ def setup_logging(config: Log, *, stream: IO[str] | None = None) -> logging.Hand
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # neither format prints where a line was logged from, nor its thread or process:
+    # not gathered for every record (the logging documentation's own advice; nothing
+    # here logs with stack_info=True, which would need the caller's frame)
+    logging._srcfile = None  # type: ignore[attr-defined]
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     # one line per HTTP request would drown the call lines; errors still show
     logging.getLogger("aiohttp.access").setLevel(max(level, logging.WARNING))
     phone.show_full_numbers(bool(config.full_numbers))
