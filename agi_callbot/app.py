@@ -174,6 +174,8 @@ class App:
 
     async def aclose(self) -> None:
         """Drain calls, then close everything in reverse order of opening."""
+        if self.console is not None:
+            await self.console.workers.aclose()  # nothing the console does is needed now
         if self.server is not None:
             await self.server.shutdown()
         for task in self._tasks:

@@ -131,6 +131,9 @@ MEANINGS: dict[str, str] = {
     "that terminate TLS in front of the console: from them alone, `X-Forwarded-Proto` / "
     "`Forwarded: proto=https` make the session cookie Secure and `X-Forwarded-For` names "
     "the client for the login rate limit. Empty: those headers are ignored.",
+    "console.workers": "Processes that check, edit, draw and try flow drafts, so the "
+    "console's work never holds up calls (they run at a lower priority than the node); "
+    "started when an admin logs in, stopped when the node stops, replaced if one dies.",
     "log.format": "`text` (for people), `json` (one object per line, for journald, "
     "Loki…) or `auto` (text on a terminal, JSON otherwise).",
     "log.level": "DEBUG, INFO, WARNING or ERROR.",

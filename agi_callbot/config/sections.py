@@ -173,8 +173,12 @@ class Console:
     #: reverse proxies (addresses or CIDRs) whose X-Forwarded-Proto / Forwarded say how
     #: the browser reached them (the session cookie is Secure behind HTTPS); none by default
     trusted_proxies: tuple[str, ...] = ()
+    #: processes that check, edit, draw and try flow drafts, off the node's calls
+    workers: int = 1
 
     def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise ConfigError("setting 'console.workers': must be at least 1")
         for entry in self.trusted_proxies:
             try:
                 ipaddress.ip_network(entry.strip(), strict=False)

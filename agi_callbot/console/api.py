@@ -11,21 +11,18 @@ with both texts when it is stale, 422 with the problems when the text has errors
 from __future__ import annotations
 
 import asyncio
-import datetime
 import json
-import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
 
 from agi_callbot.console import callers
-from agi_callbot.console.document import EditError, FlowDocument, edit_text
+from agi_callbot.console.document import EditError
 from agi_callbot.console.picture import Pictures
-from agi_callbot.console.splice import block_names, field_in, paths_by_line
 from agi_callbot.console.starters import template_text
 from agi_callbot.console.state import CONSOLE, Console
-from agi_callbot.console.store import Checked, Conflict, Invalid, StoreError
+from agi_callbot.console.store import Conflict, Invalid, StoreError, version_of
 from agi_callbot.flow.loader import check_name
 
 
@@ -102,85 +99,10 @@ def text_of(data: Mapping[str, Any], console: Console) -> str:
     return text
 
 
-def problems_of(checked: Checked) -> list[dict[str, Any]]:
-    """The problems with the form field each one concerns (dotted YAML path)."""
-    if not checked.problems:
-        return []
-    lines = paths_by_line(checked.text)
-    out = []
-    for problem in checked.problems:
-        field = field_in(lines, problem["line"]) if problem["line"] else ""
-        out.append({**problem, "field": field})
-    return out
-
-
-def verdict(console: Console, name: str, text: str) -> dict[str, Any]:
-    """Loader + lint on a draft with the field of each problem and the block names: all
-    the parsing a request needs, in one call made off the event loop (the node's calls
-    share it)."""
-    checked = console.checked(name, text)
-    return {
-        "version": checked.version,
-        "state": checked.state,
-        "problems": problems_of(checked),
-        "blocks": block_names(text),
-        "flow": checked.flow,
-    }
-
-
-def calls_today(console: Console) -> dict[str, int]:
-    path = console.settings.calls_db
-    if not path.is_file():
-        return {}
-    midnight = datetime.datetime.now().replace(hour=0, minute=0, second=0, microsecond=0)
-    try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1.0)
-        try:
-            rows = db.execute(
-                "SELECT flow, COUNT(*) FROM calls WHERE started >= ? GROUP BY flow",
-                (midnight.timestamp(),),
-            ).fetchall()
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return {}
-    return {str(flow): int(count) for flow, count in rows}
-
-
-def summary(console: Console, name: str) -> dict[str, Any]:
-    text, version = console.store.read(name)
-    checked = console.checked(name, text)
-    flow = checked.flow
-    stat = console.store.path(name).stat()
-    return {
-        "name": name,
-        "language": flow.language if flow else "",
-        "description": flow.description if flow else "",
-        "version": version,
-        "state": checked.state,
-        "errors": sum(p["severity"] == "error" for p in checked.problems),
-        "warnings": sum(p["severity"] == "warning" for p in checked.problems),
-        "changed": datetime.datetime.fromtimestamp(stat.st_mtime).strftime("%Y-%m-%d %H:%M"),
-        "subflows": list(flow.subflows()) if flow else [],
-    }
-
-
 async def flow_summaries(console: Console) -> list[dict[str, Any]]:
-    def collect() -> list[dict[str, Any]]:
-        today = calls_today(console)
-        out = []
-        for name in console.store.names():
-            try:
-                item = summary(console, name)
-            except (StoreError, OSError):
-                continue
-            item["calls_today"] = today.get(name, 0)
-            out.append(item)
-        for item in out:
-            item["called_by"] = [o["name"] for o in out if item["name"] in o["subflows"]]
-        return out
-
-    return await asyncio.to_thread(collect)
+    """Every flow for the list (:func:`agi_callbot.console.work.summaries`)."""
+    found: list[dict[str, Any]] = await console.work("summaries")
+    return found
 
 
 # --------------------------------------------------------------------------- flows
@@ -199,10 +121,7 @@ async def create_flow(request: web.Request) -> web.Response:
     try:
         check_name(name)
         if data.get("copy_of"):
-            text, _ = console.store.read(str(data["copy_of"]))
-            document = FlowDocument(text)
-            document.set(["flow"], name)
-            text = document.text()
+            text = await console.work("copy_text", str(data["copy_of"]), name)
         else:
             text = template_text(str(data.get("template") or "empty"), name)
         checked = await console.store.save(name, text, None)
@@ -220,7 +139,10 @@ async def get_flow(request: web.Request) -> web.Response:
         text, version = console.store.read(name)
     except StoreError as exc:
         return refused(exc)
-    found = await asyncio.to_thread(verdict, console, name, text)
+    try:
+        found = await console.verdict(name, text)
+    except StoreError as exc:
+        return refused(exc)
     return web.json_response(
         {"name": name, "yaml": text, "version": version, "problems": found["problems"]}
     )
@@ -236,13 +158,9 @@ async def put_flow(request: web.Request) -> web.Response:
         return error("'base_version' must be the version you started from", 400)
     try:
         checked = await console.store.save(name, text, base)
-    except Invalid as exc:
-        checked = Checked(text, "", None, exc.problems)
-        return error(str(exc), 422, problems=await asyncio.to_thread(problems_of, checked))
     except StoreError as exc:
         return refused(exc)
-    problems = await asyncio.to_thread(problems_of, checked)
-    return web.json_response({"version": checked.version, "problems": problems})
+    return web.json_response({"version": checked.version, "problems": checked.problems})
 
 
 async def delete_flow(request: web.Request) -> web.Response:
@@ -253,7 +171,7 @@ async def delete_flow(request: web.Request) -> web.Response:
     base = request.query.get("base_version")
     confirmed = request.query.get("confirm", "") in ("1", "true", "yes")
     try:
-        broken = await callers.delete(console.store, name, base, confirmed=confirmed)
+        broken = await callers.delete(console, name, base, confirmed=confirmed)
     except callers.Called as exc:
         return error(str(exc), exc.status, callers=exc.callers)
     except StoreError as exc:
@@ -269,7 +187,7 @@ async def rename(request: web.Request) -> web.Response:
     data = await body(request)
     new_name = str(data.get("new_name", "")).strip()
     try:
-        done = await callers.rename(console.store, name, new_name, data.get("base_version"))
+        done = await callers.rename(console, name, new_name, data.get("base_version"))
     except StoreError as exc:
         return refused(exc)
     except EditError as exc:
@@ -316,8 +234,10 @@ async def check(request: web.Request) -> web.Response:
     console = request.app[CONSOLE]
     name = name_of(request)
     text = text_of(await body(request), console)
-    found = await asyncio.to_thread(verdict, console, name, text)
-    del found["flow"]
+    try:
+        found = await console.verdict(name, text)
+    except StoreError as exc:
+        return refused(exc)
     return web.json_response(found)
 
 
@@ -332,16 +252,12 @@ async def edit(request: web.Request) -> web.Response:
     if not isinstance(ops, list) or not all(isinstance(op, dict) for op in ops):
         return error("'ops' must be a list of edits", 400)
     try:
-        found = await asyncio.to_thread(edited, console, name, text, ops)
+        found = await console.work("edited", name, text, ops)
     except EditError as exc:
         return error(exc.message, 400, line=exc.line)
-    del found["flow"]
+    except StoreError as exc:
+        return refused(exc)
     return web.json_response(found)
-
-
-def edited(console: Console, name: str, text: str, ops: list[dict[str, Any]]) -> dict[str, Any]:
-    new_text = edit_text(text, ops)
-    return {"yaml": new_text, **verdict(console, name, new_text)}
 
 
 async def picture(request: web.Request) -> web.Response:
@@ -349,12 +265,18 @@ async def picture(request: web.Request) -> web.Response:
     console = request.app[CONSOLE]
     name = name_of(request)
     text = text_of(await body(request), console)
-    checked = await asyncio.to_thread(console.checked, name, text)
-    if checked.flow is None:
-        return error("the draft has errors: fix them to see the picture", 422)
     pictures: Pictures = console.pictures
-    try:
-        svg = await pictures.svg(checked.flow)
-    except Exception as exc:
-        return error(f"cannot draw the flow: {exc}", 500)
+    version = version_of(text.encode("utf-8"))
+    svg = pictures.cached(name, version)
+    if svg is None:
+        try:
+            drawing = await console.work("dot", name, text)
+        except StoreError as exc:
+            return refused(exc)
+        if drawing is None:
+            return error("the draft has errors: fix them to see the picture", 422)
+        try:
+            svg = await pictures.svg(name, version, drawing)
+        except Exception as exc:
+            return error(f"cannot draw the flow: {exc}", 500)
     return web.Response(text=svg, content_type="image/svg+xml")

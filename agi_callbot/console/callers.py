@@ -14,7 +14,6 @@ confirms (their calls would end with an error at that block).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from agi_callbot.console.document import EditError, FlowDocument, edit_text
 from agi_callbot.console.store import Checked, Conflict, Invalid, StoreError, Unwritable
 
 if TYPE_CHECKING:
+    from agi_callbot.console.state import Console
     from agi_callbot.console.store import FlowStore
 
 
@@ -91,7 +91,7 @@ def callers_of(store: FlowStore, name: str) -> list[str]:
 
 
 @dataclass
-class _Plan:
+class Plan:
     """Everything a rename writes, worked out before anything is written."""
 
     text: str  # the renamed flow's new text
@@ -99,14 +99,14 @@ class _Plan:
     callers: dict[str, tuple[str, str, str]]
 
 
-def _plan(store: FlowStore, name: str, new_name: str, text: str) -> _Plan:
+def plan(store: FlowStore, name: str, new_name: str, text: str) -> Plan:
     document = FlowDocument(retarget(text, name, new_name))  # it may call itself
     document.set(["flow"], new_name)
     callers = {}
     for other in callers_of(store, name):
         other_text, other_version = store.read(other)
         callers[other] = (other_text, other_version, retarget(other_text, name, new_name))
-    return _Plan(document.text(), callers)
+    return Plan(document.text(), callers)
 
 
 @contextlib.asynccontextmanager
@@ -118,24 +118,26 @@ async def _locked(store: FlowStore, names: list[str]) -> AsyncIterator[None]:
         yield
 
 
-async def rename(store: FlowStore, name: str, new_name: str, base_version: str | None) -> Renamed:
-    """Rename flow ``name`` to ``new_name`` and every sub-flow call to it (see the module)."""
+async def rename(console: Console, name: str, new_name: str, base_version: str | None) -> Renamed:
+    """Rename flow ``name`` to ``new_name`` and every sub-flow call to it (see the module).
+    The texts are worked out in the console's worker process; the node writes them."""
+    store = console.store
     store.path(new_name)
     if new_name == name:
         raise StoreError("the new name is the flow's name")
     text, version = store.read(name)
     if version != base_version:
         raise store.conflict(name, base_version)
-    plan = await asyncio.to_thread(_plan, store, name, new_name, text)
+    plan: Plan = await console.work("rename_plan", name, new_name, text)
     async with _locked(store, [name, new_name, *plan.callers]):
         if store.current_version(new_name) is not None:
             raise StoreError(f"a flow named {new_name!r} already exists")
         if store.current_version(name) != base_version:
             raise store.conflict(name, base_version)
-        checked = await asyncio.to_thread(store.check, new_name, plan.text)
+        checked = await console.check(new_name, plan.text)
         if checked.state == "errors":
             raise Invalid(checked.problems)
-        now = await asyncio.to_thread(callers_of, store, name)
+        now = await console.work("callers", name)
         moved = [o for o, (_, v, _) in plan.callers.items() if store.current_version(o) != v]
         if moved or set(now) != set(plan.callers):
             changed = ", ".join(sorted(set(moved) | (set(now) ^ set(plan.callers))))
@@ -185,12 +187,12 @@ async def _put_back(store: FlowStore, new_name: str, originals: dict[str, str]) 
 
 
 async def delete(
-    store: FlowStore, name: str, base_version: str | None, *, confirmed: bool = False
+    console: Console, name: str, base_version: str | None, *, confirmed: bool = False
 ) -> list[str]:
     """Delete flow ``name``; refused with its callers' names unless ``confirmed``.
     Returns the flows whose sub-flow calls now point nowhere."""
-    callers = await asyncio.to_thread(callers_of, store, name)
+    callers: list[str] = await console.work("callers", name)
     if callers and not confirmed:
         raise Called(name, callers)
-    await store.delete(name, base_version)
+    await console.store.delete(name, base_version)
     return callers

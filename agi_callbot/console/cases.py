@@ -7,14 +7,14 @@ wrote in it before (round trip).
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from agi_callbot.console.tryit import Tester, TryError, flow_for, run
+from agi_callbot.console.store import Invalid, StoreError
+from agi_callbot.console.tryit import TRY_TIMEOUT_S, WORKER_MARGIN_S, Tester, TryError, run
 from agi_callbot.errors import FlowError
 
 
@@ -26,32 +26,41 @@ async def save_case(request: web.Request) -> web.Response:
     """The tried call as a case of ``<flow>.test.yaml`` (``agi-callbot test`` runs it).
 
     A call that was waiting for the caller is saved as hanging up there, which is what
-    the case then checks."""
+    the case then checks. The runs and the file's round trip happen in the console's
+    worker process (:func:`agi_callbot.console.work.save_case`)."""
     from agi_callbot.console.api import body, error, name_of
+    from agi_callbot.console.state import CONSOLE
 
+    console = request.app[CONSOLE]
+    name = name_of(request)
     data = await body(request)
     case_name = str(data.get("name", "")).strip()
     if not case_name or len(case_name) > 200 or "\n" in case_name:
         return error("give the case a name (one line)", 400)
-    console, flow = await flow_for(request, {k: v for k, v in data.items() if k != "yaml"})
-    if isinstance(flow, web.Response):
-        return flow
+    data = {k: v for k, v in data.items() if k != "yaml"}
     try:
-        tester = Tester.from_request(data)
-        result = await run(flow, console.store.library, console.settings, tester)
-        if result["waiting"]:
-            tester = dataclasses.replace(tester, keys=(*tester.keys, "hangup"))
-            result = await run(flow, console.store.library, console.settings, tester)
+        saved = await console.work(
+            "save_case", name, data, case_name, timeout=2 * TRY_TIMEOUT_S + WORKER_MARGIN_S
+        )
+    except Invalid as exc:
+        return error("the flow has errors: fix them to try it", 422, problems=exc.problems)
     except (TryError, FlowError) as exc:
         return error(str(exc), 400)
-    case = case_of(case_name, tester, result)
-    name = name_of(request)
-    path = console.store.flows_dir / f"{name}.test.yaml"
-    try:
-        await asyncio.to_thread(append_case, path, name, case)
-    except OSError as exc:
-        return error(f"cannot write {path.name}: {exc.strerror or exc}", 503)
-    return web.json_response({"file": path.name, "case": case})
+    except StoreError as exc:
+        return error(str(exc), exc.status)
+    return web.json_response(saved)
+
+
+async def tried_case(
+    flow: Any, library: Any, settings: Any, data: dict[str, Any], case_name: str
+) -> dict[str, Any]:
+    """Try the call as the tester did (to its end: a waiting call hangs up) → the case."""
+    tester = Tester.from_request(data)
+    result = await run(flow, library, settings, tester)
+    if result["waiting"]:
+        tester = dataclasses.replace(tester, keys=(*tester.keys, "hangup"))
+        result = await run(flow, library, settings, tester)
+    return case_of(case_name, tester, result)
 
 
 def case_of(name: str, tester: Tester, result: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import jinja2
 from aiohttp import web
 
 from agi_callbot.console import forms
-from agi_callbot.console.api import flow_summaries, verdict
+from agi_callbot.console.api import flow_summaries
 from agi_callbot.console.auth import SESSION, Guard
 from agi_callbot.console.document import EditError, FlowDocument
 from agi_callbot.console.starters import STARTERS
@@ -48,17 +48,23 @@ def routes(console: Console) -> list[web.RouteDef]:
     ]
 
 
+def page_html(template: str, lang: str, *, csrf: str = "", path: str = "", **values: Any) -> str:
+    return ENVIRONMENT.get_template(template).render(
+        t=translator(lang), lang=lang, languages=LANGUAGES, csrf=csrf, path=path, **values
+    )
+
+
 def render(request: web.Request, template: str, status: int = 200, **values: Any) -> web.Response:
     lang = language(request)
     session = request.get(SESSION)
-    html = ENVIRONMENT.get_template(template).render(
-        t=translator(lang),
-        lang=lang,
-        languages=LANGUAGES,
-        csrf=session.csrf if session else "",
-        path=request.path,
-        **values,
+    html = page_html(
+        template, lang, csrf=session.csrf if session else "", path=request.path, **values
     )
+    return respond(request, html, status)
+
+
+def respond(request: web.Request, html: str, status: int = 200) -> web.Response:
+    lang = language(request)
     response = web.Response(text=html, content_type="text/html", status=status)
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Frame-Options"] = "DENY"
@@ -105,6 +111,7 @@ async def _attempt(request: web.Request, guard: Guard, candidate: str) -> web.St
     if candidate and (guard.token_ok(candidate) or guard.password_ok(candidate)):
         response = web.HTTPSeeOther("/flows")
         guard.open_session(response, request)
+        request.app[CONSOLE].workers.warm()  # the first check will not wait for it
         raise response
     guard.failed(client)
     return render(request, "login.html", status=401, message="login_failed")
@@ -154,7 +161,10 @@ async def designer(request: web.Request) -> web.Response:
         return render(request, "error.html", status=exc.status, message=str(exc))
     except Exception as exc:
         return render(request, "error.html", status=400, message=str(exc))
-    found = await asyncio.to_thread(verdict, console, name, text)
+    try:
+        found = await console.verdict(name, text)
+    except StoreError as exc:
+        return render(request, "error.html", status=exc.status, message=str(exc))
     boot = {
         "name": name,
         "yaml": text,
@@ -177,23 +187,15 @@ async def designer(request: web.Request) -> web.Response:
 
 
 async def inspector(request: web.Request) -> web.Response:
-    """The form for one block of a draft (``{"yaml", "block"}``; block "" = the flow)."""
+    """The form for one block of a draft (``{"yaml", "block"}``; block "" = the flow),
+    made in the console's worker process (the draft is parsed there)."""
     console = request.app[CONSOLE]
     try:
         data = await request.json()
-        document = await asyncio.to_thread(FlowDocument, str(data.get("yaml", "")))
-    except (ValueError, EditError) as exc:
+    except ValueError as exc:
         return render(request, "inspector_error.html", status=400, message=str(exc))
-    block = str(data.get("block", ""))
-    lang = language(request)
-    index = LANGUAGES.index(lang)
     settings = console.settings
     values = {
-        "document": document,
-        "block": block,
-        "index": index,
-        "blocks": list(document.blocks()),
-        "variables": forms.variables(document.data),
         "teams": _folders(settings.moh_dir),
         "music": _folders(settings.moh_dir),
         "templates": sorted(settings.templates),
@@ -203,11 +205,34 @@ async def inspector(request: web.Request) -> web.Response:
             if isinstance(info, dict)
         },
         "flows": console.store.names(),
-        "forms": forms,
     }
+    text, block = str(data.get("yaml", "")), str(data.get("block", ""))
+    try:
+        status, html = await console.work("inspector", text, block, language(request), values)
+    except StoreError as exc:
+        return render(request, "inspector_error.html", status=exc.status, message=str(exc))
+    return respond(request, html, status)
+
+
+def inspector_html(text: str, block: str, lang: str, values: dict[str, Any]) -> tuple[int, str]:
+    """(status, HTML) of the inspector for ``block`` of draft ``text`` (in a worker)."""
+    try:
+        document = FlowDocument(text)
+    except EditError as exc:
+        return 400, page_html("inspector_error.html", lang, message=str(exc))
     if block and block not in document.blocks():
-        return render(request, "inspector_error.html", status=404, message=block)
-    return render(request, "inspector.html", **values)
+        return 404, page_html("inspector_error.html", lang, message=block)
+    return 200, page_html(
+        "inspector.html",
+        lang,
+        document=document,
+        block=block,
+        index=LANGUAGES.index(lang),
+        blocks=list(document.blocks()),
+        variables=forms.variables(document.data),
+        forms=forms,
+        **values,
+    )
 
 
 def _folders(path: Path) -> list[str]:

@@ -2,7 +2,8 @@
 
 The SVG keeps Graphviz's ``<g class="node"><title>block</title>…`` groups: the page
 finds a block's box by its title to make it clickable, mark lint findings and show
-where a Try it call is. Pictures are cached by flow version (a content hash).
+where a Try it call is. Pictures are cached by flow version (a content hash); the
+drawing itself (DOT) is made in the console's worker process.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ import shutil
 from collections import OrderedDict
 
 from agi_callbot.errors import CallbotError
-from agi_callbot.flow import model as m
-from agi_callbot.flow.graph import to_dot
 
 CACHE_SIZE = 64
 DOT_TIMEOUT_S = 10.0
@@ -26,12 +25,16 @@ class Pictures:
         self._cache: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._dot = shutil.which("dot")
 
-    async def svg(self, flow: m.Flow) -> str:
-        key = (flow.name, flow.version)
-        cached = self._cache.get(key)
-        if cached is not None:
+    def cached(self, name: str, version: str) -> str | None:
+        key = (name, version)
+        found = self._cache.get(key)
+        if found is not None:
             self._cache.move_to_end(key)
-            return cached
+        return found
+
+    async def svg(self, name: str, version: str, drawing: str) -> str:
+        """``drawing`` (the flow in Graphviz's language, from the graph module) as SVG."""
+        key = (name, version)
         if self._dot is None:
             raise CallbotError("Graphviz 'dot' is not installed (apt-get install graphviz)")
         process = await asyncio.create_subprocess_exec(
@@ -43,7 +46,7 @@ class Pictures:
         )
         try:
             out, err = await asyncio.wait_for(
-                process.communicate((await asyncio.to_thread(to_dot, flow)).encode()),
+                process.communicate(drawing.encode()),
                 DOT_TIMEOUT_S,
             )
         except TimeoutError:

@@ -22,8 +22,8 @@ from aiohttp import web
 
 from agi_callbot.console.state import CONSOLE, Console
 from agi_callbot.console.store import StoreError
-from agi_callbot.errors import CallbotError, FlowError, PromptError
-from agi_callbot.flow.prompts import FlowPrompt, flow_prompts
+from agi_callbot.errors import CallbotError, PromptError
+from agi_callbot.flow.prompts import FlowPrompt
 from agi_callbot.tts.audio import load_upload
 from agi_callbot.tts.service import PromptService
 
@@ -54,14 +54,10 @@ def _service(console: Console) -> PromptService:
     return console.own_prompts
 
 
-def _prompts(console: Console, name: str) -> list[FlowPrompt]:
-    path = console.store.path(name)
-    if not path.is_file():
-        raise StoreError(f"no flow named {name!r}")
-    try:
-        return flow_prompts(console.store.library.load(path, name))
-    except FlowError as exc:
-        raise StoreError(f"flow {name!r} does not validate: {exc}") from None
+async def _prompts(console: Console, name: str) -> list[FlowPrompt]:
+    """The spoken texts of saved flow ``name``, read in the console's worker process."""
+    prompts: list[FlowPrompt] = await console.work("prompts", name)
+    return prompts
 
 
 def _recording(console: Console, language: str, prompt_id: str) -> Path | None:
@@ -93,9 +89,9 @@ def describe(console: Console, prompt: FlowPrompt) -> dict[str, Any]:
     }
 
 
-def _find(console: Console, name: str, data: dict[str, Any]) -> FlowPrompt:
+async def _find(console: Console, name: str, data: dict[str, Any]) -> FlowPrompt:
     prompt_id, language = str(data.get("prompt_id", "")), str(data.get("language", ""))
-    for prompt in _prompts(console, name):
+    for prompt in await _prompts(console, name):
         if prompt.prompt_id == prompt_id and prompt.language == language:
             return prompt
     raise StoreError(f"flow {name!r} has no prompt {prompt_id!r} in {language!r}")
@@ -106,7 +102,7 @@ async def list_prompts(request: web.Request) -> web.Response:
 
     console = request.app[CONSOLE]
     try:
-        prompts = await asyncio.to_thread(_prompts, console, name_of(request))
+        prompts = await _prompts(console, name_of(request))
         out = [describe(console, p) for p in prompts]
     except (StoreError, CallbotError) as exc:
         return error(str(exc), getattr(exc, "status", 400))
@@ -120,7 +116,7 @@ async def render_prompt(request: web.Request) -> web.Response:
     console = request.app[CONSOLE]
     data = await body(request)
     try:
-        prompt = await asyncio.to_thread(_find, console, name_of(request), data)
+        prompt = await _find(console, name_of(request), data)
         if prompt.dynamic:
             return error("this prompt has variables: it is rendered during each call", 400)
         service = _service(console)
@@ -173,7 +169,7 @@ async def upload_recording(request: web.Request) -> web.Response:
         if upload is None:
             return error("no file in the upload (field 'file')", 400)
         try:
-            prompt = await asyncio.to_thread(_find, console, name_of(request), fields)
+            prompt = await _find(console, name_of(request), fields)
         except StoreError as exc:
             return error(str(exc), exc.status)
         try:
@@ -215,7 +211,7 @@ async def delete_recording(request: web.Request) -> web.Response:
 
     console = request.app[CONSOLE]
     try:
-        prompt = await asyncio.to_thread(_find, console, name_of(request), dict(request.query))
+        prompt = await _find(console, name_of(request), dict(request.query))
     except StoreError as exc:
         return error(str(exc), exc.status)
     recording = _recording(console, prompt.language, prompt.prompt_id)

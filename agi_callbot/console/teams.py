@@ -85,15 +85,16 @@ def console_feed(console: Console) -> Feed:
 # --------------------------------------------------------------------------- what exists
 
 
-def flow_teams(console: Console) -> dict[str, dict[str, Any]]:
-    """Every team a valid flow transfers to: the flows naming it, its music classes."""
+def teams_in(store: Any, checked: Any) -> dict[str, dict[str, Any]]:
+    """Every team a valid flow transfers to: the flows naming it, its music classes
+    (run in the console's worker process: ``checked`` is its loader + lint)."""
     found: dict[str, dict[str, Any]] = {}
-    for name in console.store.names():
+    for name in store.names():
         try:
-            text, _ = console.store.read(name)
+            text, _ = store.read(name)
         except Exception:
             continue
-        flow = console.checked(name, text).flow
+        flow = checked(name, text).flow
         if flow is None:
             continue
         for block in flow.blocks.values():
@@ -134,7 +135,7 @@ def tracks(folder: Path) -> list[dict[str, Any]]:
 
 
 async def teams_board(console: Console) -> dict[str, Any]:
-    uses = await asyncio.to_thread(flow_teams, console)
+    uses = await console.work("flow_teams")
     queues = queue_board(console)
     moh_dir = Path(console.settings.moh_dir)
     names = set(uses) | set(queues.get("queues", {}))
@@ -171,7 +172,7 @@ async def list_teams(request: web.Request) -> web.Response:
 
 async def _class_of(console: Console, team: str) -> str:
     check_team(team)
-    uses = await asyncio.to_thread(flow_teams, console)
+    uses = await console.work("flow_teams")
     return music_class(team, uses.get(team))
 
 

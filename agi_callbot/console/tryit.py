@@ -27,7 +27,7 @@ from aiohttp import web
 
 from agi_callbot.config import Settings
 from agi_callbot.console.state import CONSOLE
-from agi_callbot.console.store import StoreError
+from agi_callbot.console.store import Invalid, StoreError
 from agi_callbot.errors import FlowError
 from agi_callbot.flow import model as m
 from agi_callbot.flow.loader import FlowLibrary
@@ -38,6 +38,8 @@ from agi_callbot.sim.simulate import Scenario, Transcript, simulate
 TEAM_OUTCOMES = ("answer", "timeout", "nobody", "hangup")
 AGENT_OUTCOMES = ("ANSWER", "NOANSWER", "BUSY", "CHANUNAVAIL", "HANGUP")
 TRY_TIMEOUT_S = 20.0
+#: what the worker may take beyond a call's own limit before it is stopped
+WORKER_MARGIN_S = 10.0
 MAX_KEYS = 200
 _PLAY = re.compile(r'^(?:STREAM FILE|GET DATA|CONTROL STREAM FILE|EXEC Playback) "?([^" ]+)')
 _KEY = re.compile(r"[0-9A-Za-z_-]{8,128}")
@@ -148,7 +150,7 @@ async def run(
         if outcome not in AGENT_OUTCOMES:
             raise TryError(f"agent {agent!r}: unknown outcome {outcome!r}")
         dial[agent] = outcome
-    subflows = await asyncio.to_thread(subflows_of, flow, library)
+    subflows = subflows_of(flow, library)
     waiting = WaitingCaller(script)
     scenario = Scenario(
         caller=tester.caller,
@@ -158,13 +160,12 @@ async def run(
         dial=dial,
         teams=available,
     )
-    # the simulated call runs in a thread with its own event loop: its work never holds
-    # up the node's loop, where the real calls are
-    transcript = await asyncio.to_thread(
-        asyncio.run,
-        asyncio.wait_for(simulate(flow, scenario, settings, subflows=subflows), TRY_TIMEOUT_S),
+    # this runs in the console's worker process (agi_callbot.console.work), never in
+    # the node's: the simulated call's work does not hold up the real calls
+    transcript = await asyncio.wait_for(
+        simulate(flow, scenario, settings, subflows=subflows), TRY_TIMEOUT_S
     )
-    return await asyncio.to_thread(describe, transcript, waiting, settings, keys)
+    return describe(transcript, waiting, settings, keys)
 
 
 def describe(
@@ -264,25 +265,13 @@ def routes(console: Any) -> list[web.RouteDef]:
     ]
 
 
-async def flow_for(request: web.Request, data: dict[str, Any]) -> tuple[Any, m.Flow | web.Response]:
-    """The flow a Try it request names: the draft in ``yaml`` or the saved file."""
-    from agi_callbot.console.api import error, name_of, text_of
+def draft_of(request: web.Request, data: dict[str, Any]) -> str | None:
+    """The draft a Try it request carries in ``yaml`` (None: the saved flow)."""
+    from agi_callbot.console.api import text_of
 
-    console = request.app[CONSOLE]
-    name = name_of(request)
-    if data.get("yaml") is not None:
-        text = text_of(data, console)
-    else:
-        try:
-            text, _ = console.store.read(name)
-        except StoreError as exc:
-            return console, error(str(exc), exc.status)
-    checked = await asyncio.to_thread(console.checked, name, text)
-    if checked.flow is None:
-        return console, error(
-            "the flow has errors: fix them to try it", 422, problems=checked.problems
-        )
-    return console, checked.flow
+    if data.get("yaml") is None:
+        return None
+    return text_of(data, request.app[CONSOLE])
 
 
 def strings(value: Any) -> dict[str, str]:
@@ -294,22 +283,26 @@ def strings(value: Any) -> dict[str, str]:
 async def try_call(request: web.Request) -> web.Response:
     """``{"yaml"?, "caller", "caller_name", "keys": [...], "teams": {}, "agents": {}}`` →
     the call's transcript so far, the prompts' audio URLs and the outcomes to choose."""
-    from agi_callbot.console.api import body, error
+    from agi_callbot.console.api import body, error, name_of
 
+    console = request.app[CONSOLE]
+    name = name_of(request)
     data = await body(request)
-    console, flow = await flow_for(request, data)
-    if isinstance(flow, web.Response):
-        return flow
+    text = draft_of(request, data)
     try:
-        tester = Tester.from_request(data)
-        result = await run(flow, console.store.library, console.settings, tester)
+        result = await console.work(
+            "try_call", name, text, data, timeout=TRY_TIMEOUT_S + WORKER_MARGIN_S
+        )
+    except Invalid as exc:
+        return error("the flow has errors: fix them to try it", 422, problems=exc.problems)
     except TryError as exc:
         return error(exc.message, 400)
     except FlowError as exc:
         return error(str(exc), 422)
     except TimeoutError:
         return error(f"the call did not end within {TRY_TIMEOUT_S:.0f} s", 504)
-    result["outcomes"] = outcomes_of(flow)
+    except StoreError as exc:
+        return error(str(exc), exc.status)
     return web.json_response(result, dumps=lambda o: json.dumps(o, default=str))
 
 
