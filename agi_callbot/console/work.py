@@ -142,6 +142,8 @@ def perform(task: str, *args: Any) -> Any:
         return Failure("FlowError", str(exc))
     except CallbotError as exc:
         return Failure("CallbotError", str(exc))
+    except TimeoutError as exc:  # a Try it call past its own limit: the worker is fine
+        return Failure("TimeoutError", str(exc) or "timed out")
 
 
 _KINDS: dict[str, Any] = {
@@ -153,6 +155,7 @@ _KINDS: dict[str, Any] = {
     "TryError": lambda m, d: tryit.TryError(m),
     "FlowError": lambda m, d: FlowError(m),
     "CallbotError": lambda m, d: CallbotError(m),
+    "TimeoutError": lambda m, d: TimeoutError(m),
 }
 
 

@@ -177,3 +177,19 @@ def test_workers_do_not_outlive_a_node_that_was_killed():
     while not gone(worker) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert gone(worker)
+
+
+def test_a_timeout_inside_a_task_is_its_answer_not_a_dead_worker(monkeypatch, settings):
+    """A Try it call past its own limit answers TimeoutError (504); the worker that ran
+    it is fine and is not replaced (only the pool's own deadline stops a worker)."""
+    from agi_callbot.console import work
+
+    def slow(desk):
+        raise TimeoutError("the simulated call took too long")
+
+    monkeypatch.setattr(work, "_desk", work.Desk(settings))
+    monkeypatch.setitem(work.TASKS, "slow", slow)
+    failure = work.perform("slow")
+    assert isinstance(failure, work.Failure)
+    with pytest.raises(TimeoutError, match="took too long"):
+        work.raise_again(failure)
