@@ -3,6 +3,8 @@ messages actions become."""
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -68,6 +70,13 @@ def test_clean_text_never_leaves_control_characters(text):
     cleaned = clean_text(text)
     assert not any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in cleaned)
     assert "\u2028" not in cleaned and len(cleaned) <= MAX_VALUE
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F)) | st.text())
+def test_clean_text_of_plain_text_is_the_general_rule(text):
+    """Printable ASCII skips the per-character look-up; the result must be the same."""
+    general = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in text)
+    assert clean_text(text) == " ".join(general.split())[:MAX_VALUE]
 
 
 def test_caller_name_with_an_injected_line_is_one_line():

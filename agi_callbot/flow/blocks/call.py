@@ -123,7 +123,10 @@ class Call:
 
 def clean_text(value: str, limit: int = MAX_VALUE) -> str:
     """Remove control characters (a newline in a caller name must not reach a command or log)."""
-    text = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in value)
+    if value.isascii() and value.isprintable():  # the usual value: no control character
+        text = value
+    else:
+        text = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in value)
     return " ".join(text.split())[:limit]
 
 
