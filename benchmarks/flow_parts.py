@@ -16,7 +16,11 @@ Code that is not ours (the standard library, phonenumbers, json, sqlite3 binding
 takes the part of whoever called it, shared out as cProfile recorded per caller; so
 ``phonenumbers.parse`` called from the outbox's checks counts as outbox, from the call
 variables as engine. The profile slows everything down by about the same factor, so
-the shares, scaled to the CPU measured without the profiler, are what is printed.
+the shares, scaled to the CPU measured without the profiler, are what is printed. The
+dump counts the thread's CPU time (``flow_server.py --profile``), not wall time: a
+``send`` that wakes the generator on the same core is not charged with its run. Each
+Python call costs the profiler ~1 µs, so parts of many small calls weigh more than they
+cost: a map of where the time goes, not a measurement.
 """
 
 from __future__ import annotations
