@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -12,11 +14,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from agi_callbot.app import App
 from agi_callbot.sim.asterisk import MemoryAsterisk
 from agi_callbot.sim.setup import AsteriskSetup
 
 CHROMIUM = "/usr/bin/chromium"
+#: ``CONSOLE_SCREENSHOTS=1`` writes the README's screenshots to docs/console/
+SHOTS = os.environ.get("CONSOLE_SCREENSHOTS") == "1"
+#: every browser test module's ``pytestmark``
+BROWSER_TESTS = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
+]
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -105,3 +116,33 @@ def serve_console(settings: Any, *, workers: bool = False) -> Iterator[ConsoleSe
 def screenshot_dir() -> Path:
     folder = Path(__file__).resolve().parents[2] / "docs" / "console"
     return folder
+
+
+def shot(target: Any, name: str, **options: Any) -> None:
+    """A screenshot of a page (or of one element) for the README, with CONSOLE_SCREENSHOTS=1."""
+    if SHOTS:
+        folder = screenshot_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        target.screenshot(path=str(folder / f"{name}.png"), **options)
+
+
+@contextlib.contextmanager
+def logged_in(browser: Any, server: ConsoleServer, locale: str) -> Iterator[Any]:
+    """A fresh browser context speaking ``locale``, logged in with the printed token;
+    on the way out, no script error may have happened in it."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale=locale)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on(
+        "console",
+        lambda m: (
+            errors.append(m.text)
+            if m.type == "error" and not m.text.startswith("Failed to load resource")  # 4xx we test
+            else None
+        ),
+    )
+    page.goto(server.login_url)
+    yield page
+    context.close()
+    assert not errors, errors

@@ -83,21 +83,25 @@ def browser():
         browser.close()
 
 
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A whole node on copies of the example flows (a module may bring its own)."""
+    from tests.console.browser import serve_console
+
+    yield from serve_console(console_settings(tmp_path_factory.mktemp("console")))
+
+
 @pytest.fixture
 def page(browser, server):
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="es-ES")
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on(
-        "console",
-        lambda m: (
-            errors.append(m.text)
-            if m.type == "error" and not m.text.startswith("Failed to load resource")  # 4xx we test
-            else None
-        ),
-    )
-    page.goto(server.login_url)
-    yield page
-    context.close()
-    assert not errors, errors
+    from tests.console.browser import logged_in
+
+    with logged_in(browser, server, "es-ES") as page:
+        yield page
+
+
+@pytest.fixture
+def english(browser, server):
+    from tests.console.browser import logged_in
+
+    with logged_in(browser, server, "en-US") as page:
+        yield page

@@ -13,33 +13,14 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from tests.console.browser import CHROMIUM, screenshot_dir, serve_console
-from tests.console.conftest import console_settings
+from tests.console.browser import BROWSER_TESTS, shot
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
-]
-SHOTS = os.environ.get("CONSOLE_SCREENSHOTS") == "1"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    settings = console_settings(tmp_path_factory.mktemp("console"))
-    yield from serve_console(settings)
-
-
-def shot(page, name: str) -> None:
-    if SHOTS:
-        folder = screenshot_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(folder / f"{name}.png"))
+pytestmark = BROWSER_TESTS
 
 
 def test_login_with_the_printed_token(browser, server):

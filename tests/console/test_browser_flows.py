@@ -6,49 +6,16 @@ screenshot to docs/console/."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.console.browser import CHROMIUM, screenshot_dir, serve_console
-from tests.console.conftest import console_settings
+from tests.console.browser import BROWSER_TESTS, shot
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
-]
-SHOTS = os.environ.get("CONSOLE_SCREENSHOTS") == "1"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    settings = console_settings(tmp_path_factory.mktemp("console"))
-    yield from serve_console(settings)
-
-
-@pytest.fixture
-def english(browser, server):
-    """A page whose browser speaks English, logged in with the printed token."""
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="en-US")
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(server.login_url)
-    yield page
-    context.close()
-    assert not errors, errors
-
-
-def shot(page, name: str) -> None:
-    """The page's main section only (the sdist carries these pictures: keep them small)."""
-    if SHOTS:
-        folder = screenshot_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        page.locator("section.page").screenshot(path=str(folder / f"{name}.png"))
+pytestmark = BROWSER_TESTS
 
 
 def row_of(page, flow: str):
@@ -82,7 +49,7 @@ def test_rename_a_sub_flow_and_delete_one_that_is_called(english, server):
     assert "subflow: {flow: common/offer," in (flows / "demo.yaml").read_text()
     assert not (flows / "common" / "survey_offer.yaml").exists()
     expect(row_of(page, "common/offer").locator(".called-by")).to_have_text("Sub-flow of: demo")
-    shot(page, "flow-renamed")
+    shot(page.locator("section.page"), "flow-renamed")  # the sdist carries it: small
 
     # deleting it asks first, naming the flow that calls it; "cancel" keeps it
     questions: list[str] = []

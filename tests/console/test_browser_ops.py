@@ -11,7 +11,6 @@ writes the README's screenshots to docs/console/.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import time
 from pathlib import Path
@@ -20,17 +19,14 @@ import pytest
 
 from agi_callbot.sim.asterisk import MemoryAsterisk
 from agi_callbot.sim.setup import AsteriskSetup
-from tests.console.browser import CHROMIUM, screenshot_dir, serve_console
+from tests.console.browser import BROWSER_TESTS, serve_console
+from tests.console.browser import shot as browser_shot
 from tests.console.held_call import held_call
 from tests.console.music import alias_db, two_tone_mp3
 from tests.console.node import LoopbackPeers, node_settings
 
 playwright_api = pytest.importorskip("playwright.sync_api")
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
-]
-SHOTS = os.environ.get("CONSOLE_SCREENSHOTS") == "1"
+pytestmark = BROWSER_TESTS
 
 
 @pytest.fixture(scope="module")
@@ -46,10 +42,7 @@ def server(tmp_path_factory, peers):
 
 
 def shot(page, name: str) -> None:
-    if SHOTS:
-        folder = screenshot_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+    browser_shot(page, name, full_page=True)
 
 
 def test_hold_music_upload_in_the_browser(page, server, peers, tmp_path):

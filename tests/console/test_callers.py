@@ -45,6 +45,16 @@ async def version_of(client, bearer, name):
     return (await (await client.get(f"/api/flows/{name}", headers=bearer)).json())["version"]
 
 
+async def rename_survey(client, bearer):
+    """Rename common/survey_offer (which demo calls) to common/offer."""
+    base = await version_of(client, bearer, "common/survey_offer")
+    return await client.post(
+        "/api/flows/common/survey_offer/rename",
+        json={"new_name": "common/offer", "base_version": base},
+        headers=bearer,
+    )
+
+
 def test_retarget_changes_only_the_sub_flow_lines():
     after = retarget(CALLER, "common/survey_offer", "common/offer")
     assert changed_lines(CALLER, after) == [
@@ -62,14 +72,7 @@ async def test_rename_rewrites_the_callers(client, bearer, settings):
     caller = add_caller(settings)
     demo_before = (flows / "demo.yaml").read_text()
     versions = {n: await version_of(client, bearer, n) for n in ("demo", "otros/encuesta")}
-    r = await client.post(
-        "/api/flows/common/survey_offer/rename",
-        json={
-            "new_name": "common/offer",
-            "base_version": await version_of(client, bearer, "common/survey_offer"),
-        },
-        headers=bearer,
-    )
+    r = await rename_survey(client, bearer)
     assert r.status == 200, await r.text()
     answer = await r.json()
     assert answer["name"] == "common/offer"
@@ -110,14 +113,7 @@ async def test_a_caller_that_cannot_be_written_undoes_the_rename(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(tempfile, "mkstemp", read_only_folder)
-    r = await client.post(
-        "/api/flows/common/survey_offer/rename",
-        json={
-            "new_name": "common/offer",
-            "base_version": await version_of(client, bearer, "common/survey_offer"),
-        },
-        headers=bearer,
-    )
+    r = await rename_survey(client, bearer)
     assert r.status == 503
     message = (await r.json())["error"]
     assert "nothing was renamed" in message and "otros/encuesta" in message
