@@ -74,3 +74,31 @@ async def test_console_disabled(settings):
             assert r.status == 404
     finally:
         await node.aclose()
+
+
+async def test_stopping_the_node_stops_the_consoles_workers_first(settings, monkeypatch):
+    """Drain: the console's workers are stopped before the calls are waited for."""
+    from tests.console.test_workers import gone
+
+    monkeypatch.setenv("CONSOLE_TOKEN", "chosen-token-123")
+    node = App(node_settings(settings, port=0), workers=False)
+    await node.start()
+    host, port = node.http.addresses[0][:2]
+    headers = {"Authorization": "Bearer chosen-token-123"}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://{host}:{port}/api/flows", headers=headers) as r,
+    ):
+        assert r.status == 200
+    pids = node.console.workers.pids()
+    assert pids
+    drained: list[bool] = []
+    shutdown = node.server.shutdown
+
+    async def drain(*args, **kwargs):
+        drained.append(all(gone(pid) for pid in pids))
+        await shutdown(*args, **kwargs)
+
+    monkeypatch.setattr(node.server, "shutdown", drain)
+    await node.aclose()
+    assert drained == [True]
