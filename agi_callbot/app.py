@@ -218,6 +218,11 @@ def settle_memory() -> None:
       generation (CPython's rule). ``benchmarks/peers.py --gc a,b,c`` compares other
       values; with 2000 paced calls this cut the collector's CPU 3–4× and left no
       middle or full collection in a 5 s window.
+
+    Collections are rare now for a second reason: a finished call leaves no reference
+    cycle behind (``ProtocolWire.connection_lost`` breaks the one asyncio 3.11's
+    transport keeps, tests/app/test_call_cycles.py), so a young collection frees
+    nothing and the older ones never come due while calls are open.
     """
     gc.collect()
     gc.freeze()
