@@ -21,6 +21,7 @@ import math
 import sqlite3
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -104,6 +105,12 @@ def _records(console: Console, now: float) -> dict[str, Any]:
     return {"per_minute": per_minute, "outcomes": outcomes, "transfers": transfers, "waits": waits}
 
 
+def transfer_word(t: Callable[..., str], status: str) -> str:
+    """How a transfer ended, in the page's language (Asterisk's own word if it has none)."""
+    said = t("tr_" + status)
+    return status if said == "tr_" + status else said
+
+
 def percentile(values: list[float], share: float) -> float:
     """The nearest-rank percentile (``share`` 0.5 = median, 0.9 = p90) of ``values``."""
     ordered = sorted(values)
@@ -177,7 +184,10 @@ async def figures(console: Console, lang: str) -> dict[str, Any]:
                 title=t("outcomes_24h"),
             ),
             "transfers": bars(
-                [(name, count, "#1f5fbf") for name, count in sorted(kept["transfers"].items())],
+                [
+                    (transfer_word(t, name), count, "#1f5fbf")
+                    for name, count in sorted(kept["transfers"].items())
+                ],
                 title=t("transfers_24h"),
             ),
             "transfer_waits": pairs(

@@ -65,6 +65,11 @@ async def test_a_held_caller_has_its_wait_recorded_and_shown(node: App) -> None:
         async with browser.get(f"{base}/calls/{uniqueid}") as r:
             page = await r.text()
     assert f"waited {transfer['wait_s']:.1f} s" in page and "measured by the callbot" in page
+    # how the transfer ended, in the page's words with Asterisk's beside it; the message's
+    # state in words too (the WhatsApp survey: no opt-in, skipped)
+    assert "nobody answered <small" in page and "<code>TIMEOUT</code>" in page
+    assert '<span class="badge status-skipped">skipped</span>' in page
+    assert ">Target</th>" in page and ">Wait</th>" in page
     async with (
         aiohttp.ClientSession(headers=headers) as http,
         http.get(f"{base}/api/dashboard") as r,
@@ -74,6 +79,7 @@ async def test_a_held_caller_has_its_wait_recorded_and_shown(node: App) -> None:
     assert waits["transfers"] == 1
     assert waits["median_s"] == waits["p90_s"] == round(transfer["wait_s"], 1)
     assert "ventas" in d["charts"]["transfer_waits"]
+    assert ">nobody answered</text>" in d["charts"]["transfers"]
     assert f"ventas=TIMEOUT (waited {transfer['wait_s']:.1f}s)" in format_record(record)
 
 
