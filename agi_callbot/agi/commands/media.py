@@ -10,28 +10,35 @@ from agi_callbot.agi.commands.line import Command, Wait, checked_name, escape_di
 
 
 @dataclass(frozen=True)
-class StreamFile(Command):
-    """Play a file; ``offset`` and the reply's ``endpos`` count samples of the file (36)."""
+class _Interruptible(Command):
+    """A file played until one of ``escape_digits`` is pressed: the first three words of
+    STREAM FILE, CONTROL STREAM FILE and GET OPTION."""
 
-    verb: ClassVar[str] = "STREAM FILE"
     wait: ClassVar[Wait] = Wait.MEDIA
     file: str
     escape_digits: str = ""
+
+    def words(self) -> list[str]:
+        return [self.verb, quote(self.file), escape_digits(self.escape_digits)]
+
+
+@dataclass(frozen=True)
+class StreamFile(_Interruptible):
+    """Play a file; ``offset`` and the reply's ``endpos`` count samples of the file (36)."""
+
+    verb: ClassVar[str] = "STREAM FILE"
     offset: int = 0
 
     def words(self) -> list[str]:
-        words = [self.verb, quote(self.file), escape_digits(self.escape_digits)]
+        words = super().words()
         return [*words, str(int(self.offset))] if self.offset else words
 
 
 @dataclass(frozen=True)
-class ControlStreamFile(Command):
+class ControlStreamFile(_Interruptible):
     """Play with skip/pause keys; ``endpos`` in the reply is in ms (37)."""
 
     verb: ClassVar[str] = "CONTROL STREAM FILE"
-    wait: ClassVar[Wait] = Wait.MEDIA
-    file: str
-    escape_digits: str = ""
     skip_ms: int = 3000
     forward: str = "#"
     rewind: str = "*"
@@ -39,7 +46,7 @@ class ControlStreamFile(Command):
     offset_ms: int = 0
 
     def words(self) -> list[str]:
-        words = [self.verb, quote(self.file), escape_digits(self.escape_digits)]
+        words = super().words()
         words += [str(int(self.skip_ms)), escape_digits(self.forward)]
         words += [escape_digits(self.rewind), escape_digits(self.pause)]
         return [*words, str(int(self.offset_ms))] if self.offset_ms else words
@@ -60,17 +67,14 @@ class GetData(Command):
 
 
 @dataclass(frozen=True)
-class GetOption(Command):
+class GetOption(_Interruptible):
     """STREAM FILE plus a wait for one digit; the timeout is in ms (37)."""
 
     verb: ClassVar[str] = "GET OPTION"
-    wait: ClassVar[Wait] = Wait.MEDIA
-    file: str
-    escape_digits: str = ""
     timeout_ms: int | None = 5000  # None: Asterisk's default, 5000 ms
 
     def words(self) -> list[str]:
-        words = [self.verb, quote(self.file), escape_digits(self.escape_digits)]
+        words = super().words()
         return words if self.timeout_ms is None else [*words, str(int(self.timeout_ms))]
 
 

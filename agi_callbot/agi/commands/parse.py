@@ -5,28 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from agi_callbot.agi.commands.control import (
-    Answer,
-    ChannelStatus,
-    Exec,
-    GetFullVariable,
-    GetVariable,
-    HangupChannel,
-    Noop,
-    SetMusic,
-    SetVariable,
-    Verbose,
-)
+from agi_callbot.agi.commands import control, media
 from agi_callbot.agi.commands.line import Command, Raw, parse_args
-from agi_callbot.agi.commands.media import (
-    GetData,
-    GetOption,
-    SayAlpha,
-    SayDigits,
-    SayNumber,
-    StreamFile,
-    WaitForDigit,
-)
 from agi_callbot.errors import LocalProtocolError
 
 
@@ -38,25 +18,25 @@ def _int(word: str) -> int:
 
 #: command words → builder from the arguments; a builder may raise to mean "not typed"
 _PARSERS: dict[str, Callable[[list[str]], Command]] = {
-    "ANSWER": lambda a: Answer(),
-    "HANGUP": lambda a: HangupChannel(*a),
-    "NOOP": lambda a: Noop(*a),
-    "CHANNEL STATUS": lambda a: ChannelStatus(*a),
-    "STREAM FILE": lambda a: StreamFile(a[0], a[1], *map(_int, a[2:])),
-    "GET DATA": lambda a: GetData(a[0], *map(_int, a[1:])),
-    "GET OPTION": lambda a: GetOption(a[0], a[1], *map(_int, a[2:])),
-    "WAIT FOR DIGIT": lambda a: WaitForDigit(*map(_int, a)),
-    "SAY DIGITS": lambda a: SayDigits(*a),
-    "SAY ALPHA": lambda a: SayAlpha(*a),
-    "SAY NUMBER": lambda a: SayNumber(*a),
-    "EXEC": lambda a: Exec(*a),
-    "SET VARIABLE": lambda a: SetVariable(*a),
-    "GET VARIABLE": lambda a: GetVariable(*a),
-    "GET FULL VARIABLE": lambda a: GetFullVariable(*a),
+    "ANSWER": lambda a: control.Answer(),
+    "HANGUP": lambda a: control.HangupChannel(*a),
+    "NOOP": lambda a: control.Noop(*a),
+    "CHANNEL STATUS": lambda a: control.ChannelStatus(*a),
+    "STREAM FILE": lambda a: media.StreamFile(a[0], a[1], *map(_int, a[2:])),
+    "GET DATA": lambda a: media.GetData(a[0], *map(_int, a[1:])),
+    "GET OPTION": lambda a: media.GetOption(a[0], a[1], *map(_int, a[2:])),
+    "WAIT FOR DIGIT": lambda a: media.WaitForDigit(*map(_int, a)),
+    "SAY DIGITS": lambda a: media.SayDigits(*a),
+    "SAY ALPHA": lambda a: media.SayAlpha(*a),
+    "SAY NUMBER": lambda a: media.SayNumber(*a),
+    "EXEC": lambda a: control.Exec(*a),
+    "SET VARIABLE": lambda a: control.SetVariable(*a),
+    "GET VARIABLE": lambda a: control.GetVariable(*a),
+    "GET FULL VARIABLE": lambda a: control.GetFullVariable(*a),
     "SET MUSIC": lambda a: (
-        SetMusic(a[0].upper() == "ON", *a[1:]) if a[0].upper() in ("ON", "OFF") else Raw("")
+        control.SetMusic(a[0].upper() == "ON", *a[1:]) if a[0].upper() in ("ON", "OFF") else Raw("")
     ),
-    "VERBOSE": lambda a: Verbose(a[0], *map(_int, a[1:])),
+    "VERBOSE": lambda a: control.Verbose(a[0], *map(_int, a[1:])),
 }
 
 
