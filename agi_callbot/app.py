@@ -176,6 +176,7 @@ class App:
         """Drain calls, then close everything in reverse order of opening."""
         if self.console is not None:
             await self.console.workers.aclose()  # nothing the console does is needed now
+            self.console.guard.forget_link()
         if self.server is not None:
             await self.server.shutdown()
         for task in self._tasks:

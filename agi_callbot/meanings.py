@@ -115,7 +115,8 @@ MEANINGS: dict[str, str] = {
     "console.enabled": "Serve the designer console (a web page to edit, check and "
     "draw flows) on the HTTP listener, or on its own port (`console.port`).",
     "console.token_env": "Name of the environment variable holding the console's admin "
-    "token; when it is unset a token is generated at start and logged once with a login URL.",
+    "token; when it is unset a token is generated at start: its login link is never logged, "
+    "it is kept in `<data_dir>/console/login-url` (mode 600; `agi-callbot console-url`).",
     "console.password_hash": "Lets admins log in with a password instead of the token: the "
     "hash `agi-callbot console-password` prints (never the password itself).",
     "console.host": "With `console.port`: the address the console's own listener binds.",

@@ -154,7 +154,8 @@ class Console:
 
     ``port`` other than 0 gives it a listener of its own (``host:port``), so the provider
     callbacks can be exposed without exposing the console. The admin token is read from
-    the environment variable ``token_env`` names (generated at start when it is unset);
+    the environment variable ``token_env`` names (generated at start when it is unset, its
+    login link kept in ``<data_dir>/console/login-url``, mode 600, never logged);
     ``password_hash`` (``agi-callbot console-password``) lets admins log in with a
     password instead.
     """

@@ -1,8 +1,9 @@
 """Who may use the console: the admin token, an optional password, sessions, CSRF.
 
 - The token is the value of the environment variable ``console.token_env`` names
-  (``CONSOLE_TOKEN``). When it is unset the server makes one at start and logs one line
-  with a login URL, as Jupyter does. ``/api/`` accepts ``Authorization: Bearer <token>``.
+  (``CONSOLE_TOKEN``). When it is unset the server makes one at start and writes the
+  login URL to a mode-600 file (and to the terminal, when one is watching): never to the
+  log. ``/api/`` accepts ``Authorization: Bearer <token>``.
 - A browser trades the token (or the admin password, whose scrypt hash is in the
   settings) for a session cookie: HttpOnly, SameSite=Strict, and Secure when the browser
   came over HTTPS (directly or through a proxy of ``console.trusted_proxies``).
@@ -20,10 +21,13 @@ import functools
 import hashlib
 import hmac
 import logging
+import os
 import secrets
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -204,13 +208,47 @@ class Guard:
         return guarded
 
     def announce(self, base_url: str) -> None:
-        """The one log line with a login URL, when the token was generated here."""
+        """Say where the console is. A token generated here is never logged (logs travel
+        to places a token must not): the login link goes to a mode-600 file beside the
+        node's data (``agi-callbot console-url`` prints it) and, when a person is
+        watching the terminal, to that terminal only, as Jupyter does."""
+        base = base_url.rstrip("/")
+        link_file = login_link_file(self.settings)
+        if not self.generated:
+            link_file.unlink(missing_ok=True)  # an earlier run's link no longer works
+            log.info("console: %s/login", base)
+            return
+        url = f"{base}/login?token={self.token}"
+        write_private(link_file, url + "\n")
+        log.warning(
+            "console: %s/login: token generated at start; the login link is in %s "
+            "(agi-callbot console-url prints it; set %s to choose the token)",
+            base,
+            link_file,
+            self.settings.console.token_env,
+        )
+        if sys.stderr is not None and sys.stderr.isatty():
+            print(f"console: {url}", file=sys.stderr, flush=True)
+
+    def forget_link(self) -> None:
+        """At shutdown: the generated token dies with the node, and so does its link."""
         if self.generated:
-            log.warning(
-                "console: %s/login?token=%s (set %s to choose the token)",
-                base_url.rstrip("/"),
-                self.token,
-                self.settings.console.token_env,
-            )
-        else:
-            log.info("console: %s/login", base_url.rstrip("/"))
+            login_link_file(self.settings).unlink(missing_ok=True)
+
+
+def login_link_file(settings: Settings) -> Path:
+    """Where a node with a generated token keeps its login link (mode 600)."""
+    return settings.console_dir / "login-url"
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` readable by this user only, atomically (never a moment world-readable)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+    os.replace(part, path)

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from agi_callbot.app import App
+from agi_callbot.console.auth import login_link_file
 from agi_callbot.sim.asterisk import MemoryAsterisk
 from agi_callbot.sim.setup import AsteriskSetup
 
@@ -67,8 +68,8 @@ class _Announced(logging.Handler):
 
 def serve_console(settings: Any, *, workers: bool = False) -> Iterator[ConsoleServer]:
     """Run a whole node (``App``: FastAGI + the HTTP listener with the console) in a
-    thread, as ``serve`` does without CONSOLE_TOKEN; the login URL is the one its log
-    line prints. ``workers``: the outbox sends (the operations pages' tests)."""
+    thread, as ``serve`` does without CONSOLE_TOKEN; the login URL is the one it keeps
+    in its mode-600 file. ``workers``: the outbox sends (the operations pages' tests)."""
     settings = dataclasses.replace(
         settings,
         listen=dataclasses.replace(settings.listen, port=0),
@@ -103,8 +104,11 @@ def serve_console(settings: Any, *, workers: bool = False) -> Iterator[ConsoleSe
     logger.removeHandler(handler)
     if "error" in state:
         raise state["error"]
-    line = next(line for line in handler.lines if "login?token=" in line)
-    login_url = re.search(r"(http://\S+/login\?token=\S+)", line).group(1)
+    # the log names the link's file, never the token; the file holds the link
+    line = next(line for line in handler.lines if "login-url" in line)
+    assert "token=" not in line, line
+    login_url = login_link_file(settings).read_text().strip()
+    assert re.fullmatch(r"http://\S+/login\?token=\S+", login_url), login_url
     node, loop = state["node"], state["loop"]
     try:
         yield ConsoleServer(login_url.split("/login")[0], login_url, settings, node, loop)

@@ -102,3 +102,54 @@ async def test_stopping_the_node_stops_the_consoles_workers_first(settings, monk
     monkeypatch.setattr(node.server, "shutdown", drain)
     await node.aclose()
     assert drained == [True]
+
+
+async def test_a_generated_token_is_never_logged_its_link_is_in_a_private_file(
+    settings, caplog, monkeypatch, capsys
+):
+    """Without CONSOLE_TOKEN the node makes a token; no log line carries it (logs go to
+    journald, files, aggregators), the login link is in a mode-600 file that
+    `agi-callbot console-url` prints and that logs in; it goes with the node."""
+    from agi_callbot.cli import main
+    from agi_callbot.console.auth import login_link_file
+
+    monkeypatch.delenv("CONSOLE_TOKEN", raising=False)
+    caplog.set_level(logging.DEBUG)
+    config = settings.data_dir.parent / "console-url.yaml"
+    config.write_text(f"data_dir: {settings.data_dir}\n", encoding="utf-8")
+    node = App(node_settings(settings, port=0), workers=False)
+    link_file = login_link_file(settings)
+    await node.start()
+    try:
+        token = node.console.guard.token
+        assert token not in caplog.text and "token=" not in caplog.text
+        assert str(link_file) in caplog.text  # the log says where the link is
+        assert link_file.stat().st_mode & 0o777 == 0o600
+        url = link_file.read_text(encoding="utf-8").strip()
+        host, port = node.http.addresses[0][:2]
+        assert url == f"http://{host}:{port}/login?token={token}"
+        assert main(["--config", str(config), "console-url"]) == 0
+        assert capsys.readouterr().out.strip() == url
+        jar = aiohttp.CookieJar(unsafe=True)
+        async with aiohttp.ClientSession(cookie_jar=jar) as browser, browser.get(url) as r:
+            assert r.status == 200 and str(r.url).endswith("/flows")
+    finally:
+        await node.aclose()
+    assert not link_file.exists()  # the token died with the node
+    assert main(["--config", str(config), "console-url"]) == 1
+    assert "no login link" in capsys.readouterr().err
+
+
+async def test_a_chosen_token_leaves_no_link_file(settings, monkeypatch):
+    from agi_callbot.console.auth import login_link_file
+
+    stale = login_link_file(settings)
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_text("http://127.0.0.1:1/login?token=old\n", encoding="utf-8")
+    monkeypatch.setenv("CONSOLE_TOKEN", "chosen-token-123")
+    node = App(node_settings(settings, port=0), workers=False)
+    await node.start()
+    try:
+        assert not stale.exists()  # an earlier run's link would no longer log in
+    finally:
+        await node.aclose()
