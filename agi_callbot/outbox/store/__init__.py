@@ -65,6 +65,16 @@ OPTIN_ENTRY = "SELECT seq, number, channel, source, action, at FROM optins WHERE
 OPTIN_ADD = "INSERT INTO optins (number, channel, source, action, at) VALUES (%s, %s, %s, %s, %s)"
 
 
+def claim_query(lock: str = "") -> str:
+    """The claim: one UPDATE of up to ``%s`` due rows, oldest due first, returning them
+    (arguments: until, until, now, now, limit). ``lock`` ends the inner SELECT (PostgreSQL:
+    ``FOR UPDATE SKIP LOCKED``; SQLite takes the write lock before reading anyway)."""
+    return (
+        f"UPDATE outbox {CLAIM_SET} WHERE id IN (SELECT id FROM outbox WHERE {DUE} "
+        f"ORDER BY next_attempt_at LIMIT %s{lock}) RETURNING {SELECT_COLUMNS}"
+    )
+
+
 def list_query(status: str | None, call: str | None, limit: int) -> tuple[str, tuple[object, ...]]:
     """The ``list`` SELECT and its arguments (``%s`` placeholders)."""
     conditions = [c for c, v in (("status = %s", status), ("call_uniqueid = %s", call)) if v]

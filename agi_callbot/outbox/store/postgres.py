@@ -23,31 +23,12 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from agi_callbot.log import register_secret
+from agi_callbot.outbox import store as shared
 from agi_callbot.outbox.model import StoredMessage, column_values, from_row
-from agi_callbot.outbox.store import (
-    CLAIM_SET,
-    COUNTS,
-    DUE,
-    INSERT_ROW,
-    MARK_FINAL,
-    MARK_RETRY,
-    MARK_SENT,
-    NEXT_DUE,
-    OLDEST_WAITING,
-    OPTIN_ADD,
-    OPTIN_ENTRY,
-    OPTIN_HAS,
-    OPTIN_LEDGER,
-    RELEASE,
-    RETRYABLE_STATUSES,
-    SELECT_BY_ID,
-    SELECT_BY_KEY,
-    SELECT_COLUMNS,
-    SET_DELIVERY,
-    list_query,
-)
 
 log = logging.getLogger("agi_callbot.outbox")
+
+_CLAIM = shared.claim_query(" FOR UPDATE SKIP LOCKED")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -183,13 +164,13 @@ class PostgresStore:
 
     async def insert(self, row: StoredMessage) -> tuple[str, bool]:
         sql = (
-            f"WITH inserted AS ({INSERT_ROW} RETURNING id) "
+            f"WITH inserted AS ({shared.INSERT_ROW} RETURNING id) "
             f"SELECT id, pg_notify('{CHANNEL}', '') FROM inserted"
         )
         inserted = await self._all(sql, _values(row))
         if inserted:
             return inserted[0][0], True
-        found = await self._all(SELECT_BY_KEY, (row.key,))
+        found = await self._all(shared.SELECT_BY_KEY, (row.key,))
         return found[0][0], False
 
     async def insert_many(self, rows: list[StoredMessage]) -> None:
@@ -203,7 +184,7 @@ class PostgresStore:
             conn.transaction(),
             conn.cursor() as cur,
         ):
-            await cur.executemany(INSERT_ROW, [_values(r) for r in rows])
+            await cur.executemany(shared.INSERT_ROW, [_values(r) for r in rows])
             await cur.execute(f"SELECT pg_notify('{CHANNEL}', '')")
 
     async def listen(self, wake: Callable[[], None], retry: float = 1.0) -> None:
@@ -228,34 +209,34 @@ class PostgresStore:
 
     async def claim(self, now: float, lease: float, limit: int) -> list[StoredMessage]:
         until = now + lease
-        sql = (
-            f"UPDATE outbox {CLAIM_SET} WHERE id IN (SELECT id FROM outbox WHERE {DUE} "
-            f"ORDER BY next_attempt_at LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING {SELECT_COLUMNS}"
-        )
-        rows = await self._all(sql, (until, until, now, now, limit))
+        rows = await self._all(_CLAIM, (until, until, now, now, limit))
         return sorted((from_row(r) for r in rows), key=lambda r: r.created_at)
 
     async def mark_sent(self, row: StoredMessage, provider_id: str | None, now: float) -> bool:
-        return await self._count(MARK_SENT, (provider_id, now, row.id, row.claimed_until)) == 1
+        return (
+            await self._count(shared.MARK_SENT, (provider_id, now, row.id, row.claimed_until)) == 1
+        )
 
     async def mark_retry(self, row: StoredMessage, reason: str, at: float, now: float) -> bool:
-        return await self._count(MARK_RETRY, (reason, at, now, row.id, row.claimed_until)) == 1
+        return (
+            await self._count(shared.MARK_RETRY, (reason, at, now, row.id, row.claimed_until)) == 1
+        )
 
     async def mark_final(self, row: StoredMessage, status: str, reason: str, now: float) -> bool:
         args = (status, reason, now, row.id, row.claimed_until)
-        return await self._count(MARK_FINAL, args) == 1
+        return await self._count(shared.MARK_FINAL, args) == 1
 
     async def release(self, row: StoredMessage, now: float) -> bool:
-        return await self._count(RELEASE, (now, now, row.id, row.claimed_until)) == 1
+        return await self._count(shared.RELEASE, (now, now, row.id, row.claimed_until)) == 1
 
     async def get(self, id: str) -> StoredMessage | None:
-        rows = await self._all(SELECT_BY_ID, (id,))
+        rows = await self._all(shared.SELECT_BY_ID, (id,))
         return from_row(rows[0]) if rows else None
 
     async def list(
         self, status: str | None = None, limit: int = 50, call: str | None = None
     ) -> list[StoredMessage]:
-        sql, args = list_query(status, call, limit)
+        sql, args = shared.list_query(status, call, limit)
         return [from_row(r) for r in await self._all(sql, args)]
 
     async def requeue(self, ids: list[str] | None, now: float) -> list[str]:
@@ -264,7 +245,7 @@ class PostgresStore:
             "next_attempt_at = %s, claimed_until = NULL, updated_at = %s "
             "WHERE status = ANY(%s)"
         )
-        args: tuple[Any, ...] = (now, now, list(RETRYABLE_STATUSES))
+        args: tuple[Any, ...] = (now, now, list(shared.RETRYABLE_STATUSES))
         if ids is not None:
             sql += " AND id = ANY(%s)"
             args += (list(ids),)
@@ -275,36 +256,36 @@ class PostgresStore:
         return await self._count(sql, (before, list(statuses)))
 
     async def next_due(self) -> float | None:
-        return (await self._all(NEXT_DUE))[0][0]
+        return (await self._all(shared.NEXT_DUE))[0][0]
 
     async def oldest_waiting(self) -> float | None:
-        return (await self._all(OLDEST_WAITING))[0][0]
+        return (await self._all(shared.OLDEST_WAITING))[0][0]
 
     async def counts(self) -> dict[str, int]:
-        return {s: int(n) for s, n in await self._all(COUNTS)}
+        return {s: int(n) for s, n in await self._all(shared.COUNTS)}
 
     async def set_delivery(
         self, provider_id: str, state: str, reason: str, now: float
     ) -> StoredMessage | None:
-        rows = await self._all(SET_DELIVERY, (state, reason, now, provider_id))
+        rows = await self._all(shared.SET_DELIVERY, (state, reason, now, provider_id))
         return from_row(rows[0]) if rows else None
 
     # ------------------------------------------------------------------ opt-in ledger
 
     async def optin_has(self, number: str, channel: str) -> bool:
-        rows = await self._all(OPTIN_HAS, (number, channel))
+        rows = await self._all(shared.OPTIN_HAS, (number, channel))
         return bool(rows) and rows[0][0] == "in"
 
     async def optin_add(
         self, number: str, channel: str, source: str, action: str, at: float
     ) -> None:
-        await self._count(OPTIN_ADD, (number, channel, source, action, at))
+        await self._count(shared.OPTIN_ADD, (number, channel, source, action, at))
 
     async def optin_ledger(
         self, limit: int, seq: int | None = None
     ) -> list[tuple[int, str, str, str, str, float]]:
         if seq is None:
-            rows = await self._all(OPTIN_LEDGER, (limit,))
+            rows = await self._all(shared.OPTIN_LEDGER, (limit,))
         else:
-            rows = await self._all(OPTIN_ENTRY, (seq,))
+            rows = await self._all(shared.OPTIN_ENTRY, (seq,))
         return [tuple(r) for r in rows]

@@ -47,27 +47,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from agi_callbot.errors import ConfigError
+from agi_callbot.outbox import store as shared
 from agi_callbot.outbox.model import StoredMessage, from_row
-from agi_callbot.outbox.store import (
-    CLAIM_SET,
-    COUNTS,
-    DUE,
-    MARK_FINAL,
-    MARK_RETRY,
-    MARK_SENT,
-    NEXT_DUE,
-    OLDEST_WAITING,
-    OPTIN_ADD,
-    OPTIN_ENTRY,
-    OPTIN_HAS,
-    OPTIN_LEDGER,
-    RELEASE,
-    RETRYABLE_STATUSES,
-    SELECT_BY_ID,
-    SELECT_COLUMNS,
-    SET_DELIVERY,
-    list_query,
-)
 from agi_callbot.outbox.store.sqlite_rows import (
     insert_many,
     insert_values,
@@ -77,6 +58,8 @@ from agi_callbot.outbox.store.sqlite_rows import (
 )
 
 T = TypeVar("T")
+
+_CLAIM = qmark(shared.claim_query())
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -226,37 +209,35 @@ class SqliteStore:
 
     async def claim(self, now: float, lease: float, limit: int) -> list[StoredMessage]:
         until = now + lease
-        sql = (
-            f"UPDATE outbox {CLAIM_SET} WHERE id IN (SELECT id FROM outbox WHERE {DUE} "
-            f"ORDER BY next_attempt_at LIMIT %s) RETURNING {SELECT_COLUMNS}"
-        )
-        rows = await self._hot(_all, qmark(sql), (until, until, now, now, limit))
+        rows = await self._hot(_all, _CLAIM, (until, until, now, now, limit))
         return sorted((from_row(r) for r in rows), key=lambda r: r.created_at)
 
     async def mark_sent(self, row: StoredMessage, provider_id: str | None, now: float) -> bool:
-        return await self._change(MARK_SENT, (provider_id, now, row.id, row.claimed_until))
+        return await self._change(shared.MARK_SENT, (provider_id, now, row.id, row.claimed_until))
 
     async def mark_retry(self, row: StoredMessage, reason: str, at: float, now: float) -> bool:
-        return await self._change(MARK_RETRY, (reason, at, now, row.id, row.claimed_until))
+        return await self._change(shared.MARK_RETRY, (reason, at, now, row.id, row.claimed_until))
 
     async def mark_final(self, row: StoredMessage, status: str, reason: str, now: float) -> bool:
-        return await self._change(MARK_FINAL, (status, reason, now, row.id, row.claimed_until))
+        return await self._change(
+            shared.MARK_FINAL, (status, reason, now, row.id, row.claimed_until)
+        )
 
     async def release(self, row: StoredMessage, now: float) -> bool:
-        return await self._change(RELEASE, (now, now, row.id, row.claimed_until))
+        return await self._change(shared.RELEASE, (now, now, row.id, row.claimed_until))
 
     async def get(self, id: str) -> StoredMessage | None:
-        rows = await self._thread(_all, qmark(SELECT_BY_ID), (id,))
+        rows = await self._thread(_all, qmark(shared.SELECT_BY_ID), (id,))
         return from_row(rows[0]) if rows else None
 
     async def list(
         self, status: str | None = None, limit: int = 50, call: str | None = None
     ) -> list[StoredMessage]:
-        sql, args = list_query(status, call, limit)
+        sql, args = shared.list_query(status, call, limit)
         return [from_row(r) for r in await self._thread(_all, qmark(sql), args)]
 
     async def requeue(self, ids: list[str] | None, now: float) -> list[str]:
-        statuses = ", ".join(f"'{s}'" for s in RETRYABLE_STATUSES)
+        statuses = ", ".join(f"'{s}'" for s in shared.RETRYABLE_STATUSES)
         sql = (
             "UPDATE outbox SET status = 'queued', attempts = 0, reason = '', "
             "next_attempt_at = ?, claimed_until = NULL, updated_at = ? "
@@ -276,24 +257,24 @@ class SqliteStore:
         return await self._thread(_count, sql, (before, *statuses))
 
     async def next_due(self) -> float | None:
-        rows = await self._thread(_all, NEXT_DUE, ())
+        rows = await self._thread(_all, shared.NEXT_DUE, ())
         return rows[0][0]
 
     async def oldest_waiting(self) -> float | None:
-        return (await self._thread(_all, OLDEST_WAITING, ()))[0][0]
+        return (await self._thread(_all, shared.OLDEST_WAITING, ()))[0][0]
 
     async def counts(self) -> dict[str, int]:
-        return dict(await self._thread(_all, COUNTS, ()))
+        return dict(await self._thread(_all, shared.COUNTS, ()))
 
     async def set_delivery(
         self, provider_id: str, state: str, reason: str, now: float
     ) -> StoredMessage | None:
-        rows = await self._hot(_all, qmark(SET_DELIVERY), (state, reason, now, provider_id))
+        rows = await self._hot(_all, qmark(shared.SET_DELIVERY), (state, reason, now, provider_id))
         return from_row(rows[0]) if rows else None
 
     async def take(self, limit: int) -> list[StoredMessage]:
         """The oldest rows, whatever their status (the spool hands them on in order)."""
-        sql = f"SELECT {SELECT_COLUMNS} FROM outbox ORDER BY id LIMIT ?"
+        sql = f"SELECT {shared.SELECT_COLUMNS} FROM outbox ORDER BY id LIMIT ?"
         return [from_row(r) for r in await self._thread(_all, sql, (limit,))]
 
     async def delete(self, ids: list[str]) -> int:
@@ -309,21 +290,21 @@ class SqliteStore:
 
     async def optin_last(self, number: str, channel: str) -> str | None:
         """The newest ledger action for this number and channel (``in``, ``out``, None)."""
-        rows = await self._hot(_all, qmark(OPTIN_HAS), (number, channel))
+        rows = await self._hot(_all, qmark(shared.OPTIN_HAS), (number, channel))
         return rows[0][0] if rows else None
 
     async def optin_add(
         self, number: str, channel: str, source: str, action: str, at: float
     ) -> None:
-        await self._hot(_count, qmark(OPTIN_ADD), (number, channel, source, action, at))
+        await self._hot(_count, qmark(shared.OPTIN_ADD), (number, channel, source, action, at))
 
     async def optin_ledger(
         self, limit: int, seq: int | None = None
     ) -> list[tuple[int, str, str, str, str, float]]:
         if seq is None:
-            rows = await self._thread(_all, qmark(OPTIN_LEDGER), (limit,))
+            rows = await self._thread(_all, qmark(shared.OPTIN_LEDGER), (limit,))
         else:
-            rows = await self._thread(_all, qmark(OPTIN_ENTRY), (seq,))
+            rows = await self._thread(_all, qmark(shared.OPTIN_ENTRY), (seq,))
         return [tuple(r) for r in rows]
 
     async def optin_take(self, limit: int) -> list[tuple[int, str, str, str, str, float]]:
