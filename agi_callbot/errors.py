@@ -142,7 +142,8 @@ class GatewayError(CallbotError):
     """A message gateway refused or failed a delivery.
 
     ``retryable`` tells the outbox whether to try again later (5xx, 429, timeouts)
-    or to mark the message failed for good (invalid number, template not approved).
+    or to mark the message failed for good (invalid number, template not approved);
+    ``retry_after``: the provider's ``Retry-After`` (seconds), when it gave one.
     """
 
     def __init__(
@@ -152,8 +153,10 @@ class GatewayError(CallbotError):
         retryable: bool,
         status: int | None = None,
         code: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.status = status
         self.code = code
+        self.retry_after = retry_after

@@ -98,6 +98,14 @@ class _Secrets:
                 self.meta_verify_token = secret(conf.get("verify_token_env"))
 
 
+#: why a callback is refused → the text of the 403 answer
+_ANSWERS = {
+    "unconfigured": "not configured",
+    "signature": "bad signature",
+    "verify": "verification failed",
+}
+
+
 def routes(receiver: Any, settings: Settings | None = None) -> list[web.RouteDef]:
     """The callback routes; ``receiver`` is ``on_status(provider, provider_id, status, code)``
     or an object with ``delivery_status(provider_id, status, code)`` (the Outbox).
@@ -107,6 +115,10 @@ def routes(receiver: Any, settings: Settings | None = None) -> list[web.RouteDef
     """
     on_status = _on_status(receiver)
     secrets = _Secrets(settings if settings is not None else getattr(receiver, "settings", None))
+
+    def refuse(provider: str, cause: str, why: str) -> web.Response:
+        refusals.warning(f"{provider}-{cause}", f"{provider} {why}")
+        return web.Response(status=403, text=_ANSWERS[cause])
 
     async def report(provider: str, provider_id: str, status: str, code: str | None) -> None:
         result = on_status(provider, provider_id, status, code)
@@ -120,10 +132,9 @@ def routes(receiver: Any, settings: Settings | None = None) -> list[web.RouteDef
 
     async def twilio(request: web.Request) -> web.Response:
         if not secrets.twilio_tokens:
-            refusals.warning(
-                "twilio-unconfigured", "twilio callback refused: no Twilio auth token configured"
+            return refuse(
+                "twilio", "unconfigured", "callback refused: no Twilio auth token configured"
             )
-            return web.Response(status=403, text="not configured")
         form = await request.post()
         params = [(k, str(v)) for k, v in form.items()]
         given = request.headers.get("X-Twilio-Signature", "")
@@ -133,8 +144,7 @@ def routes(receiver: Any, settings: Settings | None = None) -> list[web.RouteDef
             for token in secrets.twilio_tokens
             for url in urls
         ):
-            refusals.warning("twilio-signature", "twilio callback refused: bad signature")
-            return web.Response(status=403, text="bad signature")
+            return refuse("twilio", "signature", "callback refused: bad signature")
         sid = str(form.get("MessageSid") or form.get("SmsSid") or "")
         status = TWILIO_STATUSES.get(str(form.get("MessageStatus") or form.get("SmsStatus")))
         if sid and status:
@@ -152,20 +162,15 @@ def routes(receiver: Any, settings: Settings | None = None) -> list[web.RouteDef
             and hmac.compare_digest(token.encode(), expected.encode())
         ):
             return web.Response(text=query.get("hub.challenge", ""))
-        refusals.warning("meta-verify", "meta webhook verification refused")
-        return web.Response(status=403, text="verification failed")
+        return refuse("meta", "verify", "webhook verification refused")
 
     async def meta(request: web.Request) -> web.Response:
         if not secrets.meta_app_secret:
-            refusals.warning(
-                "meta-unconfigured", "meta callback refused: no app_secret_env configured"
-            )
-            return web.Response(status=403, text="not configured")
+            return refuse("meta", "unconfigured", "callback refused: no app_secret_env configured")
         body = await request.read()
         given = request.headers.get("X-Hub-Signature-256", "")
         if not hmac.compare_digest(meta_signature(secrets.meta_app_secret, body), given):
-            refusals.warning("meta-signature", "meta callback refused: bad signature")
-            return web.Response(status=403, text="bad signature")
+            return refuse("meta", "signature", "callback refused: bad signature")
         try:
             document = json.loads(body)
         except ValueError:

@@ -24,19 +24,7 @@ _DIGITS = re.compile(r"\+?\d{6,}")
 
 
 class ProviderError(GatewayError):
-    """A :class:`GatewayError` that may carry the provider's ``Retry-After`` (seconds)."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        retryable: bool,
-        status: int | None = None,
-        code: str | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message, retryable=retryable, status=status, code=code)
-        self.retry_after = retry_after
+    """A :class:`GatewayError` raised by a provider's gateway (with its ``retry_after``)."""
 
 
 #: Twilio error codes (https://www.twilio.com/docs/api/errors): code → (retryable, meaning)
@@ -212,6 +200,17 @@ def from_response(
         status=status,
         code=str(code) if code is not None else None,
         retry_after=wait,
+    )
+
+
+def missing_id(response: httpx.Response, provider: str, what: str) -> ProviderError:
+    """A success answer without the provider's message id: not retried (the message may
+    have gone out, and a second try could send it twice)."""
+    return ProviderError(
+        f"{provider}: the answer has no {what}",
+        retryable=False,
+        status=response.status_code,
+        code="no-id",
     )
 
 

@@ -39,7 +39,7 @@ from agi_callbot.config import Settings
 from agi_callbot.errors import ConfigError
 from agi_callbot.gateways.base import Sent, register
 from agi_callbot.gateways.conf import HTTP_KEYS, ProviderConf
-from agi_callbot.gateways.errors import ProviderError, success_json
+from agi_callbot.gateways.errors import missing_id, success_json
 from agi_callbot.gateways.http import HttpGateway, payload_text, recipient
 from agi_callbot.gateways.twilio import TWILIO_KEYS, TwilioGateway
 from agi_callbot.phone import show_number
@@ -174,12 +174,7 @@ class HttpSmsGateway(HttpGateway):
         if self.id_path:
             provider_id = _lookup(success_json(response, self.provider), self.id_path)
             if provider_id is None:
-                raise ProviderError(
-                    f"http: the answer has no {self.id_path!r}",
-                    retryable=False,
-                    status=response.status_code,
-                    code="no-id",
-                )
+                raise missing_id(response, "http", repr(self.id_path))
         log.info("sms sent via http to %s (%s)", show_number(to), provider_id or "no id")
         return Sent(provider_id, self.provider)
 

@@ -17,7 +17,7 @@ import httpx
 from agi_callbot.errors import ConfigError
 from agi_callbot.gateways.base import Sent
 from agi_callbot.gateways.conf import HTTP_KEYS, ProviderConf
-from agi_callbot.gateways.errors import ProviderError, success_json
+from agi_callbot.gateways.errors import missing_id, success_json
 from agi_callbot.gateways.http import HttpGateway
 from agi_callbot.phone import show_number
 
@@ -77,12 +77,7 @@ class TwilioGateway(HttpGateway):
         body: Any = success_json(response, self.provider)
         sid = body.get("sid") if isinstance(body, dict) else None
         if not isinstance(sid, str):
-            raise ProviderError(
-                "twilio: the answer has no message 'sid'",
-                retryable=False,
-                status=response.status_code,
-                code="no-id",
-            )
+            raise missing_id(response, "twilio", "message 'sid'")
         log.info("%s sent via twilio to %s (%s)", self.channel, show_number(to), sid)
         return Sent(sid, self.provider)
 

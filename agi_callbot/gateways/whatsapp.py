@@ -15,7 +15,7 @@ from typing import Any
 from agi_callbot.config import Settings
 from agi_callbot.gateways.base import Sent, register
 from agi_callbot.gateways.conf import HTTP_KEYS, ProviderConf
-from agi_callbot.gateways.errors import ProviderError, success_json
+from agi_callbot.gateways.errors import ProviderError, missing_id, success_json
 from agi_callbot.gateways.http import HttpGateway, payload_text, recipient
 from agi_callbot.gateways.twilio import TWILIO_KEYS, TwilioGateway
 from agi_callbot.phone import show_number
@@ -121,12 +121,7 @@ class MetaWhatsAppGateway(HttpGateway):
         messages = answer.get("messages") if isinstance(answer, dict) else None
         wamid = messages[0].get("id") if messages and isinstance(messages[0], dict) else None
         if not isinstance(wamid, str):
-            raise ProviderError(
-                "meta: the answer has no messages[0].id",
-                retryable=False,
-                status=response.status_code,
-                code="no-id",
-            )
+            raise missing_id(response, "meta", "messages[0].id")
         log.info("whatsapp sent via meta to %s (%s)", show_number(to), wamid)
         return Sent(wamid, self.provider)
 
