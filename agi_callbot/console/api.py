@@ -21,7 +21,7 @@ from agi_callbot.console import callers
 from agi_callbot.console.document import EditError
 from agi_callbot.console.picture import Pictures
 from agi_callbot.console.starters import template_text
-from agi_callbot.console.state import CONSOLE, Console
+from agi_callbot.console.state import CONSOLE, FLOW_API, Console
 from agi_callbot.console.store import Conflict, Invalid, StoreError, version_of
 from agi_callbot.flow.loader import check_name
 
@@ -31,16 +31,16 @@ def routes(console: Console) -> list[web.RouteDef]:
     return [
         web.get("/api/flows", api(list_flows)),
         web.post("/api/flows", api(create_flow)),
-        web.get("/api/flows/{name:[A-Za-z0-9_/-]+}/history", api(history)),
-        web.get("/api/flows/{name:[A-Za-z0-9_/-]+}/history/{entry}", api(history_entry)),
-        web.post("/api/flows/{name:[A-Za-z0-9_/-]+}/restore", api(restore)),
-        web.post("/api/flows/{name:[A-Za-z0-9_/-]+}/rename", api(rename)),
-        web.post("/api/flows/{name:[A-Za-z0-9_/-]+}/check", api(check)),
-        web.post("/api/flows/{name:[A-Za-z0-9_/-]+}/edit", api(edit)),
-        web.post("/api/flows/{name:[A-Za-z0-9_/-]+}/picture", api(picture)),
-        web.get("/api/flows/{name:[A-Za-z0-9_/-]+}", api(get_flow)),
-        web.put("/api/flows/{name:[A-Za-z0-9_/-]+}", api(put_flow)),
-        web.delete("/api/flows/{name:[A-Za-z0-9_/-]+}", api(delete_flow)),
+        web.get(f"{FLOW_API}/history", api(history)),
+        web.get(f"{FLOW_API}/history/{{entry}}", api(history_entry)),
+        web.post(f"{FLOW_API}/restore", api(restore)),
+        web.post(f"{FLOW_API}/rename", api(rename)),
+        web.post(f"{FLOW_API}/check", api(check)),
+        web.post(f"{FLOW_API}/edit", api(edit)),
+        web.post(f"{FLOW_API}/picture", api(picture)),
+        web.get(FLOW_API, api(get_flow)),
+        web.put(FLOW_API, api(put_flow)),
+        web.delete(FLOW_API, api(delete_flow)),
     ]
 
 

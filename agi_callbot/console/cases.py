@@ -13,13 +13,14 @@ from typing import Any
 
 from aiohttp import web
 
+from agi_callbot.console.state import FLOW_API
 from agi_callbot.console.store import Invalid, StoreError
 from agi_callbot.console.tryit import TRY_TIMEOUT_S, WORKER_MARGIN_S, Tester, TryError, run
 from agi_callbot.errors import FlowError
 
 
 def routes(console: Any) -> list[web.RouteDef]:
-    return [web.post("/api/flows/{name:[A-Za-z0-9_/-]+}/cases", console.guard.api(save_case))]
+    return [web.post(f"{FLOW_API}/cases", console.guard.api(save_case))]
 
 
 async def save_case(request: web.Request) -> web.Response:

@@ -11,11 +11,12 @@ entry) appends a revocation, so the next WhatsApp message to that number is skip
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
-from agi_callbot.console.api import body
+from agi_callbot.console.api import body, error
 from agi_callbot.console.pages import render
 from agi_callbot.console.state import CONSOLE, Console
 from agi_callbot.outbox.model import STATUSES, StoredMessage, shown_to
@@ -61,7 +62,7 @@ def shown(m: StoredMessage) -> dict[str, Any]:
 
 
 def unavailable() -> web.Response:
-    return web.json_response({"error": NO_OUTBOX}, status=503)
+    return error(NO_OUTBOX, 503)
 
 
 async def messages(console: Console, status: str | None, limit: int) -> dict[str, Any]:
@@ -83,70 +84,67 @@ async def ledger(console: Console, limit: int = 200) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- routes
 
 
-async def list_messages(request: web.Request) -> web.Response:
-    console = request.app[CONSOLE]
-    if outbox_of(console) is None:
-        return unavailable()
+def with_outbox(
+    handler: Callable[[web.Request, Any], Awaitable[web.Response]],
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """A route that works on the node's outbox: 503 when the console runs without one."""
+
+    async def route(request: web.Request) -> web.Response:
+        outbox = outbox_of(request.app[CONSOLE])
+        if outbox is None:
+            return unavailable()
+        return await handler(request, outbox)
+
+    return route
+
+
+@with_outbox
+async def list_messages(request: web.Request, outbox: Any) -> web.Response:
     status = request.query.get("status", "")
     if status and status not in STATUSES:
-        return web.json_response({"error": f"status: one of {', '.join(STATUSES)}"}, status=400)
+        return error(f"status: one of {', '.join(STATUSES)}", 400)
     try:
         limit = max(1, min(int(request.query.get("limit", "100")), 1000))
     except ValueError:
-        return web.json_response({"error": "limit: a number"}, status=400)
-    return web.json_response(await messages(console, status, limit))
+        return error("limit: a number", 400)
+    return web.json_response(await messages(request.app[CONSOLE], status, limit))
 
 
-async def retry(request: web.Request) -> web.Response:
-    console = request.app[CONSOLE]
-    outbox = outbox_of(console)
-    if outbox is None:
-        return unavailable()
-    data = await body(request)
-    ids = data.get("ids")
+@with_outbox
+async def retry(request: web.Request, outbox: Any) -> web.Response:
+    ids = (await body(request)).get("ids")
     if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
-        return web.json_response({"error": "'ids': the messages to retry"}, status=400)
+        return error("'ids': the messages to retry", 400)
     done = await outbox.retry(ids)
     return web.json_response({"retried": done, "not_retried": [i for i in ids if i not in done]})
 
 
-async def purge(request: web.Request) -> web.Response:
-    console = request.app[CONSOLE]
-    outbox = outbox_of(console)
-    if outbox is None:
-        return unavailable()
+@with_outbox
+async def purge(request: web.Request, outbox: Any) -> web.Response:
     data = await body(request)
     days = data.get("older_than_days")
     statuses = data.get("statuses") or list(PURGEABLE_STATUSES)
     if not isinstance(days, int | float) or isinstance(days, bool) or days < 0:
-        return web.json_response({"error": "'older_than_days': a number ≥ 0"}, status=400)
+        return error("'older_than_days': a number ≥ 0", 400)
     if not isinstance(statuses, list) or not set(statuses) <= set(PURGEABLE_STATUSES):
-        return web.json_response(
-            {"error": f"'statuses': some of {', '.join(PURGEABLE_STATUSES)}"}, status=400
-        )
+        return error(f"'statuses': some of {', '.join(PURGEABLE_STATUSES)}", 400)
     purged = await outbox.purge(float(days) * 86400.0, tuple(statuses))
     return web.json_response({"purged": purged})
 
 
-async def list_optins(request: web.Request) -> web.Response:
-    console = request.app[CONSOLE]
-    if outbox_of(console) is None:
-        return unavailable()
-    return web.json_response({"optins": await ledger(console)})
+@with_outbox
+async def list_optins(request: web.Request, outbox: Any) -> web.Response:
+    return web.json_response({"optins": await ledger(request.app[CONSOLE])})
 
 
-async def revoke(request: web.Request) -> web.Response:
-    console = request.app[CONSOLE]
-    outbox = outbox_of(console)
-    if outbox is None:
-        return unavailable()
-    data = await body(request)
-    seq = data.get("seq")
+@with_outbox
+async def revoke(request: web.Request, outbox: Any) -> web.Response:
+    seq = (await body(request)).get("seq")
     if not isinstance(seq, int) or isinstance(seq, bool):
-        return web.json_response({"error": "'seq': the ledger entry to revoke"}, status=400)
+        return error("'seq': the ledger entry to revoke", 400)
     entry = await outbox.optins.entry(seq)
     if entry is None:
-        return web.json_response({"error": "no such ledger entry"}, status=404)
+        return error("no such ledger entry", 404)
     await outbox.optins.revoke(str(entry["number"]), str(entry["channel"]), "console")
     return web.json_response(
         {"revoked": show_number(str(entry["number"])), "channel": entry["channel"]}

@@ -20,7 +20,7 @@ from agi_callbot.console.api import flow_summaries
 from agi_callbot.console.auth import SESSION, Guard
 from agi_callbot.console.document import EditError, FlowDocument
 from agi_callbot.console.starters import STARTERS
-from agi_callbot.console.state import CONSOLE, Console
+from agi_callbot.console.state import CONSOLE, NAME, Console
 from agi_callbot.console.store import StoreError
 from agi_callbot.console.words import LANG_COOKIE, LANGUAGES, language, translator
 from agi_callbot.flow.loader import check_name
@@ -32,7 +32,6 @@ ENVIRONMENT = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-NAME = r"{name:[A-Za-z0-9_/-]+}"
 
 
 def routes(console: Console) -> list[web.RouteDef]:

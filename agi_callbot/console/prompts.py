@@ -20,14 +20,13 @@ from typing import Any
 
 from aiohttp import web
 
-from agi_callbot.console.state import CONSOLE, Console
+from agi_callbot.console.state import CONSOLE, FLOW_API, Console
 from agi_callbot.console.store import StoreError
 from agi_callbot.errors import CallbotError, PromptError
 from agi_callbot.flow.prompts import FlowPrompt
 from agi_callbot.tts.audio import load_upload
 from agi_callbot.tts.service import PromptService
 
-NAME = "{name:[A-Za-z0-9_/-]+}"
 _PROMPT_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,120}")
 _LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})?")
 AUDIO_EXTENSIONS = frozenset({"mp3", "wav", "ogg", "oga", "opus", "m4a", "aac", "flac", "gsm"})
@@ -36,10 +35,10 @@ AUDIO_EXTENSIONS = frozenset({"mp3", "wav", "ogg", "oga", "opus", "m4a", "aac", 
 def routes(console: Console) -> list[web.RouteDef]:
     api = console.guard.api
     return [
-        web.get(f"/api/flows/{NAME}/prompts", api(list_prompts)),
-        web.post(f"/api/flows/{NAME}/prompts/render", api(render_prompt)),
-        web.post(f"/api/flows/{NAME}/prompts/recording", api(upload_recording)),
-        web.delete(f"/api/flows/{NAME}/prompts/recording", api(delete_recording)),
+        web.get(f"{FLOW_API}/prompts", api(list_prompts)),
+        web.post(f"{FLOW_API}/prompts/render", api(render_prompt)),
+        web.post(f"{FLOW_API}/prompts/recording", api(upload_recording)),
+        web.delete(f"{FLOW_API}/prompts/recording", api(delete_recording)),
     ]
 
 

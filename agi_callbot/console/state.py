@@ -18,6 +18,10 @@ from agi_callbot.console.workers import Workers
 
 VERDICT_CACHE = 256
 
+#: a flow's name in a route (``soporte``, ``ventas/es``) and the JSON routes of one flow
+NAME = "{name:[A-Za-z0-9_/-]+}"
+FLOW_API = f"/api/flows/{NAME}"
+
 
 @dataclass
 class Console:

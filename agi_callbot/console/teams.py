@@ -26,6 +26,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from agi_callbot.console.api import error
 from agi_callbot.console.live import Feed
 from agi_callbot.console.pages import render
 from agi_callbot.console.queues import AMI_OFF, ami_client, queue_board, queue_state
@@ -162,10 +163,6 @@ async def teams_board(console: Console) -> dict[str, Any]:
 # --------------------------------------------------------------------------- routes
 
 
-def error(message: str, status: int) -> web.Response:
-    return web.json_response({"error": message}, status=status)
-
-
 async def list_teams(request: web.Request) -> web.Response:
     return web.json_response(await teams_board(request.app[CONSOLE]))
 
@@ -174,6 +171,13 @@ async def _class_of(console: Console, team: str) -> str:
     check_team(team)
     uses = await console.work("flow_teams")
     return music_class(team, uses.get(team))
+
+
+async def _music_folder(request: web.Request) -> Path:
+    """The folder of the ``{team}`` route's hold-music class (MohError: no such team name)."""
+    console = request.app[CONSOLE]
+    klass = await _class_of(console, request.match_info["team"])
+    return Path(console.settings.moh_dir) / klass
 
 
 async def upload_music(request: web.Request) -> web.Response:
@@ -247,12 +251,10 @@ async def upload_music(request: web.Request) -> web.Response:
 
 async def listen(request: web.Request) -> web.StreamResponse:
     """A track as WAV for the browser's player (the 16 kHz rendition when there is one)."""
-    console = request.app[CONSOLE]
     try:
-        klass = await _class_of(console, request.match_info["team"])
+        folder = await _music_folder(request)
     except MohError as exc:
         return error(str(exc), 400)
-    folder = Path(console.settings.moh_dir) / klass
     for ext, rate in PLAYABLE:
         path = folder / f"{request.match_info['track']}.{ext}"
         if path.is_file():
@@ -270,12 +272,10 @@ async def listen(request: web.Request) -> web.StreamResponse:
 
 
 async def remove_music(request: web.Request) -> web.Response:
-    console = request.app[CONSOLE]
     try:
-        klass = await _class_of(console, request.match_info["team"])
+        folder = await _music_folder(request)
     except MohError as exc:
         return error(str(exc), 400)
-    folder = Path(console.settings.moh_dir) / klass
     track = request.match_info["track"]
     removed = []
     for path in sorted(folder.glob(f"{track}.*")):

@@ -26,7 +26,7 @@ from typing import Any
 from aiohttp import web
 
 from agi_callbot.config import Settings
-from agi_callbot.console.state import CONSOLE
+from agi_callbot.console.state import CONSOLE, FLOW_API
 from agi_callbot.console.store import Invalid, StoreError
 from agi_callbot.errors import FlowError
 from agi_callbot.flow import model as m
@@ -260,7 +260,7 @@ def _wav_header(size: int, rate: int) -> bytes:
 def routes(console: Any) -> list[web.RouteDef]:
     api = console.guard.api
     return [
-        web.post("/api/flows/{name:[A-Za-z0-9_/-]+}/try", api(try_call)),
+        web.post(f"{FLOW_API}/try", api(try_call)),
         web.get("/api/prompts/{key}.wav", api(prompt_audio)),
     ]
 
