@@ -19,20 +19,10 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from agi_callbot.errors import GatewayError
+from agi_callbot.flow import model as m
 from agi_callbot.flow.blocks.call import Call
 from agi_callbot.flow.escaping import fill_url, header_value
 from agi_callbot.flow.expr import interpolate, parse_template
-from agi_callbot.flow.model import (
-    Action,
-    ActionSpec,
-    Condition,
-    Email,
-    OptIn,
-    SetVars,
-    Sms,
-    Webhook,
-    WhatsApp,
-)
 from agi_callbot.services import Message, WebhookRequest, fallback_entry
 
 log = logging.getLogger("agi_callbot.flow")
@@ -41,13 +31,13 @@ log = logging.getLogger("agi_callbot.flow")
 ENQUEUE_DEADLINE_S = 5.0
 
 
-async def run_actions(call: Call, actions: Iterable[Action], where: str) -> None:
+async def run_actions(call: Call, actions: Iterable[m.Action], where: str) -> None:
     """Run actions in order during the call; a runtime surprise propagates (error branch)."""
     for index, action in enumerate(actions):
         await run_action(call, action, f"{_scope(call, where)}/{index}")
 
 
-async def run_post_call(call: Call, actions: Iterable[Action], where: str) -> None:
+async def run_post_call(call: Call, actions: Iterable[m.Action], where: str) -> None:
     """Run post-call actions: each one on its own, a failure is logged and the rest still run."""
     for index, action in enumerate(actions):
         try:
@@ -65,7 +55,7 @@ def _scope(call: Call, where: str) -> str:
     return f"{call.uniqueid}/{where}"
 
 
-async def run_action(call: Call, action: Action, key: str) -> None:
+async def run_action(call: Call, action: m.Action, key: str) -> None:
     if action.when is not None and not action.when.expr.test(call.variables):
         call.note("action_skipped", kind=action.kind, reason=f"when: {action.when.source}")
         return
@@ -86,15 +76,15 @@ def render(value: Any, variables: Mapping[str, Any]) -> Any:
     return value
 
 
-def message_fields(spec: ActionSpec, variables: Mapping[str, Any]) -> tuple[str, str, dict]:
+def message_fields(spec: m.ActionSpec, variables: Mapping[str, Any]) -> tuple[str, str, dict]:
     """``(channel, to, payload)`` of a message action, variables filled in."""
     v = variables
-    if isinstance(spec, Sms):
+    if isinstance(spec, m.Sms):
         payload = {"text": interpolate(spec.text, v)}
         if spec.sender:
             payload["from"] = interpolate(spec.sender, v)
         return "sms", interpolate(spec.to, v), payload
-    if isinstance(spec, WhatsApp):
+    if isinstance(spec, m.WhatsApp):
         if spec.template:
             payload = {
                 "template": spec.template,
@@ -105,12 +95,12 @@ def message_fields(spec: ActionSpec, variables: Mapping[str, Any]) -> tuple[str,
             text = interpolate(spec.text or "", v)
             payload = {"text": text, "language": spec.language, "window_open": spec.window_open}
         return "whatsapp", interpolate(spec.to, v), payload
-    if isinstance(spec, Email):
+    if isinstance(spec, m.Email):
         payload = {"subject": interpolate(spec.subject, v), "body": interpolate(spec.body, v)}
         if spec.sender:
             payload["from"] = interpolate(spec.sender, v)
         return "email", interpolate(spec.to, v), payload
-    if isinstance(spec, Webhook):
+    if isinstance(spec, m.Webhook):
         payload = {
             "data": render(spec.body, v) if spec.body is not None else {},
             "method": spec.method,
@@ -123,8 +113,8 @@ def message_fields(spec: ActionSpec, variables: Mapping[str, Any]) -> tuple[str,
     raise TypeError(f"not a message action: {spec!r}")
 
 
-async def _message(call: Call, spec: ActionSpec, key: str) -> None:
-    if isinstance(spec, Webhook) and spec.save_as:
+async def _message(call: Call, spec: m.ActionSpec, key: str) -> None:
+    if isinstance(spec, m.Webhook) and spec.save_as:
         await _webhook_now(call, spec, key)
         return
     channel, to, payload = message_fields(spec, call.variables)
@@ -163,12 +153,12 @@ def _template_names(text: str) -> frozenset[str]:
     return parse_template(text).variables()
 
 
-def _names_caller(spec: ActionSpec) -> bool:
+def _names_caller(spec: m.ActionSpec) -> bool:
     """Does the message's destination come from ``${caller}``?"""
     return "caller" in _template_names(str(getattr(spec, "to", "") or ""))
 
 
-async def _webhook_now(call: Call, spec: Webhook, key: str) -> None:
+async def _webhook_now(call: Call, spec: m.Webhook, key: str) -> None:
     """Call the webhook during the call and keep its JSON answer in ``save_as``.
 
     It goes through the webhook gateway (``services.webhooks``: settings' headers,
@@ -201,7 +191,7 @@ async def _webhook_now(call: Call, spec: Webhook, key: str) -> None:
     call.note("webhook", url=url, save_as=spec.save_as, ok=True)
 
 
-async def _optin(call: Call, spec: OptIn, key: str) -> None:
+async def _optin(call: Call, spec: m.OptIn, key: str) -> None:
     number = interpolate(spec.number, call.variables)
     if not number:
         reason = call.caller_problem if "caller" in _template_names(spec.number) else ""
@@ -220,15 +210,15 @@ async def _optin(call: Call, spec: OptIn, key: str) -> None:
     call.note("optin", channel=spec.channel, recorded=recorded is not False)
 
 
-async def _set(call: Call, spec: SetVars, key: str) -> None:
+async def _set(call: Call, spec: m.SetVars, key: str) -> None:
     apply_set(call, spec)
 
 
-def apply_set(call: Call, spec: SetVars) -> None:
+def apply_set(call: Call, spec: m.SetVars) -> None:
     """Evaluate every value against the variables as they were before this ``set``."""
     before = dict(call.variables)
     for name, value in spec.values.items():
-        if isinstance(value, Condition):
+        if isinstance(value, m.Condition):
             result = value.expr.evaluate(before)
         elif isinstance(value, str):
             result = interpolate(value, before)
@@ -239,10 +229,10 @@ def apply_set(call: Call, spec: SetVars) -> None:
 
 
 _HANDLERS: dict[type, Callable[[Call, Any, str], Any]] = {
-    Sms: _message,
-    WhatsApp: _message,
-    Email: _message,
-    Webhook: _message,
-    OptIn: _optin,
-    SetVars: _set,
+    m.Sms: _message,
+    m.WhatsApp: _message,
+    m.Email: _message,
+    m.Webhook: _message,
+    m.OptIn: _optin,
+    m.SetVars: _set,
 }
