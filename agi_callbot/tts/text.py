@@ -48,9 +48,15 @@ def split_sentences(text: str, max_chars: int) -> list[str]:
     """
     if max_chars < 1:
         raise ValueError("max_chars must be positive")
+    return _pack(_pieces(text, max_chars), max_chars)
+
+
+def _pack(pieces: list[str], max_chars: int) -> list[str]:
+    """Join pieces of at most ``max_chars`` with spaces, greedily, into chunks as long as
+    ``max_chars`` allows."""
     chunks: list[str] = []
     current = ""
-    for piece in _pieces(text, max_chars):
+    for piece in pieces:
         candidate = f"{current} {piece}" if current else piece
         if len(candidate) <= max_chars:
             current = candidate
@@ -77,21 +83,7 @@ def _pieces(text: str, max_chars: int) -> list[str]:
 
 
 def _words(text: str, max_chars: int) -> list[str]:
-    out: list[str] = []
-    current = ""
-    for word in text.split(" "):
-        while len(word) > max_chars:
-            if current:
-                out.append(current)
-                current = ""
-            out.append(word[:max_chars])
-            word = word[max_chars:]
-        candidate = f"{current} {word}" if current else word
-        if len(candidate) <= max_chars:
-            current = candidate
-        else:
-            out.append(current)
-            current = word
-    if current:
-        out.append(current)
-    return out
+    """A clause cut at spaces, a word longer than ``max_chars`` at ``max_chars``."""
+    words = text.split(" ")  # an empty word (two spaces in a row) stays a piece
+    cut = [w[i : i + max_chars] for w in words for i in range(0, len(w) or 1, max_chars)]
+    return _pack(cut, max_chars)
