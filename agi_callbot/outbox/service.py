@@ -27,6 +27,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -265,15 +266,8 @@ class Outbox:
         to = str(spec.get("to") or "")
         if not to and (channel == row.channel or {channel, row.channel} <= set(PHONE_CHANNELS)):
             to = row.to  # WhatsApp → SMS goes to the same number; an email needs its own
-        nxt = Message(
-            channel=channel,
-            to=to,
-            payload=payload,
-            call_uniqueid=row.call_uniqueid,
-            flow=row.flow,
-            block=row.block,
-            fallback=rest,
-        )
+        # the same call, flow and block; the next channel, its destination and the rest
+        nxt = replace(row.message(), channel=channel, to=to, payload=payload, fallback=rest)
         key = fallback_key(row.key)
         log.info(
             "outbox: %s %s %s (%s): falling back to %s",
