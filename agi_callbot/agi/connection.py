@@ -28,9 +28,11 @@ from agi_callbot.agi.env import Environment, parse_environment
 from agi_callbot.agi.replies import (
     USAGE_END,
     Reply,
+    known_success,
     opens_data,
     parse_single,
     parse_success,
+    parse_success_line,
     usage_reply,
 )
 from agi_callbot.errors import LocalProtocolError, RemoteProtocolError
@@ -185,10 +187,13 @@ class Connection:
         if self.state is not State.AWAITING:
             raise RemoteProtocolError(f"unexpected line while no command is pending: {line[:80]!r}")
         if line.startswith(b"200 "):
+            reply = known_success(line)
+            if reply is not None:
+                return self._done(reply)
             if opens_data(line):
                 self._partial = [line]
                 return None
-            reply = parse_success(line)
+            reply = parse_success_line(line)
             if reply is None:
                 raise RemoteProtocolError(f"malformed 200 reply: {line[:80]!r}")
             return self._done(reply)

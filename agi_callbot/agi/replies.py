@@ -70,6 +70,35 @@ def parse_success(line: bytes) -> Reply | None:
     )
 
 
+#: ``result`` values worth remembering: the codes most commands answer (0, 1, -1,
+#: a DTMF digit's ASCII code); a caller's typed digits or a variable's value never
+_COMMON_RESULTS = frozenset(str(n) for n in range(-1, 256))
+_KNOWN_MAX = 512
+#: complete one-line replies without data, parsed once: a NOOP's ``200 result=0``
+#: is the same immutable :class:`Reply` every time (bounded: later lines are parsed)
+_known: dict[bytes, Reply] = {}
+
+
+def known_success(line: bytes) -> Reply | None:
+    """The reply of a ``200`` line that was parsed before (see :data:`_known`), if any.
+
+    Such a line has no ``(data``, so it never opens a multi-line reply."""
+    return _known.get(line)
+
+
+def parse_success_line(line: bytes) -> Reply | None:
+    """:func:`parse_success` for one whole line, remembering the common data-less ones."""
+    reply = parse_success(line)
+    if (
+        reply is not None
+        and reply.data is None
+        and reply.result in _COMMON_RESULTS
+        and len(_known) < _KNOWN_MAX
+    ):
+        _known[line] = reply
+    return reply
+
+
 def opens_data(line: bytes) -> bool:
     """A ``200`` line whose ``(data`` is not closed on it: the value held a newline (27)."""
     head, sep, rest = line.partition(b" (")

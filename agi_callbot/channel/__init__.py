@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
+from asyncio import current_task
 from collections.abc import Callable
 from dataclasses import dataclass
+from time import perf_counter
 from typing import Protocol
 
 from agi_callbot.agi import commands as cmd
@@ -111,66 +112,84 @@ class Channel:
     async def send(self, command: Command, length: float | None = None) -> Reply:
         """Send one command and return its reply; 510/520 raise, 511 raises DeadChannel.
 
-        ``length``: seconds of audio the command plays, when known (its deadline)."""
-        reply = await self._exchange(command, length)
-        if reply.code == 511:
+        ``length``: seconds of audio the command plays, when known (its deadline).
+
+        One coroutine for the whole exchange (the reply loop and the watchdog inline,
+        no helper coroutines): every frame of the await chain is resumed again when the
+        reply arrives, so each layer is paid twice per command."""
+        if self._closed:
+            raise ConnectionClosed("the AGI session is closed")
+        connection = self.connection
+        data = connection.send(command)
+        started = perf_counter()
+        reply: Reply | None = None
+        timeout = self.timeouts.for_command(command, length)
+        watchdog = self.watchdog
+        try:
+            await self.wire.write(data)
+            self.commands_sent += 1
+            if watchdog is None:
+                async with asyncio.timeout(timeout):
+                    reply = await self._read_reply()
+            else:
+                # under the shared Watchdog (one timer for all calls): a dict write
+                task = current_task()
+                watchdog.arm(self, task, timeout)
+                try:
+                    wire = self.wire
+                    while True:
+                        event = connection.next_event()
+                        if event is NEED_DATA:
+                            connection.receive_data(await wire.read())
+                        elif isinstance(event, Reply):
+                            reply = event
+                            break
+                        else:
+                            self._other_event(event)
+                except asyncio.CancelledError:
+                    if watchdog.fired(self) and task is not None and task.uncancel() == 0:
+                        raise TimeoutError from None
+                    raise
+                finally:
+                    watchdog.disarm(self)
+        except TimeoutError:
+            raise ProtocolError(f"no reply to {command.verb} within {timeout:.0f} s") from None
+        finally:
+            if self.observer is not None:
+                self.observer(command, reply, perf_counter() - started)
+        assert reply is not None
+        code = reply.code
+        if code == 200:
+            return reply
+        if code == 511:
             raise DeadChannel(f"{command.verb}: the channel is dead")
-        if reply.code in (510, 520):
+        if code in (510, 520):
             raise CommandError(
-                f"Asterisk refused {command.verb} ({reply.code})",
-                code=reply.code,
+                f"Asterisk refused {command.verb} ({code})",
+                code=code,
                 usage=reply.text,
                 command=command.line(),
             )
         return reply
 
-    async def _exchange(self, command: Command, length: float | None = None) -> Reply:
-        if self._closed:
-            raise ConnectionClosed("the AGI session is closed")
-        data = self.connection.send(command)
-        started = time.perf_counter()
-        reply: Reply | None = None
-        timeout = self.timeouts.for_command(command, length)
-        try:
-            await self.wire.write(data)
-            self.commands_sent += 1
-            if self.watchdog is not None:
-                reply = await self._watched(timeout)
-            else:
-                async with asyncio.timeout(timeout):
-                    reply = await self._read_reply()
-        except TimeoutError:
-            raise ProtocolError(f"no reply to {command.verb} within {timeout:.0f} s") from None
-        finally:
-            if self.observer is not None:
-                self.observer(command, reply, time.perf_counter() - started)
-        return reply
-
-    async def _watched(self, timeout: float | None) -> Reply:
-        """Await the reply under the shared :class:`Watchdog` (one timer for all calls)."""
-        assert self.watchdog is not None
-        task = asyncio.current_task()
-        self.watchdog.arm(self, task, timeout)
-        try:
-            return await self._read_reply()
-        except asyncio.CancelledError:
-            if self.watchdog.fired(self) and task is not None and task.uncancel() == 0:
-                raise TimeoutError from None
-            raise
-        finally:
-            self.watchdog.disarm(self)
-
     async def _read_reply(self) -> Reply:
+        connection = self.connection
         while True:
-            event = self.connection.next_event()
+            event = connection.next_event()
             if event is NEED_DATA:
-                self.connection.receive_data(await self.wire.read())
+                connection.receive_data(await self.wire.read())
             elif isinstance(event, Reply):
                 return event
-            elif isinstance(event, HangupNotice):
-                log.debug("HANGUP notice")
-            elif isinstance(event, Closed):
-                raise ConnectionClosed("Asterisk closed the AGI connection")
+            else:
+                self._other_event(event)
+
+    @staticmethod
+    def _other_event(event: object) -> None:
+        """An event other than a reply while one is awaited: a notice, or the end."""
+        if isinstance(event, HangupNotice):
+            log.debug("HANGUP notice")
+        elif isinstance(event, Closed):
+            raise ConnectionClosed("Asterisk closed the AGI connection")
 
     async def _live(self, command: Command, length: float | None = None) -> Reply:
         """A command that needs the caller: refused at once on a dead channel."""
