@@ -54,7 +54,8 @@ class ProtocolWire(asyncio.Protocol):
         self._paused = False
         self._waiter: asyncio.Future[None] | None = None
         self._drained: asyncio.Future[None] | None = None
-        self._lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._loop = asyncio.get_running_loop()
+        self._lost: asyncio.Future[None] = self._loop.create_future()
 
     # -- asyncio.Protocol ---------------------------------------------------------------
 
@@ -93,7 +94,7 @@ class ProtocolWire(asyncio.Protocol):
             self._lost.set_result(None)
 
     def pause_writing(self) -> None:
-        self._drained = asyncio.get_running_loop().create_future()
+        self._drained = self._loop.create_future()
 
     def resume_writing(self) -> None:
         if self._drained is not None and not self._drained.done():
@@ -112,7 +113,7 @@ class ProtocolWire(asyncio.Protocol):
         while not self._chunks:
             if self._eof or self._closing:
                 return b""
-            self._waiter = asyncio.get_running_loop().create_future()
+            self._waiter = self._loop.create_future()
             try:
                 await self._waiter
             finally:
@@ -191,6 +192,28 @@ def keepalive(sock: socket.socket, listen: Listen) -> None:
                 sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), max(1, round(value)))
 
 
+def keepalive_inherited(sock: socket.socket, listen: Listen) -> bool:
+    """Whether an accepted ``sock`` already carries ``listen``'s keepalive: Linux copies
+    the listening socket's options to each connection it accepts, so set there once
+    they cost no system call per call; elsewhere :func:`keepalive` sets them per socket."""
+    expected = [
+        (socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1),
+        *(
+            (socket.IPPROTO_TCP, getattr(socket, option), max(1, round(value)))
+            for option, value in (
+                ("TCP_KEEPIDLE", listen.keepalive_idle),
+                ("TCP_KEEPINTVL", listen.keepalive_interval),
+                ("TCP_KEEPCNT", listen.keepalive_count),
+            )
+            if hasattr(socket, option)
+        ),
+    ]
+    try:
+        return all(sock.getsockopt(level, name) == value for level, name, value in expected)
+    except OSError:
+        return False
+
+
 class FastAGIServer:
     """Accepts FastAGI connections and runs ``handler(channel)`` for each call."""
 
@@ -212,6 +235,8 @@ class FastAGIServer:
         self._server: asyncio.Server | None = None
         self.watchdog = Watchdog()
         self._watchdog_task: asyncio.Task[None] | None = None
+        #: accepted sockets get the listener's keepalive (None: not known until the first)
+        self._inherits_keepalive: bool | None = None
         #: what a peer that is not Asterisk causes: one line per cause per window
         self.sessions = Limiter(log)
 
@@ -237,6 +262,8 @@ class FastAGIServer:
             raise listen_error(
                 "listen", "FastAGI", self.listen.host, self.listen.port, exc
             ) from None
+        for listener in self._server.sockets:
+            keepalive(listener, self.listen)  # type: ignore[arg-type]
         log.info(
             "FastAGI listening on %s:%s (max %d calls)",
             self.listen.host,
@@ -265,11 +292,13 @@ class FastAGIServer:
         )
 
     async def _session(self, wire: ProtocolWire) -> None:
+        # TCP_NODELAY: asyncio's socket transport sets it on every TCP connection
         sock = wire.transport.get_extra_info("socket") if wire.transport else None
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            keepalive(sock, self.listen)
+        if sock is not None and not self._inherits_keepalive:
+            if self._inherits_keepalive is None:
+                self._inherits_keepalive = keepalive_inherited(sock, self.listen)
+            if not self._inherits_keepalive:
+                keepalive(sock, self.listen)
         try:
             channel = await open_channel(
                 wire,
