@@ -10,6 +10,7 @@ from yaml.nodes import Node, ScalarNode
 from agi_callbot.flow import model as m
 from agi_callbot.flow.expr import ExprError, parse_template
 from agi_callbot.flow.parse.values import (
+    ACTION_FIELDS,
     LANGUAGE,
     LANGUAGE_HINT,
     VAR_NAME,
@@ -26,9 +27,10 @@ OUTBOX_FALLBACKS = frozenset({"sms", "whatsapp", "email"})
 
 
 def _fields(
-    node: Node, ctx: Context, kind: str, keys: tuple[str, ...], required: tuple[str, ...]
+    node: Node, ctx: Context, kind: str, required: tuple[str, ...]
 ) -> dict[str, tuple[ScalarNode, Node]] | None:
-    e = ctx.reader.mapping(node, kind, keys, required)
+    """The ``kind: {…}`` mapping, its keys those the kind registered (None: unusable)."""
+    e = ctx.reader.mapping(node, kind, ACTION_FIELDS[kind], required)
     if e is None or not set(required) <= e.keys():
         return None
     return e
@@ -56,7 +58,7 @@ OPTIN_KEYS = ("channel", "number")
 @action("sms", SMS_KEYS)
 def parse_sms(node: Node, ctx: Context) -> m.ActionSpec | None:
     r = ctx.reader
-    e = _fields(node, ctx, "sms", SMS_KEYS, ("text",))
+    e = _fields(node, ctx, "sms", ("text",))
     if e is None:
         return None
     body, to = r.template(e["text"][1], "sms text"), _to(e, ctx, "sms")
@@ -70,7 +72,7 @@ def parse_sms(node: Node, ctx: Context) -> m.ActionSpec | None:
 @action("whatsapp", WHATSAPP_KEYS)
 def parse_whatsapp(node: Node, ctx: Context) -> m.ActionSpec | None:
     r = ctx.reader
-    e = _fields(node, ctx, "whatsapp", WHATSAPP_KEYS, ())
+    e = _fields(node, ctx, "whatsapp", ())
     if e is None:
         return None
     if ("template" in e) == ("text" in e):
@@ -102,7 +104,7 @@ def parse_whatsapp(node: Node, ctx: Context) -> m.ActionSpec | None:
 @action("email", EMAIL_KEYS)
 def parse_email(node: Node, ctx: Context) -> m.ActionSpec | None:
     r = ctx.reader
-    e = _fields(node, ctx, "email", EMAIL_KEYS, ("to", "subject", "body"))
+    e = _fields(node, ctx, "email", ("to", "subject", "body"))
     if e is None:
         return None
     to = r.template(e["to"][1], "email to")
@@ -118,7 +120,7 @@ def parse_email(node: Node, ctx: Context) -> m.ActionSpec | None:
 @action("webhook", WEBHOOK_KEYS)
 def parse_webhook(node: Node, ctx: Context) -> m.ActionSpec | None:
     r = ctx.reader
-    e = _fields(node, ctx, "webhook", WEBHOOK_KEYS, ("url",))
+    e = _fields(node, ctx, "webhook", ("url",))
     if e is None:
         return None
     url = r.template(e["url"][1], "url")
@@ -165,7 +167,7 @@ def check_templates(value: Any, node: Node, ctx: Context) -> None:
 @action("optin", OPTIN_KEYS)
 def parse_optin(node: Node, ctx: Context) -> m.ActionSpec | None:
     r = ctx.reader
-    e = _fields(node, ctx, "optin", OPTIN_KEYS, ("channel",))
+    e = _fields(node, ctx, "optin", ("channel",))
     if e is None:
         return None
     hint = " (sms, whatsapp or email)"
