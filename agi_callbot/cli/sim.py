@@ -226,33 +226,34 @@ def print_conversation(flow: Any, t: Transcript, out: TextIO) -> None:
     )
 
 
+#: events told by a line of their fields as they are
+_PLAIN = {
+    "say": "bot       {text}",
+    "transfer": "transfer  {kind} {target}",
+    "hours": "hours     {state} → {goto}",
+    "branch": "branch    {condition} → {goto}",
+    "subflow": "subflow   {flow}",
+    "error": "error     {error}",
+}
+
+
 def describe(event: dict[str, Any]) -> str:
     kind = event["event"]
-    if kind == "say":
-        return f"bot       {event['text']}"
+    if kind in _PLAIN:
+        return _PLAIN[kind].format_map(event)
     if kind == "menu":
         entered = event["entered"] or "(nothing)"
         return f"caller    {entered}  → {event['outcome']}"
     if kind == "digits":
         valid = "" if event["valid"] else "  (not valid)"
         return f"caller    {event['digits'] or '(nothing)'}{valid}"
-    if kind == "transfer":
-        return f"transfer  {event['kind']} {event['target']}"
     if kind == "transfer_result":
         waited = f" after {event['wait_s']:g} s" if "wait_s" in event else ""
         return f"          {event['target']}: {event['outcome']}{waited}"
     if kind == "optin":
         return f"opt-in    {event['channel']} {'recorded' if event['recorded'] else 'not recorded'}"
-    if kind == "hours":
-        return f"hours     {event['state']} → {event['goto']}"
-    if kind == "branch":
-        return f"branch    {event['condition']} → {event['goto']}"
-    if kind == "subflow":
-        return f"subflow   {event['flow']}"
     if kind == "webhook":
         return f"webhook   {event['url']} → {'ok' if event['ok'] else event.get('error')}"
-    if kind == "error":
-        return f"error     {event['error']}"
     if kind in ("action_failed", "action_skipped"):
         why = event.get("reason") or event.get("error")
         return f"action    {event['kind']} {kind.split('_')[1]}: {why}"
