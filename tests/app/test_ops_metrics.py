@@ -147,3 +147,35 @@ def test_channel_observer_and_refusal_hooks_file_under_verbs_and_reasons() -> No
     refused = value("callbot_connections_refused_total", reason="max_calls")
     metrics.refused("max_calls")
     assert value("callbot_connections_refused_total", reason="max_calls") == refused + 1
+
+
+def test_command_histogram_has_the_samples_of_a_library_histogram() -> None:
+    """callbot_agi_command_seconds is built from plain counters (a bisect per command):
+    the same buckets, count and sum as prometheus-client's Histogram for the same values,
+    bounds included (``le`` is "amount <= bound")."""
+    from prometheus_client import CollectorRegistry, Histogram
+
+    registry = CollectorRegistry()
+    reference = Histogram(
+        "callbot_agi_command_seconds",
+        "Time from sending an AGI command to its reply",
+        ["command"],
+        buckets=metrics.COMMAND_BUCKETS,
+        registry=registry,
+    )
+    ours = metrics.CommandSeconds(CollectorRegistry())
+    seconds = [0.0, 0.0001, 0.0005, 0.00051, 0.001, 0.7, 300.0, 300.5, 1e6]
+    for amount in seconds:
+        reference.labels(command="WAIT FOR DIGIT").observe(amount)
+        ours.labels(command="WAIT FOR DIGIT").observe(amount)
+
+    def samples(collector: object) -> list[tuple[str, list[tuple[str, str]], float]]:
+        return sorted(
+            (s.name, sorted(s.labels.items()), s.value)
+            for family in collector.collect()  # type: ignore[attr-defined]
+            for s in family.samples
+            if not s.name.endswith("_created")
+        )
+
+    assert samples(ours) == samples(reference)
+    assert sum(len(f.samples) for f in ours.collect()) == len(metrics.COMMAND_BUCKETS) + 4
