@@ -10,12 +10,12 @@ from yaml.nodes import Node, ScalarNode
 from agi_callbot.flow import model as m
 from agi_callbot.flow.expr import ExprError, parse_template
 from agi_callbot.flow.parse.values import (
-    ACTION_FIELDS,
     LANGUAGE,
     LANGUAGE_HINT,
     VAR_NAME,
     Context,
     action,
+    action_fields,
     actions,
     put,
     values,
@@ -24,16 +24,6 @@ from agi_callbot.flow.parse.values import (
 SENDER = r"\+?[0-9]{3,15}|[A-Za-z0-9 ]{1,11}"
 TEMPLATE_NAME = r"[a-z0-9_]{1,512}"
 OUTBOX_FALLBACKS = frozenset({"sms", "whatsapp", "email"})
-
-
-def _fields(
-    node: Node, ctx: Context, kind: str, required: tuple[str, ...]
-) -> dict[str, tuple[ScalarNode, Node]] | None:
-    """The ``kind: {…}`` mapping, its keys those the kind registered (None: unusable)."""
-    e = ctx.reader.mapping(node, kind, ACTION_FIELDS[kind], required)
-    if e is None or not set(required) <= e.keys():
-        return None
-    return e
 
 
 def _fallback(
@@ -58,7 +48,7 @@ OPTIN_KEYS = ("channel", "number")
 @action("sms", SMS_KEYS)
 def parse_sms(node: Node, ctx: Context) -> m.ActionSpec | None:
     r = ctx.reader
-    e = _fields(node, ctx, "sms", ("text",))
+    e = action_fields(node, ctx, "sms", ("text",))
     if e is None:
         return None
     body, to = r.template(e["text"][1], "sms text"), _to(e, ctx, "sms")
@@ -72,7 +62,7 @@ def parse_sms(node: Node, ctx: Context) -> m.ActionSpec | None:
 @action("whatsapp", WHATSAPP_KEYS)
 def parse_whatsapp(node: Node, ctx: Context) -> m.ActionSpec | None:
     r = ctx.reader
-    e = _fields(node, ctx, "whatsapp", ())
+    e = action_fields(node, ctx, "whatsapp")
     if e is None:
         return None
     if ("template" in e) == ("text" in e):
@@ -104,7 +94,7 @@ def parse_whatsapp(node: Node, ctx: Context) -> m.ActionSpec | None:
 @action("email", EMAIL_KEYS)
 def parse_email(node: Node, ctx: Context) -> m.ActionSpec | None:
     r = ctx.reader
-    e = _fields(node, ctx, "email", ("to", "subject", "body"))
+    e = action_fields(node, ctx, "email", ("to", "subject", "body"))
     if e is None:
         return None
     to = r.template(e["to"][1], "email to")
@@ -120,7 +110,7 @@ def parse_email(node: Node, ctx: Context) -> m.ActionSpec | None:
 @action("webhook", WEBHOOK_KEYS)
 def parse_webhook(node: Node, ctx: Context) -> m.ActionSpec | None:
     r = ctx.reader
-    e = _fields(node, ctx, "webhook", ("url",))
+    e = action_fields(node, ctx, "webhook", ("url",))
     if e is None:
         return None
     url = r.template(e["url"][1], "url")
@@ -167,7 +157,7 @@ def check_templates(value: Any, node: Node, ctx: Context) -> None:
 @action("optin", OPTIN_KEYS)
 def parse_optin(node: Node, ctx: Context) -> m.ActionSpec | None:
     r = ctx.reader
-    e = _fields(node, ctx, "optin", ("channel",))
+    e = action_fields(node, ctx, "optin", ("channel",))
     if e is None:
         return None
     hint = " (sms, whatsapp or email)"

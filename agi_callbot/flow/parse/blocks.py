@@ -20,6 +20,7 @@ from agi_callbot.flow.parse.values import (
     Context,
     actions,
     block,
+    block_fields,
     condition,
     is_null,
     key_digit,
@@ -56,8 +57,8 @@ _MENU_KEYS = (
 @block("menu", _MENU_KEYS)
 def parse_menu(node: Node, ctx: Context) -> m.BlockSpec | None:
     r = ctx.reader
-    e = r.mapping(node, "menu", _MENU_KEYS, ("prompt", "options"))
-    if e is None or "prompt" not in e or "options" not in e:
+    e = block_fields(node, ctx, "menu", ("prompt", "options"))
+    if e is None:
         return None
     options = menu_options(e["options"][1], ctx)
     kwargs: dict[str, Any] = {}
@@ -138,8 +139,8 @@ _COLLECT_KEYS = (
 @block("collect", _COLLECT_KEYS)
 def parse_collect(node: Node, ctx: Context) -> m.BlockSpec | None:
     r = ctx.reader
-    e = r.mapping(node, "collect", _COLLECT_KEYS, ("prompt",))
-    if e is None or "prompt" not in e:
+    e = block_fields(node, ctx, "collect", ("prompt",))
+    if e is None:
         return None
     kwargs: dict[str, Any] = {}
     common_retry_keys(e, ctx, kwargs, timeout=120.0)
@@ -187,7 +188,7 @@ DIAL_STRING = r"[A-Za-z0-9_]+/[^\s,|&()]+"
 @block("transfer", _TRANSFER_KEYS)
 def parse_transfer(node: Node, ctx: Context) -> m.BlockSpec | None:
     r = ctx.reader
-    e = r.mapping(node, "transfer", _TRANSFER_KEYS)
+    e = block_fields(node, ctx, "transfer")
     if e is None:
         return None
     kwargs: dict[str, Any] = {}
@@ -237,7 +238,7 @@ def parse_hangup(node: Node, ctx: Context) -> m.BlockSpec | None:
     if isinstance(node, MappingNode) and {"message", "result"} & {
         k.value for k, _ in node.value if isinstance(k, ScalarNode)
     }:
-        e = ctx.reader.mapping(node, "hangup", HANGUP_KEYS)
+        e = block_fields(node, ctx, "hangup")
         if e is None:
             return None
         message = prompt(e["message"][1], ctx, "message") if "message" in e else None
@@ -251,7 +252,7 @@ def parse_hangup(node: Node, ctx: Context) -> m.BlockSpec | None:
 def parse_return(node: Node, ctx: Context) -> m.BlockSpec | None:
     if is_null(node):
         return m.Return()
-    e = ctx.reader.mapping(node, "return", ("result",))
+    e = block_fields(node, ctx, "return")
     if e is None:
         return None
     return m.Return(ctx.reader.template(e["result"][1], "result") if "result" in e else None)
@@ -306,8 +307,8 @@ def parse_subflow(node: Node, ctx: Context) -> m.BlockSpec | None:
     r = ctx.reader
     hint = " (a flow name: letters, digits, _, - and / for subfolders)"
     if isinstance(node, MappingNode):
-        e = r.mapping(node, "subflow", ("flow", "vars"), ("flow",))
-        if e is None or "flow" not in e:
+        e = block_fields(node, ctx, "subflow", ("flow",))
+        if e is None:
             return None
         name_node = e["flow"][1]
         preset = values(e["vars"][1], ctx, "vars") if "vars" in e else {}

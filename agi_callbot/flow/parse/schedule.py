@@ -10,7 +10,7 @@ from typing import Any
 from yaml.nodes import Node, ScalarNode
 
 from agi_callbot.flow import model as m
-from agi_callbot.flow.parse.values import Context, block, is_null, timezone
+from agi_callbot.flow.parse.values import Context, block, block_fields, is_null, timezone
 from agi_callbot.flow.reader import did_you_mean
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -22,9 +22,8 @@ HOURS_KEYS = ("timezone", "week", "holidays", "open", "closed", "holiday")
 
 @block("hours", HOURS_KEYS)
 def parse_hours(node: Node, ctx: Context) -> m.BlockSpec | None:
-    r = ctx.reader
-    e = r.mapping(node, "hours", HOURS_KEYS, ("week", "open", "closed"))
-    if e is None or not {"week", "open", "closed"} <= e.keys():
+    e = block_fields(node, ctx, "hours", ("week", "open", "closed"))
+    if e is None:
         return None
     zone = ctx.timezone
     if "timezone" in e:

@@ -79,6 +79,34 @@ def action(key: str, fields: tuple[str, ...] = ()) -> Callable[[ActionParser], A
     return register
 
 
+Fields = dict[str, tuple[ScalarNode, Node]]
+
+
+def block_fields(
+    node: Node, ctx: Context, kind: str, required: tuple[str, ...] = ()
+) -> Fields | None:
+    """A block's ``kind: {…}`` mapping, read against the keys its ``@block`` registered."""
+    return _fields(node, ctx, kind, BLOCK_FIELDS[kind], required)
+
+
+def action_fields(
+    node: Node, ctx: Context, kind: str, required: tuple[str, ...] = ()
+) -> Fields | None:
+    """An action's ``kind: {…}`` mapping, read against the keys its ``@action`` registered."""
+    return _fields(node, ctx, kind, ACTION_FIELDS[kind], required)
+
+
+def _fields(
+    node: Node, ctx: Context, kind: str, keys: tuple[str, ...], required: tuple[str, ...]
+) -> Fields | None:
+    """None (the reader said why) unless ``node`` is a mapping of ``keys`` with every
+    ``required`` key."""
+    e = ctx.reader.mapping(node, kind, keys, required)
+    if e is None or not set(required) <= e.keys():
+        return None
+    return e
+
+
 # --------------------------------------------------------------------------- shared values
 
 
