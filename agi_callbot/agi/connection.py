@@ -63,7 +63,9 @@ class _NeedData:
 NEED_DATA: Final = _NeedData()
 Event = Environment | Reply | HangupNotice | Closed | _NeedData
 
-_SENDABLE = frozenset({State.IDLE})
+#: the one state a command may be sent in (compared by identity: an Enum's hash is a
+#: Python call, and this check runs for every command)
+_SENDABLE: Final = State.IDLE
 _HANGUP_LINE = b"HANGUP"
 
 
@@ -78,11 +80,14 @@ class Limits:
     usage_lines: int = 1000
 
 
+_DEFAULT_LIMITS: Final = Limits()
+
+
 class Connection:
     """One AGI session. Feed bytes with :meth:`receive_data`, read :meth:`next_event`."""
 
     def __init__(self, limits: Limits | None = None) -> None:
-        self.limits = limits or Limits()
+        self.limits = limits or _DEFAULT_LIMITS
         self.state = State.ENV
         self.dead = False
         self.environment: Environment | None = None
@@ -238,7 +243,7 @@ class Connection:
 
     def send(self, command: Command) -> bytes:
         """The bytes for ``command``; the connection then awaits its reply."""
-        if self.state not in _SENDABLE:
+        if self.state is not _SENDABLE:
             what = (
                 f"{self.pending} is still awaiting its reply" if self.pending else self.state.value
             )

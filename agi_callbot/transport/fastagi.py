@@ -141,6 +141,12 @@ class ProtocolWire(asyncio.Protocol):
         self._closing = True
         self._wake()
         self.transport.close()
+        if not self._lost.done():
+            # with nothing left to send, close() has already scheduled connection_lost:
+            # one loop turn sees it, with no deadline timer and shield per call
+            await asyncio.sleep(0)
+            if self._lost.done():
+                return
         try:
             async with asyncio.timeout(self.close_timeout):
                 await asyncio.shield(self._lost)
