@@ -133,17 +133,24 @@ class Connection:
             if event is not None:
                 return event
 
+    @property
+    def starved(self) -> bool:
+        """Nothing buffered and no end of stream: :meth:`next_event` would say NEED_DATA
+        (a command was just sent: its reply cannot be there yet)."""
+        return not self._buffer and not self._eof and self.state is not State.CLOSED
+
     def _next_line(self) -> bytes | None:
-        end = self._buffer.find(b"\n", self._scan)
+        buffer = self._buffer
+        end = buffer.find(b"\n", self._scan)
         if end < 0:
-            self._scan = len(self._buffer)
+            self._scan = len(buffer)
             if self._scan > self.limits.line_bytes:
                 raise RemoteProtocolError(f"line longer than {self.limits.line_bytes} bytes")
             return None
-        line = bytes(self._buffer[:end])
-        del self._buffer[: end + 1]
+        line = bytes(buffer[:end])
+        del buffer[: end + 1]
         self._scan = 0
-        if len(line) > self.limits.line_bytes:
+        if end > self.limits.line_bytes:  # the line's length
             raise RemoteProtocolError(f"line longer than {self.limits.line_bytes} bytes")
         return line
 

@@ -137,6 +137,8 @@ class Channel:
                 watchdog.arm(self, task, timeout)
                 try:
                     wire = self.wire
+                    if connection.starved:  # the usual case: wait before asking for events
+                        connection.receive_data(await wire.read())
                     while True:
                         event = connection.next_event()
                         if event is NEED_DATA:
