@@ -181,41 +181,39 @@ def listen_error(section: str, what: str, host: str, port: int, exc: OSError) ->
     )
 
 
+def keepalive_options(listen: Listen) -> list[tuple[int, int, int]]:
+    """``(level, option, value)`` of the per-socket TCP keepalive (``listen.keepalive_*``);
+    the per-socket timings only where the platform has them."""
+    options = [(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)]
+    for name, value in (
+        ("TCP_KEEPIDLE", listen.keepalive_idle),
+        ("TCP_KEEPINTVL", listen.keepalive_interval),
+        ("TCP_KEEPCNT", listen.keepalive_count),
+    ):
+        if hasattr(socket, name):
+            options.append((socket.IPPROTO_TCP, getattr(socket, name), max(1, round(value))))
+    return options
+
+
 def keepalive(sock: socket.socket, listen: Listen) -> None:
     """Per-socket TCP keepalive (``listen.keepalive_*``): a peer that vanished without a
     FIN or RST (power cut, network gone) is found after idle + interval × count seconds,
     the read fails and the call's slot comes back. Platforms without the per-socket
     options keep the system's timings."""
-    with contextlib.suppress(OSError):
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-    for option, value in (
-        ("TCP_KEEPIDLE", listen.keepalive_idle),
-        ("TCP_KEEPINTVL", listen.keepalive_interval),
-        ("TCP_KEEPCNT", listen.keepalive_count),
-    ):
-        if hasattr(socket, option):
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), max(1, round(value)))
+    for level, option, value in keepalive_options(listen):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(level, option, value)
 
 
 def keepalive_inherited(sock: socket.socket, listen: Listen) -> bool:
     """Whether an accepted ``sock`` already carries ``listen``'s keepalive: Linux copies
     the listening socket's options to each connection it accepts, so set there once
     they cost no system call per call; elsewhere :func:`keepalive` sets them per socket."""
-    expected = [
-        (socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1),
-        *(
-            (socket.IPPROTO_TCP, getattr(socket, option), max(1, round(value)))
-            for option, value in (
-                ("TCP_KEEPIDLE", listen.keepalive_idle),
-                ("TCP_KEEPINTVL", listen.keepalive_interval),
-                ("TCP_KEEPCNT", listen.keepalive_count),
-            )
-            if hasattr(socket, option)
-        ),
-    ]
     try:
-        return all(sock.getsockopt(level, name) == value for level, name, value in expected)
+        return all(
+            sock.getsockopt(level, option) == value
+            for level, option, value in keepalive_options(listen)
+        )
     except OSError:
         return False
 
