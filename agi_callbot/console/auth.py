@@ -21,7 +21,6 @@ import functools
 import hashlib
 import hmac
 import logging
-import os
 import secrets
 import sys
 import time
@@ -34,6 +33,7 @@ from aiohttp import web
 
 from agi_callbot.config import Settings
 from agi_callbot.console.proxies import TrustedProxies
+from agi_callbot.kit.conf import write_text
 from agi_callbot.log import read_secret as secret
 
 log = logging.getLogger("agi_callbot.console")
@@ -219,7 +219,8 @@ class Guard:
             log.info("console: %s/login", base)
             return
         url = f"{base}/login?token={self.token}"
-        write_private(link_file, url + "\n")
+        link_file.parent.mkdir(parents=True, exist_ok=True)
+        write_text(link_file, url + "\n", private=True)
         log.warning(
             "console: %s/login: token generated at start; the login link is in %s "
             "(agi-callbot console-url prints it; set %s to choose the token)",
@@ -239,16 +240,3 @@ class Guard:
 def login_link_file(settings: Settings) -> Path:
     """Where a node with a generated token keeps its login link (mode 600)."""
     return settings.console_dir / "login-url"
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` readable by this user only, atomically (never a moment world-readable)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, text.encode())
-    finally:
-        os.close(fd)
-    os.replace(part, path)
