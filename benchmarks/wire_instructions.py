@@ -29,28 +29,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
 
 from loadgen import env_block
+from servers import start_ours
 
 RUNS = ((100, 10), (400, 10), (400, 20))
 
 
 async def serve(calls: int, commands: int) -> None:
-    from agi_callbot import metrics
-    from agi_callbot.app import settle_memory
-    from agi_callbot.config import Listen
-    from agi_callbot.transport.fastagi import FastAGIServer
-
-    async def bench(channel) -> None:  # type: ignore[no-untyped-def]
-        for _ in range(commands):
-            await channel.noop()
-
-    server = FastAGIServer(
-        bench,
-        Listen(host="127.0.0.1", port=0),
-        observer=metrics.observe_command,
-        on_refused=metrics.refused,
-    )
-    await server.start()
-    settle_memory()
+    server = await start_ours(commands)  # the peers benchmark's `ours`, as wired there
     print(f"PORT {server.port}", flush=True)
     while server.served < calls or server.calls:
         await asyncio.sleep(0.05)

@@ -61,7 +61,10 @@ async def serve_panoramisk(commands: int) -> None:
     await _run(await asyncio.start_server(app.handler, "127.0.0.1", 0, backlog=BACKLOG))
 
 
-async def serve_ours(commands: int, gc_thresholds: tuple[int, ...] = ()) -> None:
+async def start_ours(commands: int):  # type: ignore[no-untyped-def]
+    """Our FastAGI server, listening, each call sending ``commands`` NOOPs; wired as in
+    production (every command timed into the Prometheus histogram), memory settled as
+    `agi-callbot serve` does after start-up. Also benchmarks/wire_instructions.py's."""
     from agi_callbot import metrics
     from agi_callbot.app import settle_memory
     from agi_callbot.config import Listen
@@ -71,7 +74,6 @@ async def serve_ours(commands: int, gc_thresholds: tuple[int, ...] = ()) -> None
         for _ in range(commands):
             await channel.noop()
 
-    # production wiring: every command timed into the Prometheus histogram
     server = FastAGIServer(
         bench,
         Listen(host="127.0.0.1", port=0),
@@ -79,7 +81,12 @@ async def serve_ours(commands: int, gc_thresholds: tuple[int, ...] = ()) -> None
         on_refused=metrics.refused,
     )
     await server.start()
-    settle_memory()  # as `agi-callbot serve` does after start-up
+    settle_memory()
+    return server
+
+
+async def serve_ours(commands: int, gc_thresholds: tuple[int, ...] = ()) -> None:
+    server = await start_ours(commands)
     if gc_thresholds:
         gc.set_threshold(*gc_thresholds)
     pauses = Pauses()
