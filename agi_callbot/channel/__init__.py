@@ -114,9 +114,9 @@ class Channel:
 
         ``length``: seconds of audio the command plays, when known (its deadline).
 
-        One coroutine for the whole exchange (the reply loop and the watchdog inline,
-        no helper coroutines): every frame of the await chain is resumed again when the
-        reply arrives, so each layer is paid twice per command."""
+        Two coroutines for the whole exchange, this one (deadline, watchdog, reply codes)
+        and :meth:`_read_reply` (the one reply loop): every frame of the await chain is
+        resumed again when the reply arrives, so each layer is paid twice per command."""
         if self._closed:
             raise ConnectionClosed("the AGI session is closed")
         connection = self.connection
@@ -136,18 +136,7 @@ class Channel:
                 task = current_task()
                 watchdog.arm(self, task, timeout)
                 try:
-                    wire = self.wire
-                    if connection.starved:  # the usual case: wait before asking for events
-                        connection.receive_data(await wire.read())
-                    while True:
-                        event = connection.next_event()
-                        if event is NEED_DATA:
-                            connection.receive_data(await wire.read())
-                        elif isinstance(event, Reply):
-                            reply = event
-                            break
-                        else:
-                            self._other_event(event)
+                    reply = await self._read_reply()
                 except asyncio.CancelledError:
                     if watchdog.fired(self) and task is not None and task.uncancel() == 0:
                         raise TimeoutError from None
@@ -176,22 +165,18 @@ class Channel:
 
     async def _read_reply(self) -> Reply:
         connection = self.connection
+        if connection.starved:  # the usual case: wait before asking for events
+            connection.receive_data(await self.wire.read())
         while True:
             event = connection.next_event()
             if event is NEED_DATA:
                 connection.receive_data(await self.wire.read())
             elif isinstance(event, Reply):
                 return event
-            else:
-                self._other_event(event)
-
-    @staticmethod
-    def _other_event(event: object) -> None:
-        """An event other than a reply while one is awaited: a notice, or the end."""
-        if isinstance(event, HangupNotice):
-            log.debug("HANGUP notice")
-        elif isinstance(event, Closed):
-            raise ConnectionClosed("Asterisk closed the AGI connection")
+            elif isinstance(event, HangupNotice):
+                log.debug("HANGUP notice")
+            elif isinstance(event, Closed):
+                raise ConnectionClosed("Asterisk closed the AGI connection")
 
     async def _live(self, command: Command, length: float | None = None) -> Reply:
         """A command that needs the caller: refused at once on a dead channel."""
