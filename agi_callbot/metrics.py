@@ -271,8 +271,7 @@ def observe_command(command: object, reply: object, seconds: float) -> None:
         child = agi_command_seconds.labels(command=verb)
         if verb == getattr(kind, "verb", None) and len(_command_children) < 64:
             _command_children[kind] = child  # the class names its verb: the same every time
-    child.counts[bisect_left(COMMAND_BUCKETS, seconds)] += 1
-    child.sum += seconds
+    child.observe(seconds)
 
 
 def refused(reason: str) -> None:
