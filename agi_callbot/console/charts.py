@@ -80,9 +80,10 @@ def bars(
 ) -> str:
     """Horizontal bars: ``(label, value, color)`` each, value written at the bar's end."""
     row = 24
-    # the label column fits the longest label (~6.5 px a character at 12 px), the plot keeps
-    # at least 150 px: a long label widens the picture instead of running off its left edge
-    label_w = max(100, 14 + round(6.5 * max((len(label) for label, _, _ in items), default=0)))
+    # the label column fits the longest label (up to ~7.5 px a character at 12 px, wide
+    # letters included), the plot keeps at least 150 px: a long label widens the picture
+    # instead of running off its left edge
+    label_w = max(100, 14 + round(7.5 * max((len(label) for label, _, _ in items), default=0)))
     width = max(width, label_w + 200)
     height = max(len(items), 1) * row + 6
     top = _nice(max((v for _, v, _ in items), default=0))
